@@ -1,0 +1,79 @@
+"""Database plumbing shared by every store: engine creation for SQLite (WAL) and PostgreSQL, and transactions.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` so a committed transaction survives power loss, and writers take
+the lock up front (``BEGIN IMMEDIATE``) so two writers never deadlock upgrading a read lock. PostgreSQL uses its own
+MVCC; repositories lock the rows they change (``SELECT ... FOR UPDATE``) where a read decides a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, String, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import QueuePool
+from sqlmodel import SQLModel
+
+# Keys and names compare in UTF-8 byte order on every backend (SQLite's BINARY collation already does).
+OrderedText = String().with_variant(String(collation="C"), "postgresql")
+
+_WRITE = "lakebox_write"
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'lakebox.db'}"
+
+
+class Database:
+    """An engine plus the two kinds of transaction the stores use: read (snapshot) and write (serialised)."""
+
+    def __init__(self, url: str, *, pool_size: int = 16) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = create_engine(
+                url,
+                poolclass=QueuePool,
+                pool_size=pool_size,
+                max_overflow=16,
+                connect_args={"check_same_thread": False, "timeout": 60, "isolation_level": None},
+            )
+            event.listen(self.engine, "connect", _sqlite_on_connect)
+            event.listen(self.engine, "begin", _sqlite_on_begin)
+        else:
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=16, pool_pre_ping=True)
+
+    def create_schema(self) -> None:
+        """Creates every table registered on SQLModel's metadata (idempotent; run before workers start)."""
+        SQLModel.metadata.create_all(self.engine)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
