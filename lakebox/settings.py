@@ -1,0 +1,79 @@
+"""Settings: CLI flags > LAKEBOX_* environment > config file (lakebox.toml in the data dir) > defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "LAKEBOX_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    s3_port: int = 9000
+    catalog_port: int = 8181
+    console_port: int = 9001
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    domain: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    database_url: str | None = None
+    node_id: str = field(default_factory=lambda: os.uname().nodename)
+    log_level: str = "info"
+    # Incomplete multipart uploads are aborted after this many seconds (R2: 7 days).
+    multipart_expiry_seconds: int = 7 * 24 * 3600
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
+
+    def public_host(self) -> str:
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"{self.scheme}://{self.public_host()}:{self.s3_port}"
+
+    @property
+    def catalog_uri(self) -> str:
+        return f"{self.scheme}://{self.public_host()}:{self.catalog_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.scheme}://{self.public_host()}:{self.console_port}"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'lakebox.db'}"
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if raw is None:
+        return None
+    if "int" in str(kind):
+        return int(raw)
+    if "Path" in str(kind):
+        return Path(raw)
+    return str(raw)
+
+
+def load_settings(cli: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Merges the four sources in precedence order; ``cli`` holds only the flags actually given."""
+    env = dict(os.environ) if env is None else env
+    names = [f.name for f in fields(Settings)]
+    values: dict[str, Any] = {}
+    from_env = {n: env[ENV_PREFIX + n.upper()] for n in names if ENV_PREFIX + n.upper() in env}
+    given = {k: v for k, v in (cli or {}).items() if v is not None and k in names}
+    data_dir = Path(given.get("data_dir") or from_env.get("data_dir") or Settings.data_dir)
+    config_file = data_dir / "lakebox.toml"
+    if config_file.is_file():
+        values.update({k: v for k, v in tomllib.loads(config_file.read_text()).items() if k in names})
+    values.update(from_env)
+    values.update(given)
+    return replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})

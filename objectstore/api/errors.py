@@ -1,0 +1,74 @@
+"""S3 error responses: each domain error's code mapped once to its HTTP status, rendered as ``<Error>`` XML."""
+
+from __future__ import annotations
+
+from auth.service.errors import AuthError
+from objectstore.api.xml import escape
+from objectstore.service.errors import StoreError
+
+STATUS = {
+    "AccessDenied": 403,
+    "AuthorizationHeaderMalformed": 400,
+    "AuthorizationQueryParametersError": 400,
+    "BadDigest": 400,
+    "BucketAlreadyExists": 409,
+    "BucketAlreadyOwnedByYou": 409,
+    "BucketNotEmpty": 409,
+    "EntityTooLarge": 400,
+    "EntityTooSmall": 400,
+    "ExpiredToken": 400,
+    "IncompleteBody": 400,
+    "InternalError": 500,
+    "InvalidAccessKeyId": 403,
+    "InvalidArgument": 400,
+    "InvalidBucketName": 400,
+    "InvalidDigest": 400,
+    "InvalidObjectState": 403,
+    "InvalidPart": 400,
+    "InvalidPartOrder": 400,
+    "InvalidRange": 416,
+    "InvalidRequest": 400,
+    "InvalidStorageClass": 400,
+    "InvalidToken": 400,
+    "KeyTooLongError": 400,
+    "MalformedXML": 400,
+    "MetadataTooLarge": 400,
+    "MethodNotAllowed": 405,
+    "MissingContentLength": 411,
+    "MissingSecurityHeader": 400,
+    "NoSuchBucket": 404,
+    "NoSuchCORSConfiguration": 404,
+    "NoSuchKey": 404,
+    "NoSuchLifecycleConfiguration": 404,
+    "NoSuchUpload": 404,
+    "NotImplemented": 501,
+    "NotModified": 304,
+    "PreconditionFailed": 412,
+    "RequestTimeTooSkewed": 403,
+    "ServiceUnavailable": 503,
+    "SignatureDoesNotMatch": 403,
+    "XAmzContentSHA256Mismatch": 400,
+}
+
+
+def error_status(code: str) -> int:
+    return STATUS.get(code, 400)
+
+
+def error_body(code: str, message: str, request_id: str, resource: str = "", **fields: str) -> bytes:
+    extra = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items())
+    resource_xml = f"<Resource>{escape(resource)}</Resource>" if resource else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>{extra}{resource_xml}"
+        f"<RequestId>{request_id}</RequestId></Error>"
+    ).encode()
+
+
+def describe(exc: BaseException) -> tuple[str, str, dict[str, str]]:
+    """(code, message, extra fields) of an error a client may see; anything else is an InternalError."""
+    if isinstance(exc, StoreError):
+        return exc.code, exc.message, exc.fields
+    if isinstance(exc, AuthError):
+        return exc.code, exc.message, {}
+    return "InternalError", "We encountered an internal error. Please try again.", {}

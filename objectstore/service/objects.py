@@ -1,0 +1,328 @@
+"""Object operations: write (streamed to a blob, fsynced, then committed), read plans, delete.
+
+Blocking work (database transactions, fsync) runs in worker threads; the event loop only moves bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import anyio.to_thread
+
+from objectstore.service.checksums import new_hasher
+from objectstore.service.conditions import Conditions, check_read, check_write
+from objectstore.service.errors import (
+    BadDigest,
+    EntityTooLarge,
+    IncompleteBody,
+    InvalidDigest,
+    InvalidRange,
+    MetadataTooLarge,
+    NoSuchBucket,
+    NoSuchKey,
+    StoreError,
+)
+from objectstore.service.model import ObjectMeta, PutIntegrity, PutResult, ReadPlan, WriteOptions
+from objectstore.service.names import key_identity
+from objectstore.service.ranges import parse_range
+from objectstore.store.blobs import BlobWriter, LocalBlobStore
+from objectstore.store.repo import ObjectRepository
+
+MAX_PUT_SIZE = 5 * 1024**3 - 5 * 1024**2  # R2: 5 MiB less than 5 GiB
+MAX_METADATA_BYTES = 8192
+SMALL_BODY = 256 * 1024  # bodies up to this size are read in the same thread hop as their metadata
+READ_CHUNK = 1 << 20
+
+
+def metadata_size(user_metadata: dict[str, str]) -> int:
+    return sum(len(k.encode()) + len(v.encode()) for k, v in user_metadata.items())
+
+
+def check_metadata(user_metadata: dict[str, str]) -> None:
+    if metadata_size(user_metadata) > MAX_METADATA_BYTES:
+        raise MetadataTooLarge(MaxSizeAllowed=str(MAX_METADATA_BYTES))
+
+
+def object_values(
+    bucket: str, raw_key: str, key: str, options: WriteOptions, size: int, etag: str, **extra: Any
+) -> dict[str, Any]:
+    """The index row of a new object version."""
+    return {
+        "bucket": bucket,
+        "key": key,
+        "key_raw": raw_key,
+        "size": size,
+        "etag": etag,
+        "last_modified": time.time(),
+        "content_type": options.content_type,
+        "content_encoding": options.content_encoding,
+        "content_disposition": options.content_disposition,
+        "content_language": options.content_language,
+        "cache_control": options.cache_control,
+        "expires": options.expires,
+        "user_metadata": json.dumps(options.user_metadata) if options.user_metadata else "{}",
+        "storage_class": options.storage_class,
+        "checksum_algorithm": None,
+        "checksum_value": None,
+        "checksum_type": None,
+        "blob_id": None,
+        "upload_id": None,
+        "parts_count": None,
+        **extra,
+    }
+
+
+def write_check(cond: Conditions) -> Callable[[Any], None] | None:
+    if cond.empty:
+        return None
+
+    def check(current: Any) -> None:
+        check_write(cond, current.etag if current else None, current.last_modified if current else None)
+
+    return check
+
+
+class ObjectService:
+    def __init__(self, repo: ObjectRepository, blobs: LocalBlobStore) -> None:
+        self.repo = repo
+        self.blobs = blobs
+
+    # -- write -----------------------------------------------------------------------------------------------
+
+    async def receive_blob(
+        self,
+        body: AsyncIterator[bytes],
+        integrity: PutIntegrity,
+        checksum_algorithm: str | None,
+        trailer_checksum: Callable[[], str | None] | None = None,
+        max_size: int = MAX_PUT_SIZE,
+    ) -> tuple[BlobWriter, str, str | None]:
+        """Streams a body into a new durable blob, verifying length, MD5 and checksum.
+
+        Returns (writer, md5 hex, checksum base64). On any error the blob is removed.
+        """
+        if integrity.content_length is not None and integrity.content_length > max_size:
+            raise EntityTooLarge(MaxSizeAllowed=str(max_size))
+        writer = self.blobs.create()
+        try:
+            md5 = hashlib.md5()  # noqa: S324 - the ETag is defined as MD5
+            hasher = new_hasher(checksum_algorithm) if checksum_algorithm else None
+            async for chunk in body:
+                if writer.size + len(chunk) > max_size:
+                    raise EntityTooLarge(MaxSizeAllowed=str(max_size))
+                md5.update(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+                writer.write(chunk)
+            if integrity.content_length is not None and writer.size != integrity.content_length:
+                raise IncompleteBody()
+            digest = md5.digest()
+            if integrity.content_md5 is not None:
+                try:
+                    given = base64.b64decode(integrity.content_md5, validate=True)
+                except ValueError:
+                    raise InvalidDigest() from None
+                if len(given) != 16:
+                    raise InvalidDigest()
+                if given != digest:
+                    raise BadDigest()
+            checksum = hasher.b64() if hasher is not None else None
+            expected = integrity.checksum_value
+            if expected is None and trailer_checksum is not None:
+                expected = trailer_checksum()
+            if expected is not None and expected != checksum:
+                raise BadDigest(f"The {(checksum_algorithm or '').upper()} you specified did not match the calculated checksum.")
+            await anyio.to_thread.run_sync(writer.finish)
+            return writer, digest.hex(), checksum
+        except BaseException:
+            writer.abort()
+            raise
+
+    async def put_object(
+        self,
+        bucket: str,
+        raw_key: str,
+        body: AsyncIterator[bytes],
+        options: WriteOptions,
+        integrity: PutIntegrity,
+        conditions: Conditions,
+        *,
+        trailer_checksum: Callable[[], str | None] | None = None,
+        create_bucket_if_missing: bool = False,
+    ) -> PutResult:
+        key = key_identity(raw_key)
+        check_metadata(options.user_metadata)
+        if not create_bucket_if_missing and self.repo.get_bucket(bucket) is None:
+            raise NoSuchBucket(BucketName=bucket)
+        writer, etag, checksum = await self.receive_blob(body, integrity, options.checksum_algorithm, trailer_checksum)
+        algorithm = options.checksum_algorithm if checksum else None
+        values = object_values(
+            bucket,
+            raw_key,
+            key,
+            options,
+            writer.size,
+            etag,
+            blob_id=writer.blob_id,
+            checksum_algorithm=algorithm,
+            checksum_value=checksum,
+            checksum_type="FULL_OBJECT" if checksum else None,
+        )
+        await self.commit_blob(values, writer, write_check(conditions), create_bucket_if_missing)
+        return PutResult(etag, algorithm, checksum, "FULL_OBJECT" if checksum else None, writer.size)
+
+    async def commit_blob(
+        self,
+        values: dict[str, Any],
+        writer: BlobWriter,
+        check: Callable[[Any], None] | None,
+        create_bucket: bool = False,
+    ) -> None:
+        """Points the object's row at a durable blob, then moves the blob into place."""
+
+        def commit() -> None:
+            try:
+                created = self.repo.put_object(values, check, create_bucket=create_bucket)
+            except BaseException:
+                writer.abort()
+                raise
+            if not created:
+                writer.abort()
+                raise NoSuchBucket(BucketName=values["bucket"])
+            self.blobs.publish(writer.blob_id)
+
+        await anyio.to_thread.run_sync(commit)
+
+    # -- read ------------------------------------------------------------------------------------------------
+
+    def head(self, bucket: str, raw_key: str) -> ObjectMeta:
+        brow, orow = self.repo.get_object(bucket, key_identity(raw_key))
+        if brow is None:
+            raise NoSuchBucket(BucketName=bucket)
+        if orow is None:
+            raise NoSuchKey(Key=raw_key)
+        return ObjectMeta.from_row(orow)
+
+    def plan_read(
+        self,
+        bucket: str,
+        raw_key: str,
+        conditions: Conditions,
+        range_header: str | None = None,
+        part_number: int | None = None,
+        *,
+        with_body: bool = True,
+    ) -> ReadPlan:
+        """Looks the object up, applies preconditions and the range; small bodies come back read (blocking)."""
+        for _attempt in range(5):
+            meta = self.head(bucket, raw_key)
+            check_read(conditions, meta.etag, meta.last_modified)
+            plan = self._plan(meta, range_header, part_number)
+            if not with_body or plan.length > SMALL_BODY:
+                return plan
+            try:
+                return dataclasses.replace(plan, body=self.read_range(plan, plan.start, plan.length))
+            except FileNotFoundError:
+                continue  # replaced between lookup and open: look it up again
+        raise StoreError("object changed too often while being read")
+
+    def _plan(self, meta: ObjectMeta, range_header: str | None, part_number: int | None) -> ReadPlan:
+        if meta.upload_id:
+            rows = self.repo.object_parts(meta.upload_id)
+            segments = tuple((r.blob_id, r.offset, r.size) for r in rows)
+        else:
+            segments = ((meta.blob_id or "", 0, meta.size),)
+        if part_number is not None:
+            if part_number < 1 or part_number > len(segments):
+                if part_number == 1 and not meta.upload_id:
+                    return ReadPlan(meta, 0, meta.size - 1, False, segments)
+                raise InvalidRange(ActualObjectSize=str(meta.size))  # InvalidPartNumber on AWS; R2 says InvalidRange
+            _blob, offset, size = segments[part_number - 1]
+            return ReadPlan(meta, offset, offset + size - 1, True, segments)
+        rng = parse_range(range_header, meta.size)
+        if rng is None:
+            return ReadPlan(meta, 0, meta.size - 1, False, segments)
+        return ReadPlan(meta, rng[0], rng[1], True, segments)
+
+    def read_range(self, plan: ReadPlan, start: int, length: int) -> bytes:
+        """Reads ``length`` bytes from object offset ``start`` across the plan's blobs (blocking)."""
+        out = bytearray()
+        for blob_id, offset, size in plan.segments:
+            if length <= 0:
+                break
+            if start >= offset + size or size == 0:
+                continue
+            inner = start - offset
+            take = min(length, size - inner)
+            with self.blobs.open(blob_id) as f:
+                if inner:
+                    f.seek(inner)
+                out += f.read(take)
+            start += take
+            length -= take
+        return bytes(out)
+
+    async def stream(self, plan: ReadPlan) -> AsyncIterator[bytes]:
+        """The plan's bytes in chunks, read in worker threads."""
+        if plan.body is not None:
+            yield plan.body
+            return
+        position, remaining = plan.start, plan.length
+        for blob_id, offset, size in plan.segments:
+            if remaining <= 0:
+                break
+            if position >= offset + size or size == 0:
+                continue
+            f = await anyio.to_thread.run_sync(self.blobs.open, blob_id)
+            try:
+                inner = position - offset
+                if inner:
+                    f.seek(inner)
+                left = min(remaining, size - inner)
+                while left > 0:
+                    data = await anyio.to_thread.run_sync(f.read, min(READ_CHUNK, left))
+                    if not data:
+                        raise IncompleteBody("blob shorter than its index entry")
+                    left -= len(data)
+                    position += len(data)
+                    remaining -= len(data)
+                    yield data
+            finally:
+                f.close()
+
+    # -- delete ----------------------------------------------------------------------------------------------
+
+    def delete(self, bucket: str, raw_key: str, conditions: Conditions = Conditions()) -> None:
+        """Deletes an object; deleting a missing key succeeds (204), as on S3."""
+        if self.repo.get_bucket(bucket) is None:
+            raise NoSuchBucket(BucketName=bucket)
+        self.repo.delete_object(bucket, key_identity(raw_key), write_check(conditions))
+
+    def delete_many(self, bucket: str, raw_keys: Sequence[str]) -> None:
+        if self.repo.get_bucket(bucket) is None:
+            raise NoSuchBucket(BucketName=bucket)
+        self.repo.delete_objects(bucket, [key_identity(k) for k in raw_keys])
+
+    # -- maintenance -----------------------------------------------------------------------------------------
+
+    def recover(self) -> tuple[int, int]:
+        """Settles blobs left in flight by a crash of this node (run before serving)."""
+        return self.blobs.recover(self.repo.referenced_blobs)
+
+    def reap_garbage(self) -> int:
+        """Deletes the files of blobs no row references any more, then forgets them (blocking)."""
+        total = 0
+        while ids := self.repo.take_garbage():
+            for blob_id in ids:
+                with contextlib.suppress(FileNotFoundError):
+                    self.blobs.delete(blob_id)
+            self.repo.forget_garbage(ids)
+            total += len(ids)
+        return total

@@ -1,0 +1,130 @@
+"""Blob files on local disk (or any POSIX file system every node mounts).
+
+A write streams into ``incoming/<node>/<id>``, is fsynced with its directory, and only then may a metadata
+transaction reference it; after the commit the file is renamed to ``blobs/<id[:2]>/<id[2:4]>/<id>`` (and that
+directory fsynced). So ``incoming/<node>/`` holds nothing but uploads in flight on this node, and on restart
+``recover`` publishes the files a committed row references and deletes the rest: no orphan survives a crash, and
+no directory walk of ``blobs/`` is ever needed. Readers that find no published file look in ``incoming/`` (the
+short window between commit and rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+_WRITE_BUFFER = 1 << 20
+
+
+def new_blob_id() -> str:
+    return uuid.uuid4().hex
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BlobWriter:
+    """Appends to a new blob file through a small buffer; not thread-safe (one request owns it)."""
+
+    def __init__(self, blob_id: str, path: Path) -> None:
+        self.blob_id = blob_id
+        self.path = path
+        self.size = 0
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._buffer = bytearray()
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.size += len(data)
+        self._buffer += data
+        if len(self._buffer) >= _WRITE_BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        view = memoryview(self._buffer)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self._buffer.clear()
+
+    def finish(self) -> None:
+        """Makes the file durable (blocking: call from a worker thread)."""
+        self._flush()
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+        fsync_dir(self.path.parent)
+
+    def abort(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+class LocalBlobStore:
+    def __init__(self, data_dir: Path, node_id: str) -> None:
+        self.root = data_dir / "blobs"
+        self.incoming_root = data_dir / "incoming"
+        self.incoming = self.incoming_root / node_id
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.incoming.mkdir(parents=True, exist_ok=True)
+
+    def path(self, blob_id: str) -> Path:
+        return self.root / blob_id[:2] / blob_id[2:4] / blob_id
+
+    def create(self) -> BlobWriter:
+        blob_id = new_blob_id()
+        return BlobWriter(blob_id, self.incoming / blob_id)
+
+    def publish(self, blob_id: str) -> None:
+        """Moves a committed blob from incoming/ to its place (blocking)."""
+        target = self.path(blob_id)
+        if not target.parent.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fsync_dir(target.parent.parent)
+            fsync_dir(self.root)
+        os.rename(self.incoming / blob_id, target)
+        fsync_dir(target.parent)
+
+    def open(self, blob_id: str) -> BinaryIO:
+        """Opens a blob for reading; FileNotFoundError if it was deleted (the caller re-reads its row)."""
+        try:
+            return open(self.path(blob_id), "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            for node_dir in self.incoming_root.iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    return open(node_dir / blob_id, "rb")  # noqa: SIM115
+            raise
+
+    def delete(self, blob_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path(blob_id).unlink()
+
+    def recover(self, referenced: Callable[[Iterable[str]], set[str]]) -> tuple[int, int]:
+        """Settles this node's incoming/ after a crash: publishes what a row references, deletes the rest.
+
+        Must run before this node serves requests. Returns (published, deleted).
+        """
+        names = [p.name for p in self.incoming.iterdir()]
+        keep = referenced(names) if names else set()
+        for name in names:
+            if name in keep:
+                self.publish(name)
+            else:
+                (self.incoming / name).unlink()
+        if names:
+            fsync_dir(self.incoming)
+        return len(keep), len(names) - len(keep)
+
+    def stored_blob_ids(self) -> set[str]:
+        """Every published blob (a full walk: for tests and fsck only, never on a request path)."""
+        return {p.name for p in self.root.glob("*/*/*")}

@@ -1,0 +1,223 @@
+"""The object index and bucket registry in the database (SQLAlchemy Core on the SQLModel tables).
+
+Every method is one transaction. Writes that a read decides (conditional puts, bucket deletion) read and write in
+the same write transaction, with the row locked on PostgreSQL (``FOR UPDATE``) and the database lock held on
+SQLite (``BEGIN IMMEDIATE``), so they are atomic across worker processes and nodes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from lakebox.db import Database
+from objectstore.store.tables import BlobGarbageRow, BucketRow, MultipartUploadRow, ObjectRow, UploadPartRow
+
+buckets = BucketRow.__table__  # type: ignore[attr-defined]
+objects = ObjectRow.__table__  # type: ignore[attr-defined]
+uploads = MultipartUploadRow.__table__  # type: ignore[attr-defined]
+parts = UploadPartRow.__table__  # type: ignore[attr-defined]
+garbage = BlobGarbageRow.__table__  # type: ignore[attr-defined]
+
+ObjectCheck = Callable[[Row[Any] | None], None]
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with ``prefix`` (None: no upper bound)."""
+    for i in range(len(prefix) - 1, -1, -1):
+        code = ord(prefix[i])
+        if code < 0x10FFFF:
+            nxt = code + 1
+            if 0xD800 <= nxt <= 0xDFFF:  # skip surrogates, which UTF-8 cannot hold
+                nxt = 0xE000
+            return prefix[:i] + chr(nxt)
+    return None
+
+
+class ObjectRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- buckets ---------------------------------------------------------------------------------------------
+
+    def get_bucket(self, name: str, conn: Connection | None = None) -> Row[Any] | None:
+        if conn is not None:
+            return conn.execute(select(buckets).where(buckets.c.name == name)).first()
+        with self.db.read() as c:
+            return c.execute(select(buckets).where(buckets.c.name == name)).first()
+
+    def create_bucket(self, name: str, location: str, storage_class: str) -> bool:
+        """Inserts the bucket; False if it already exists."""
+        with self.db.write() as conn:
+            if conn.execute(select(buckets.c.name).where(buckets.c.name == name)).first() is not None:
+                return False
+            conn.execute(
+                insert(buckets).values(
+                    name=name, created_at=time.time(), location=location, storage_class=storage_class
+                )
+            )
+            return True
+
+    def delete_bucket(self, name: str) -> str:
+        """Deletes an empty bucket: 'deleted', 'missing' or 'not-empty'."""
+        with self.db.write() as conn:
+            locked = select(buckets.c.name).where(buckets.c.name == name)
+            if not self.db.is_sqlite:
+                locked = locked.with_for_update()
+            if conn.execute(locked).first() is None:
+                return "missing"
+            if conn.execute(select(objects.c.key).where(objects.c.bucket == name).limit(1)).first():
+                return "not-empty"
+            if conn.execute(select(uploads.c.upload_id).where(uploads.c.bucket == name).limit(1)).first():
+                return "not-empty"
+            conn.execute(delete(buckets).where(buckets.c.name == name))
+            return "deleted"
+
+    def list_buckets(self, prefix: str = "", start_after: str = "", limit: int = 1000) -> list[Row[Any]]:
+        query = select(buckets).order_by(buckets.c.name).limit(limit)
+        if prefix:
+            query = query.where(buckets.c.name >= prefix)
+            end = prefix_end(prefix)
+            if end is not None:
+                query = query.where(buckets.c.name < end)
+        if start_after:
+            query = query.where(buckets.c.name > start_after)
+        with self.db.read() as conn:
+            return list(conn.execute(query).all())
+
+    def update_bucket(self, name: str, **values: Any) -> bool:
+        with self.db.write() as conn:
+            return conn.execute(update(buckets).where(buckets.c.name == name).values(**values)).rowcount > 0
+
+    # -- objects ---------------------------------------------------------------------------------------------
+
+    def get_object(self, bucket: str, key: str) -> tuple[Row[Any] | None, Row[Any] | None]:
+        """(bucket row, object row) in one snapshot."""
+        with self.db.read() as conn:
+            brow = conn.execute(select(buckets.c.name).where(buckets.c.name == bucket)).first()
+            if brow is None:
+                return None, None
+            orow = conn.execute(
+                select(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key))
+            ).first()
+            return brow, orow
+
+    def object_parts(self, upload_id: str) -> list[Row[Any]]:
+        with self.db.read() as conn:
+            return list(
+                conn.execute(
+                    select(parts)
+                    .where(and_(parts.c.upload_id == upload_id, parts.c.offset.is_not(None)))
+                    .order_by(parts.c.part_number)
+                ).all()
+            )
+
+    def put_object(
+        self, values: dict[str, Any], check: ObjectCheck | None = None, *, create_bucket: bool = False
+    ) -> bool:
+        """Makes ``values`` the object at its (bucket, key), replacing any previous one (last writer wins).
+
+        ``check`` sees the current row inside the transaction and raises to refuse (conditional writes).
+        Returns False if the bucket does not exist (and ``create_bucket`` is off). The replaced object's blobs
+        become garbage in the same transaction.
+        """
+        bucket, key = values["bucket"], values["key"]
+        with self.db.write() as conn:
+            if conn.execute(select(buckets.c.name).where(buckets.c.name == bucket)).first() is None:
+                if not create_bucket:
+                    return False
+                conn.execute(insert(buckets).values(name=bucket, created_at=time.time()))
+            current = self._locked_object(conn, bucket, key)
+            if check is not None:
+                check(current)
+            if current is not None:
+                self._discard(conn, current)
+                conn.execute(
+                    update(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key)).values(**values)
+                )
+            else:
+                conn.execute(insert(objects).values(**values))
+            return True
+
+    def delete_object(self, bucket: str, key: str, check: ObjectCheck | None = None) -> Row[Any] | None:
+        """Deletes one object, returning its row (None if there was none)."""
+        with self.db.write() as conn:
+            current = self._locked_object(conn, bucket, key)
+            if check is not None:
+                check(current)
+            if current is not None:
+                self._discard(conn, current)
+                conn.execute(delete(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key)))
+            return current
+
+    def delete_objects(self, bucket: str, keys: Sequence[str]) -> None:
+        with self.db.write() as conn:
+            for key in keys:
+                current = self._locked_object(conn, bucket, key)
+                if current is not None:
+                    self._discard(conn, current)
+                    conn.execute(delete(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key)))
+
+    def _locked_object(self, conn: Connection, bucket: str, key: str) -> Row[Any] | None:
+        query = select(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key))
+        if not self.db.is_sqlite:
+            query = query.with_for_update()
+        return conn.execute(query).first()
+
+    def _discard(self, conn: Connection, row: Row[Any]) -> None:
+        """Marks the blobs of a replaced or deleted object as garbage (and forgets a multipart layout)."""
+        now = time.time()
+        blob_ids: list[str] = []
+        if row.blob_id:
+            blob_ids.append(row.blob_id)
+        if row.upload_id:
+            blob_ids += [r.blob_id for r in conn.execute(select(parts.c.blob_id).where(parts.c.upload_id == row.upload_id))]
+            conn.execute(delete(parts).where(parts.c.upload_id == row.upload_id))
+        if blob_ids:
+            conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in blob_ids])
+
+    def list_objects(
+        self, bucket: str, prefix: str, after: str, limit: int, inclusive: bool = False
+    ) -> list[Row[Any]]:
+        """Up to ``limit`` rows with keys starting with ``prefix`` and greater than ``after``, in key order."""
+        conds = [objects.c.bucket == bucket]
+        if after:
+            conds.append(objects.c.key >= after if inclusive else objects.c.key > after)
+        if prefix:
+            conds.append(objects.c.key >= prefix)
+            end = prefix_end(prefix)
+            if end is not None:
+                conds.append(objects.c.key < end)
+        query = select(objects).where(and_(*conds)).order_by(objects.c.key).limit(limit)
+        with self.db.read() as conn:
+            return list(conn.execute(query).all())
+
+    def count_objects(self, bucket: str) -> int:
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(objects).where(objects.c.bucket == bucket)).scalar_one())
+
+    # -- blobs -----------------------------------------------------------------------------------------------
+
+    def referenced_blobs(self, blob_ids: Iterable[str]) -> set[str]:
+        """Those of ``blob_ids`` that a committed row (object or part) references."""
+        ids = list(blob_ids)
+        found: set[str] = set()
+        with self.db.read() as conn:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                found.update(r[0] for r in conn.execute(select(objects.c.blob_id).where(objects.c.blob_id.in_(chunk))))
+                found.update(r[0] for r in conn.execute(select(parts.c.blob_id).where(parts.c.blob_id.in_(chunk))))
+        return found
+
+    def take_garbage(self, limit: int = 1000) -> list[str]:
+        with self.db.read() as conn:
+            return [r[0] for r in conn.execute(select(garbage.c.blob_id).limit(limit))]
+
+    def forget_garbage(self, blob_ids: Sequence[str]) -> None:
+        if blob_ids:
+            with self.db.write() as conn:
+                conn.execute(delete(garbage).where(garbage.c.blob_id.in_(list(blob_ids))))

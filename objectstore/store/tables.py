@@ -1,0 +1,87 @@
+"""Tables of the object store: buckets, the object index, multipart uploads and blobs awaiting deletion.
+
+Keys are stored NFC-normalised in ``key`` (the identity, in UTF-8 byte order on every backend) and as last
+uploaded in ``key_raw`` (what listings return). Object data lives in blob files; a row names its blob, or for a
+multipart object the upload whose parts (``s3_object_part``) hold the data, in order.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from lakebox.db import OrderedText
+
+
+class BucketRow(SQLModel, table=True):
+    __tablename__ = "s3_bucket"
+
+    name: str = Field(sa_column=Column(OrderedText, primary_key=True))
+    created_at: float
+    location: str = Field(default="auto", max_length=32)
+    storage_class: str = Field(default="Standard", max_length=32)
+    cors: str | None = None  # JSON
+    lifecycle: str | None = None  # JSON
+    public_access: bool = False
+    catalog_enabled: bool = False
+
+
+class ObjectRow(SQLModel, table=True):
+    __tablename__ = "s3_object"
+
+    bucket: str = Field(sa_column=Column(OrderedText, primary_key=True))
+    key: str = Field(sa_column=Column(OrderedText, primary_key=True))
+    key_raw: str
+    size: int
+    etag: str = Field(max_length=64)  # unquoted
+    last_modified: float
+    content_type: str | None = None
+    content_encoding: str | None = None
+    content_disposition: str | None = None
+    content_language: str | None = None
+    cache_control: str | None = None
+    expires: str | None = None
+    user_metadata: str = "{}"  # JSON object of x-amz-meta-* (names lower-case, without the prefix)
+    storage_class: str = Field(default="STANDARD", max_length=32)
+    checksum_algorithm: str | None = Field(default=None, max_length=16)
+    checksum_value: str | None = Field(default=None, max_length=128)
+    checksum_type: str | None = Field(default=None, max_length=16)  # FULL_OBJECT or COMPOSITE
+    blob_id: str | None = Field(default=None, max_length=64)  # single-blob object
+    upload_id: str | None = Field(default=None, max_length=64)  # multipart object: parts in s3_object_part
+    parts_count: int | None = None
+
+
+class MultipartUploadRow(SQLModel, table=True):
+    __tablename__ = "s3_multipart_upload"
+    __table_args__ = (Index("ix_s3_upload_bucket_key", "bucket", "key", "upload_id"),)
+
+    upload_id: str = Field(primary_key=True, max_length=64)
+    bucket: str = Field(sa_column=Column(OrderedText, nullable=False))
+    key: str = Field(sa_column=Column(OrderedText, nullable=False))
+    key_raw: str
+    initiated_at: float
+    headers: str = "{}"  # JSON: content headers, user metadata, storage class, checksum algorithm/type
+
+
+class UploadPartRow(SQLModel, table=True):
+    """A part uploaded to an in-progress upload, and after completion a part of the object it became."""
+
+    __tablename__ = "s3_upload_part"
+
+    upload_id: str = Field(primary_key=True, max_length=64)
+    part_number: int = Field(primary_key=True)
+    blob_id: str = Field(max_length=64)
+    size: int
+    etag: str = Field(max_length=64)
+    checksum_value: str | None = Field(default=None, max_length=128)
+    last_modified: float
+    offset: int | None = None  # set on completion: the part's position in the object
+
+
+class BlobGarbageRow(SQLModel, table=True):
+    """Blobs no row references any more; the reaper deletes their files, then these rows."""
+
+    __tablename__ = "s3_blob_garbage"
+
+    blob_id: str = Field(primary_key=True, max_length=64)
+    created_at: float
