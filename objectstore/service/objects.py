@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from objectstore.service.checksums import new_hasher
+from objectstore.service.checksums import check_checksum, new_hasher
 from objectstore.service.conditions import Conditions, check_read, check_write
 from objectstore.service.errors import (
     BadDigest,
@@ -137,8 +137,8 @@ class ObjectService:
             expected = integrity.checksum_value
             if expected is None and trailer_checksum is not None:
                 expected = trailer_checksum()
-            if expected is not None and expected != checksum:
-                raise BadDigest(f"The {(checksum_algorithm or '').upper()} you specified did not match the calculated checksum.")
+            if expected is not None and hasher is not None and checksum_algorithm is not None:
+                check_checksum(checksum_algorithm, expected, hasher.digest())
             await anyio.to_thread.run_sync(writer.finish)
             return writer, digest.hex(), checksum
         except BaseException:
@@ -296,6 +296,10 @@ class ObjectService:
                     yield data
             finally:
                 f.close()
+
+    @staticmethod
+    def check_key(raw_key: str) -> str:
+        return key_identity(raw_key)
 
     # -- delete ----------------------------------------------------------------------------------------------
 

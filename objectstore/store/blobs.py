@@ -49,9 +49,11 @@ class BlobWriter:
             self._flush()
 
     def _flush(self) -> None:
-        view = memoryview(self._buffer)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        with memoryview(self._buffer) as whole:
+            view = whole
+            while view:
+                view = view[os.write(self._fd, view) :]
+            view.release()
         self._buffer.clear()
 
     def finish(self) -> None:

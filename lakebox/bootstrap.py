@@ -1,0 +1,81 @@
+"""First start: the data directory, the schema, crash recovery and the root credentials (run once, before any
+worker serves)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from auth.service.principal import Permission
+from auth.service.secretbox import SecretBox
+from auth.service.tokens import TokenService, secret_access_key_for
+from lakebox.db import Database
+from lakebox.settings import Settings
+from objectstore.service.objects import ObjectService
+from objectstore.store.blobs import LocalBlobStore
+from objectstore.store.repo import ObjectRepository
+
+log = logging.getLogger("lakebox")
+ROOT_CREDENTIALS = "root-credentials.json"
+
+
+def prepare(settings: Settings) -> dict[str, Any] | None:
+    """Creates what a node needs before serving; returns newly created root credentials (to print), if any."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    try:
+        db.create_schema()
+        objects = ObjectService(ObjectRepository(db), LocalBlobStore(settings.data_dir, settings.node_id))
+        published, deleted = objects.recover()
+        if published or deleted:
+            log.info("recovered in-flight uploads: %d completed, %d discarded", published, deleted)
+        objects.reap_garbage()
+        return _root_credentials(settings, TokenService(db, SecretBox.from_data_dir(settings.data_dir)))
+    finally:
+        db.dispose()
+
+
+def _root_credentials(settings: Settings, tokens: TokenService) -> dict[str, Any] | None:
+    path = settings.data_dir / ROOT_CREDENTIALS
+    env_token = os.environ.get("LAKEBOX_ROOT_TOKEN")
+    env_id = os.environ.get("LAKEBOX_ROOT_ACCESS_KEY_ID")
+    if path.exists():
+        return None
+    if tokens.count() > 0 and not env_token:
+        return None
+    if env_token:
+        try:
+            tokens.s3_identity(env_id or "")
+            issued_id, value = env_id or "", env_token
+        except Exception:
+            issued = tokens.create(Permission.ADMIN_RW, name="root", token_value=env_token, token_id=env_id)
+            issued_id, value = issued.id, issued.token
+    else:
+        issued = tokens.create(Permission.ADMIN_RW, name="root")
+        issued_id, value = issued.id, issued.token
+    creds = {
+        "account_id": "lakebox",
+        "token_id": issued_id,
+        "access_key_id": issued_id,
+        "secret_access_key": secret_access_key_for(value),
+        "token": value,
+        "s3_endpoint": settings.s3_endpoint,
+        "catalog_uri": settings.catalog_uri,
+        "console_url": settings.console_url,
+        "region": "auto",
+    }
+    write_private_json(path, creds)
+    return creds
+
+
+def write_private_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,87 @@
+"""Runs the service: binds the three listeners, prepares the data directory, then serves with N workers.
+
+The parent binds every socket before any worker starts, so all workers accept on the same ports; with one worker
+it serves in-process (fastest start), otherwise uvicorn's supervisor runs and restarts the worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from lakebox.app import SETTINGS_ENV, settings_to_env
+from lakebox.bootstrap import prepare
+from lakebox.settings import Settings
+
+log = logging.getLogger("lakebox")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def uvicorn_config(settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        "lakebox.app:create_app",
+        factory=True,
+        http="httptools",
+        loop="uvloop",
+        lifespan="on",
+        access_log=False,
+        log_level=settings.log_level,
+        workers=settings.workers,
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        timeout_keep_alive=30,
+        server_header=False,
+        date_header=True,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sockets = [bind(settings.host, port) for port in (settings.s3_port, settings.catalog_port, settings.console_port)]
+    created = prepare(settings)
+    os.environ[SETTINGS_ENV] = settings_to_env(settings)
+    announce(settings, created)
+    config = uvicorn_config(settings)
+    server = uvicorn.Server(config)
+    if settings.workers <= 1:
+        server.run(sockets=sockets)
+    else:
+        Multiprocess(config, target=server.run, sockets=sockets).run()
+
+
+def announce(settings: Settings, created: dict[str, str] | None) -> None:
+    lines = [
+        f"lakebox: S3 endpoint  {settings.s3_endpoint}  (region auto)",
+        f"lakebox: catalog URI  {settings.catalog_uri}",
+        f"lakebox: console      {settings.console_url}",
+        f"lakebox: data dir     {settings.data_dir}  ({settings.workers} worker(s))",
+    ]
+    if created is not None:
+        lines += [
+            "lakebox: created the root Admin Read & Write token (shown once; also in "
+            f"{settings.data_dir / 'root-credentials.json'}):",
+            f"  access key id      {created['access_key_id']}",
+            f"  secret access key  {created['secret_access_key']}",
+            f"  token              {created['token']}",
+        ]
+    else:
+        lines.append(f"lakebox: credentials in {settings.data_dir / 'root-credentials.json'}")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    ready = {"event": "ready", "s3_endpoint": settings.s3_endpoint}
+    log.debug(json.dumps(ready))

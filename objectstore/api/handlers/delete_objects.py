@@ -1,0 +1,41 @@
+"""DeleteObjects (POST /bucket?delete)."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+
+from auth.service.principal import Action
+from objectstore.api import xml
+from objectstore.api.context import S3Context
+from objectstore.api.request import S3Request
+from objectstore.api.response import S3Response
+from objectstore.api.router import route
+from objectstore.service.errors import MalformedXML, StoreError
+
+MAX_KEYS = 1000
+
+
+@route("DeleteObjects", "POST", "bucket", Action.WRITE_OBJECT, query="delete")
+async def delete_objects(ctx: S3Context, req: S3Request) -> S3Response:
+    assert req.bucket is not None
+    root = xml.parse(await req.read_body(xml.MAX_XML_BODY))
+    if xml.local(root.tag) != "Delete":
+        raise MalformedXML()
+    quiet = (xml.child_text(root, "Quiet") or "").strip().lower() == "true"
+    keys = [xml.child_text(obj, "Key") for obj in xml.children(root, "Object")]
+    if not keys or len(keys) > MAX_KEYS or any(k is None for k in keys):
+        raise MalformedXML()
+    valid: list[str] = []
+    errors: list[str] = []
+    for key in keys:
+        assert key is not None
+        try:
+            ctx.objects.check_key(key)
+            valid.append(key)
+        except StoreError as exc:
+            errors.append(
+                f"<Error><Key>{xml.escape(key)}</Key><Code>{exc.code}</Code><Message>{xml.escape(exc.message)}</Message></Error>"
+            )
+    await anyio.to_thread.run_sync(ctx.objects.delete_many, req.bucket, valid)
+    deleted = "" if quiet else "".join(f"<Deleted><Key>{xml.escape(k)}</Key></Deleted>" for k in valid)
+    return S3Response(200, [("content-type", "application/xml")], xml.document("DeleteResult", deleted + "".join(errors)))

@@ -1,0 +1,134 @@
+"""Request headers to service values, and object metadata to response headers."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from objectstore.api.request import S3Request
+from objectstore.api.response import S3Response
+from objectstore.api.xml import http_date, quote_etag
+from objectstore.service.checksums import decode_checksum, header_name, parse_algorithm, requested_checksums
+from objectstore.service.conditions import Conditions, parse_http_date
+from objectstore.service.errors import InvalidArgument, InvalidStorageClass
+from objectstore.service.model import CONTENT_HEADERS, ObjectMeta, WriteOptions
+
+STORAGE_CLASSES = {"STANDARD", "STANDARD_IA"}
+META_PREFIX = "x-amz-meta-"
+
+
+def conditions(req: S3Request, prefix: str = "") -> Conditions:
+    """If-* headers (``prefix`` selects e.g. ``x-amz-copy-source-`` or R2's ``cf-copy-destination-``)."""
+    h = req.headers
+    return Conditions(
+        if_match=h.get(prefix + "if-match"),
+        if_none_match=h.get(prefix + "if-none-match"),
+        if_modified_since=parse_http_date(h.get(prefix + "if-modified-since")),
+        if_unmodified_since=parse_http_date(h.get(prefix + "if-unmodified-since")),
+    )
+
+
+def user_metadata(req: S3Request) -> dict[str, str]:
+    return {name[len(META_PREFIX) :]: value for name, value in req.headers.items() if name.startswith(META_PREFIX)}
+
+
+def storage_class(req: S3Request) -> str:
+    value = req.headers.get("x-amz-storage-class", "STANDARD")
+    if value not in STORAGE_CLASSES:
+        raise InvalidStorageClass(StorageClassRequested=value)
+    return value
+
+
+def content_encoding(req: S3Request) -> str | None:
+    """Content-Encoding without the transfer-only ``aws-chunked`` token."""
+    value = req.headers.get("content-encoding")
+    if value is None:
+        return None
+    kept = [v.strip() for v in value.split(",") if v.strip() and v.strip().lower() != "aws-chunked"]
+    return ",".join(kept) or None
+
+
+def checksum_request(req: S3Request) -> tuple[str | None, str | None, bool]:
+    """(algorithm, value from a header, value comes in a trailer)."""
+    values = requested_checksums(req.headers)
+    trailer = req.headers.get("x-amz-trailer", "").strip().lower()
+    declared = req.headers.get("x-amz-sdk-checksum-algorithm") or req.headers.get("x-amz-checksum-algorithm")
+    algorithm = parse_algorithm(declared) if declared else None
+    if values:
+        ((alg, value),) = values.items()
+        if algorithm is not None and algorithm != alg:
+            raise InvalidArgument("Value for x-amz-sdk-checksum-algorithm header is invalid.")
+        decode_checksum(alg, value)  # a malformed value is refused before the body is read
+        return alg, value, False
+    if trailer.startswith("x-amz-checksum-"):
+        alg = trailer[len("x-amz-checksum-") :]
+        return parse_algorithm(alg, "x-amz-trailer"), None, True
+    return algorithm, None, False
+
+
+def write_options(req: S3Request, key: str, *, algorithm: str | None) -> WriteOptions:
+    h = req.headers
+    content_type = h.get("content-type") or mimetypes.guess_type(key, strict=False)[0] or "application/octet-stream"
+    return WriteOptions(
+        content_type=content_type,
+        content_encoding=content_encoding(req),
+        content_disposition=h.get("content-disposition"),
+        content_language=h.get("content-language"),
+        cache_control=h.get("cache-control"),
+        expires=h.get("expires"),
+        user_metadata=user_metadata(req),
+        storage_class=storage_class(req),
+        checksum_algorithm=algorithm,
+    )
+
+
+_RESPONSE_OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-language": "content-language",
+    "response-expires": "expires",
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+}
+
+
+def object_headers(resp: S3Response, meta: ObjectMeta, req: S3Request, *, whole: bool) -> S3Response:
+    """The headers of GET/HEAD: system and user metadata, ETag, checksums on request, response-* overrides."""
+    resp.header("etag", quote_etag(meta.etag))
+    resp.header("last-modified", http_date(meta.last_modified))
+    resp.header("accept-ranges", "bytes")
+    overrides = {header: req.query[q] for q, header in _RESPONSE_OVERRIDES.items() if q in req.query}
+    for attr, header in CONTENT_HEADERS.items():
+        value = overrides.get(header, getattr(meta, attr))
+        resp.header(header, value)
+    for name, value in meta.user_metadata.items():
+        resp.header(META_PREFIX + name, value)
+    if meta.storage_class != "STANDARD":
+        resp.header("x-amz-storage-class", meta.storage_class)
+    if meta.parts_count is not None and "partNumber" in req.query:
+        resp.header("x-amz-mp-parts-count", meta.parts_count)
+    if (
+        meta.checksum_algorithm
+        and meta.checksum_value
+        and req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
+        and whole
+    ):
+        resp.header(header_name(meta.checksum_algorithm), meta.checksum_value)
+        resp.header("x-amz-checksum-type", meta.checksum_type)
+    return resp
+
+
+def invalid_argument(name: str, value: str) -> InvalidArgument:
+    return InvalidArgument(f"Invalid argument: {name}", ArgumentName=name, ArgumentValue=value)
+
+
+def int_query(req: S3Request, name: str, default: int, low: int, high: int) -> int:
+    raw = req.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid_argument(name, raw) from None
+    if value < low:
+        raise invalid_argument(name, raw)
+    return min(value, high)

@@ -1,0 +1,129 @@
+"""An S3 request parsed from the ASGI scope: addressing (path-style or virtual-hosted), query, headers, body."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from auth.service.principal import Principal
+from objectstore.service.errors import IncompleteBody, InvalidArgument, XAmzContentSHA256Mismatch
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(8).upper()
+
+
+@dataclass(slots=True)
+class S3Request:
+    method: str
+    raw_path: str  # as on the wire, still percent-encoded
+    raw_query: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ','
+    bucket: str | None
+    key: str | None
+    request_id: str
+    receive: Receive
+    principal: Principal | None = None
+    # The decoded payload: set by authentication (signed hash check, aws-chunked decoding).
+    payload: Callable[[], AsyncIterator[bytes]] | None = None
+    trailers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def resource(self) -> str:
+        return unquote(self.raw_path)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def content_length(self) -> int | None:
+        value = self.headers.get("content-length")
+        if value is None:
+            return None
+        try:
+            length = int(value)
+        except ValueError:
+            raise InvalidArgument("Invalid Content-Length", ArgumentName="Content-Length") from None
+        if length < 0:
+            raise InvalidArgument("Invalid Content-Length", ArgumentName="Content-Length")
+        return length
+
+    def body(self) -> AsyncIterator[bytes]:
+        """The request payload, decoded and verified as its signing mode demands."""
+        if self.payload is None:
+            return raw_body(self.receive)
+        return self.payload()
+
+    async def read_body(self, limit: int) -> bytes:
+        """A small body (XML documents) read whole, refusing more than ``limit`` bytes."""
+        out = bytearray()
+        async for chunk in self.body():
+            out += chunk
+            if len(out) > limit:
+                raise InvalidArgument("Request body too large")
+        return bytes(out)
+
+
+async def raw_body(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise IncompleteBody()
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+async def sha256_checked(source: AsyncIterator[bytes], expected_hex: str) -> AsyncIterator[bytes]:
+    """Passes the body through, failing at its end if its SHA-256 is not the signed one."""
+    digest = hashlib.sha256()
+    async for chunk in source:
+        digest.update(chunk)
+        yield chunk
+    if digest.hexdigest() != expected_hex:
+        raise XAmzContentSHA256Mismatch(ClientComputedContentSHA256=expected_hex, S3ComputedContentSHA256=digest.hexdigest())
+
+
+def parse_request(scope: Scope, receive: Receive, domain: str | None) -> S3Request:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    raw_path, _, embedded_query = raw_path.partition("?")
+    raw_query = scope.get("query_string", b"").decode("latin-1") or embedded_query
+    query = dict(parse_qsl(raw_query, keep_blank_values=True))
+    path = unquote(raw_path, errors="surrogateescape")
+    bucket: str | None
+    key: str | None
+    host = headers.get("host", "").rsplit(":", 1)[0].lower() if not headers.get("host", "").startswith("[") else ""
+    if domain and host.endswith("." + domain):
+        bucket = host[: -len(domain) - 1]
+        key = path[1:] or None
+    else:
+        rest = path[1:]
+        bucket_part, slash, key_part = rest.partition("/")
+        bucket = bucket_part or None
+        key = key_part if slash and key_part else None
+    return S3Request(
+        method=scope["method"],
+        raw_path=raw_path,
+        raw_query=raw_query,
+        query=query,
+        headers=headers,
+        bucket=bucket,
+        key=key,
+        request_id=new_request_id(),
+        receive=receive,
+    )
