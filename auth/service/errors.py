@@ -72,3 +72,8 @@ class NotAuthenticated(AuthError):
     """No credentials at all where they are required (catalog: 401)."""
 
     code = "AccessDenied"
+
+
+class AuthInvalidRequest(AuthError):
+    code = "InvalidRequest"
+    default_message = "Invalid Request"
