@@ -1,0 +1,3 @@
+from lakebox.cli import main
+
+main()
