@@ -62,7 +62,7 @@ def serve(settings: Settings) -> None:
     if settings.workers <= 1:
         server.run(sockets=sockets)
     else:
-        Multiprocess(config, target=server.run, sockets=sockets).run()
+        Multiprocess(config, sockets=sockets).run()
 
 
 def announce(settings: Settings, created: dict[str, str] | None) -> None:
