@@ -1,0 +1,102 @@
+"""Identifiers, page tokens and table locations."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from collections.abc import Sequence
+
+from catalog.service.errors import BadRequest
+
+SEP = "\x1f"
+LAKEBOX_ROOT = "__lakebox"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+MAX_PAGE_SIZE = 1000
+
+
+def namespace_name(levels: Sequence[str]) -> str:
+    """The stored name of a namespace: its levels joined with 0x1F."""
+    if not levels:
+        raise BadRequest("Namespace must have at least one level")
+    for level in levels:
+        if not isinstance(level, str) or not level or SEP in level:
+            raise BadRequest(f"Invalid namespace level: {level!r}")
+    return SEP.join(levels)
+
+
+def parse_namespace_param(raw: str, separator: str = SEP) -> tuple[str, ...]:
+    """Decodes the ``{namespace}`` path segment (already percent-decoded): levels joined by 0x1F."""
+    levels = raw.split(separator) if separator != SEP else raw.split(SEP)
+    if separator != SEP:
+        levels = [part for level in levels for part in level.split(SEP)]
+    if not levels or any(not level for level in levels):
+        raise BadRequest(f"Invalid namespace: {raw!r}")
+    return tuple(levels)
+
+
+def check_name(name: object, what: str = "table") -> str:
+    if not isinstance(name, str) or not name or SEP in name:
+        raise BadRequest(f"Invalid {what} name: {name!r}")
+    return name
+
+
+def dotted(levels: Sequence[str]) -> str:
+    return ".".join(levels)
+
+
+def encode_page_token(last: str) -> str:
+    return base64.urlsafe_b64encode(last.encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str | None) -> str | None:
+    if token is None or token == "":
+        return None
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"Invalid pageToken: {token!r}") from exc
+
+
+def check_page_size(size: int | None) -> int | None:
+    if size is None:
+        return None
+    if size < 1:
+        raise BadRequest("pageSize must be a positive integer")
+    return min(size, MAX_PAGE_SIZE)
+
+
+def warehouse_root(bucket: str) -> str:
+    return f"s3://{bucket}"
+
+
+def new_location(bucket: str, namespace: Sequence[str], name: str) -> str:
+    """A fresh location for a table or view: unique (a random UUID), so never reused after a drop."""
+    ns = ".".join(_UNSAFE.sub("_", level) for level in namespace)
+    return f"s3://{bucket}/{LAKEBOX_ROOT}/{ns}/{_UNSAFE.sub('_', name)}-{uuid.uuid4().hex}"
+
+
+def check_location(location: str, bucket: str) -> str:
+    """An explicit location must lie inside the warehouse bucket (and not be the bucket root)."""
+    location = location.rstrip("/")
+    root = warehouse_root(bucket) + "/"
+    if not location.startswith(root) or len(location) == len(root) or "/../" in location + "/":
+        raise BadRequest(f"Location {location!r} is outside the warehouse {root!r}")
+    return location
+
+
+def key_of(location: str, bucket: str) -> str:
+    """The object key (prefix) a location inside ``bucket`` names."""
+    root = warehouse_root(bucket) + "/"
+    if not location.startswith(root):
+        raise BadRequest(f"Location {location!r} is outside the warehouse {root!r}")
+    return location[len(root) :]
+
+
+def new_metadata_location(location: str, previous: str | None) -> str:
+    version = 0
+    if previous:
+        match = re.match(r"(\d+)-", previous.rsplit("/", 1)[-1])
+        version = int(match.group(1)) + 1 if match else 0
+    return f"{location.rstrip('/')}/metadata/{version:05d}-{uuid.uuid4()}.metadata.json"

@@ -1,0 +1,43 @@
+"""The narrow interfaces the catalog needs from the rest of lakebox (object store, auth), wired in by the
+composition package. Each has a trivial in-memory double in the test suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from auth.service.principal import Principal
+
+
+class MetadataFiles(Protocol):
+    """In-process access to the object store for metadata files (never over HTTP)."""
+
+    def write(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        """Stores the object; durable before returning."""
+
+    def read(self, bucket: str, key: str) -> bytes:
+        """Returns the object's bytes; raises ``objectstore.service.errors.NoSuchKey`` when absent."""
+
+    def delete_prefix(self, bucket: str, prefix: str) -> int:
+        """Deletes every object whose key starts with ``prefix``; returns how many were deleted."""
+
+    def bucket_exists(self, bucket: str) -> bool: ...
+
+
+class Authenticator(Protocol):
+    def authenticate_bearer(self, token: str) -> Principal:
+        """Verifies an API token value; raises ``auth.service.errors.InvalidToken``/``ExpiredToken``."""
+
+
+@dataclass(frozen=True, slots=True)
+class VendedCredentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expires_at: datetime
+
+
+class CredentialVendor(Protocol):
+    def vend(self, principal: Principal, bucket: str, prefix: str, read_only: bool) -> VendedCredentials:
+        """Temporary S3 credentials for ``bucket`` and key ``prefix`` only, never exceeding ``principal``."""

@@ -1,0 +1,373 @@
+"""Table operations.
+
+A commit writes the new metadata file first, then moves the table's pointer by compare-and-set; a lost race
+is re-validated against the new base (as Iceberg's own server does) a few times before the client gets 409
+CommitFailed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyiceberg.partitioning import PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.sorting import SortOrder
+from pyiceberg.table.update import TableRequirement, TableUpdate
+
+from auth.service.principal import Principal
+from catalog.service.core import Context
+from catalog.service.errors import AlreadyExists, BadRequest, CommitFailed, NoSuchTable, NoSuchView
+from catalog.service.metadata import (
+    commit_metadata,
+    create_metadata,
+    dump_metadata,
+    is_create,
+    parse_table_metadata,
+    with_referenced_snapshots_only,
+)
+from catalog.service.naming import (
+    check_location,
+    check_name,
+    check_page_size,
+    decode_page_token,
+    encode_page_token,
+    key_of,
+    namespace_name,
+    new_location,
+    new_metadata_location,
+)
+from catalog.service.ports import VendedCredentials
+from catalog.store.repository import Entity, PointerMove
+from objectstore.service.errors import NoSuchKey
+
+TABLE = "table"
+METADATA_CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class TableResult:
+    bucket: str
+    location: str
+    metadata_location: str | None  # None for a staged create
+    metadata_json: str
+    credentials: VendedCredentials | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTable:
+    name: str
+    schema: Schema
+    location: str | None = None
+    partition_spec: PartitionSpec | None = None
+    write_order: SortOrder | None = None
+    properties: dict[str, str] | None = None
+    stage_create: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TableChange:
+    namespace: tuple[str, ...]
+    name: str
+    requirements: Sequence[TableRequirement]
+    updates: Sequence[TableUpdate]
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    entity: Entity | None  # None: created by this commit
+    metadata: TableMetadata
+    metadata_location: str
+    metadata_json: str
+    namespace: str
+    name: str
+
+
+class TableService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # -- reads
+    def list_entities(
+        self,
+        principal: Principal,
+        prefix: str,
+        namespace: tuple[str, ...],
+        page_token: str | None,
+        page_size: int | None,
+        kind: str = TABLE,
+    ) -> tuple[list[str], str | None]:
+        bucket = self.ctx.warehouse(principal, prefix, write=False)
+        limit = check_page_size(page_size)
+        names = self.ctx.repo.list_entities(
+            bucket,
+            namespace_name(namespace),
+            kind,
+            decode_page_token(page_token),
+            None if limit is None else limit + 1,
+        )
+        if names is None:
+            self.ctx.namespace(bucket, namespace)  # raises NoSuchNamespace
+            names = []
+        token = None
+        if limit is not None and len(names) > limit:
+            names = names[:limit]
+            token = encode_page_token(names[-1])
+        return names, token
+
+    def load(
+        self,
+        principal: Principal,
+        prefix: str,
+        namespace: tuple[str, ...],
+        name: str,
+        *,
+        snapshots: str = "all",
+        vend: bool = False,
+    ) -> TableResult:
+        bucket = self.ctx.warehouse(principal, prefix, write=False)
+        if snapshots not in ("all", "refs"):
+            raise BadRequest(f"Invalid value for snapshots: {snapshots!r} (expected 'all' or 'refs')")
+        entity = self._get(bucket, namespace, name)
+        text = entity.metadata_json
+        if snapshots == "refs":
+            text = with_referenced_snapshots_only(text)
+        creds = self.ctx.vend(principal, bucket, _prefix_key(entity.location, bucket)) if vend else None
+        return TableResult(bucket, entity.location, entity.metadata_location, text, creds)
+
+    def exists(self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str) -> None:
+        bucket = self.ctx.warehouse(principal, prefix, write=False)
+        self._get(bucket, namespace, name)
+
+    def credentials(
+        self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str
+    ) -> tuple[str, VendedCredentials | None]:
+        bucket = self.ctx.warehouse(principal, prefix, write=False)
+        entity = self._get(bucket, namespace, name)
+        return entity.location, self.ctx.vend(principal, bucket, _prefix_key(entity.location, bucket))
+
+    def report_metrics(
+        self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str
+    ) -> None:
+        """Metrics reports are accepted (204) and not stored."""
+        self.exists(principal, prefix, namespace, name)
+
+    # -- create / register / drop / rename
+    def create(
+        self,
+        principal: Principal,
+        prefix: str,
+        namespace: tuple[str, ...],
+        req: CreateTable,
+        *,
+        vend: bool = False,
+    ) -> TableResult:
+        bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_name(req.name)
+        ns = self.ctx.namespace(bucket, namespace)
+        if self.ctx.repo.get_entity(bucket, ns.name, req.name) is not None:
+            raise _already_exists(namespace, req.name)
+        location = (
+            check_location(req.location, bucket)
+            if req.location
+            else new_location(bucket, namespace, req.name)
+        )
+        metadata = create_metadata(
+            req.schema, location, req.partition_spec, req.write_order, req.properties or {}
+        )
+        text = dump_metadata(metadata)
+        creds = self.ctx.vend(principal, bucket, _prefix_key(location, bucket)) if vend else None
+        if req.stage_create:
+            return TableResult(bucket, location, None, text, creds)
+        metadata_location = new_metadata_location(location, None)
+        self.ctx.files.write(bucket, key_of(metadata_location, bucket), text.encode(), METADATA_CONTENT_TYPE)
+        entity = Entity(uuid.uuid4().hex, bucket, ns.name, req.name, TABLE, location, metadata_location, text)
+        try:
+            self.ctx.repo.insert_entity(entity)
+        except Exception:
+            self.ctx.discard(bucket, key_of(metadata_location, bucket))
+            raise
+        return TableResult(bucket, location, metadata_location, text, creds)
+
+    def register(
+        self,
+        principal: Principal,
+        prefix: str,
+        namespace: tuple[str, ...],
+        name: str,
+        metadata_location: str,
+        *,
+        overwrite: bool = False,
+        vend: bool = False,
+    ) -> TableResult:
+        bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_name(name)
+        ns = self.ctx.namespace(bucket, namespace)
+        check_location(metadata_location, bucket)
+        try:
+            raw = self.ctx.files.read(bucket, key_of(metadata_location, bucket))
+        except NoSuchKey as exc:
+            raise BadRequest(f"Metadata file does not exist: {metadata_location}") from exc
+        metadata = parse_table_metadata(raw)
+        location = check_location(metadata.location, bucket)
+        text = dump_metadata(metadata)
+        entity = Entity(uuid.uuid4().hex, bucket, ns.name, name, TABLE, location, metadata_location, text)
+        self.ctx.repo.insert_entity(entity, replace=overwrite)
+        creds = self.ctx.vend(principal, bucket, _prefix_key(location, bucket)) if vend else None
+        return TableResult(bucket, location, metadata_location, text, creds)
+
+    def drop(
+        self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str, *, purge: bool = False
+    ) -> None:
+        bucket = self.ctx.warehouse(principal, prefix, write=True)
+        entity = self.ctx.repo.delete_entity(bucket, namespace_name(namespace), name, TABLE)
+        if entity is None:
+            raise NoSuchTable(f"Table does not exist: {'.'.join(namespace)}.{name}")
+        if purge:
+            self.ctx.files.delete_prefix(bucket, _prefix_key(entity.location, bucket))
+
+    def rename(
+        self,
+        principal: Principal,
+        prefix: str,
+        source: tuple[tuple[str, ...], str],
+        destination: tuple[tuple[str, ...], str],
+        kind: str = TABLE,
+    ) -> None:
+        bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_name(destination[1], kind)
+        src = (namespace_name(source[0]), source[1])
+        if not self.ctx.repo.rename_entity(
+            bucket, kind, src, (namespace_name(destination[0]), destination[1])
+        ):
+            self.ctx.namespace(bucket, source[0])
+            missing = NoSuchTable if kind == TABLE else NoSuchView
+            raise missing(f"{kind.capitalize()} does not exist: {'.'.join(source[0])}.{source[1]}")
+
+    # -- commits
+    def commit(
+        self,
+        principal: Principal,
+        prefix: str,
+        namespace: tuple[str, ...],
+        name: str,
+        requirements: Sequence[TableRequirement],
+        updates: Sequence[TableUpdate],
+    ) -> TableResult:
+        bucket = self.ctx.warehouse(principal, prefix, write=True)
+        change = TableChange(namespace, name, requirements, updates)
+        planned = self._commit_with_retries(bucket, [change])[0]
+        return TableResult(
+            bucket, planned.metadata.location, planned.metadata_location, planned.metadata_json, None
+        )
+
+    def commit_transaction(self, principal: Principal, prefix: str, changes: Sequence[TableChange]) -> None:
+        """Every table's requirements hold and every pointer moves, in one DB transaction, or nothing."""
+        bucket = self.ctx.warehouse(principal, prefix, write=True)
+        if not changes:
+            raise BadRequest("A transaction needs at least one table change")
+        self._commit_with_retries(bucket, _merge_by_identifier(changes))
+
+    def _commit_with_retries(self, bucket: str, changes: Sequence[TableChange]) -> list[_Planned]:
+        attempts = max(1, self.ctx.settings.commit_retries + 1)
+        for attempt in range(attempts):
+            plans = [self._plan(bucket, change) for change in changes]
+            written = [
+                p for p in plans if p.entity is None or p.metadata_location != p.entity.metadata_location
+            ]
+            for p in written:
+                key = key_of(p.metadata_location, bucket)
+                self.ctx.files.write(bucket, key, p.metadata_json.encode(), METADATA_CONTENT_TYPE)
+            moves = [
+                PointerMove(
+                    p.entity.id,
+                    p.entity.metadata_location,
+                    p.metadata_location,
+                    p.metadata_json,
+                    p.metadata.location,
+                )
+                for p in written
+                if p.entity is not None
+            ]
+            creates = [
+                Entity(
+                    uuid.uuid4().hex,
+                    bucket,
+                    p.namespace,
+                    p.name,
+                    TABLE,
+                    p.metadata.location,
+                    p.metadata_location,
+                    p.metadata_json,
+                )
+                for p in written
+                if p.entity is None
+            ]
+            try:
+                if moves or creates:
+                    self.ctx.repo.commit(moves, creates)
+                return plans
+            except CommitFailed:
+                for p in written:
+                    self.ctx.discard(bucket, key_of(p.metadata_location, bucket))
+                if attempt == attempts - 1 or creates:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _plan(self, bucket: str, change: TableChange) -> _Planned:
+        ns_name = namespace_name(change.namespace)
+        entity = self.ctx.repo.get_entity(bucket, ns_name, change.name)
+        if entity is not None and entity.kind != TABLE:
+            if is_create(change.requirements):
+                raise CommitFailed(f"A view already exists: {'.'.join(change.namespace)}.{change.name}")
+            entity = None
+        if entity is None and not is_create(change.requirements):
+            raise NoSuchTable(f"Table does not exist: {'.'.join(change.namespace)}.{change.name}")
+        if entity is None:
+            self.ctx.namespace(bucket, change.namespace)
+        base = parse_table_metadata(entity.metadata_json) if entity is not None else None
+        base_location = entity.metadata_location if entity is not None else None
+        new = commit_metadata(base, base_location, change.requirements, change.updates)
+        if entity is not None and not change.updates:
+            return _Planned(entity, new, entity.metadata_location, entity.metadata_json, ns_name, change.name)
+        location = check_location(new.location, bucket) if new.location else None
+        if location is None:
+            raise BadRequest("The table metadata has no location")
+        return _Planned(
+            entity,
+            new,
+            new_metadata_location(location, base_location),
+            dump_metadata(new),
+            ns_name,
+            change.name,
+        )
+
+    def _get(self, bucket: str, namespace: tuple[str, ...], name: str) -> Entity:
+        entity = self.ctx.repo.get_entity(bucket, namespace_name(namespace), name)
+        if entity is None or entity.kind != TABLE:
+            self.ctx.namespace(bucket, namespace)  # NoSuchNamespace first when the namespace is missing
+            raise NoSuchTable(f"Table does not exist: {'.'.join(namespace)}.{name}")
+        return entity
+
+
+def _prefix_key(location: str, bucket: str) -> str:
+    return key_of(location.rstrip("/"), bucket) + "/"
+
+
+def _already_exists(namespace: tuple[str, ...], name: str) -> Exception:
+    return AlreadyExists(f"Table already exists: {'.'.join(namespace)}.{name}")
+
+
+def _merge_by_identifier(changes: Sequence[TableChange]) -> list[TableChange]:
+    merged: dict[tuple[tuple[str, ...], str], TableChange] = {}
+    for c in changes:
+        key = (c.namespace, c.name)
+        if key in merged:
+            prev = merged[key]
+            merged[key] = TableChange(
+                c.namespace, c.name, [*prev.requirements, *c.requirements], [*prev.updates, *c.updates]
+            )
+        else:
+            merged[key] = c
+    return list(merged.values())
