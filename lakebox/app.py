@@ -28,7 +28,11 @@ from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.repo import ObjectRepository
 
 ASGIApp = Callable[
-    [MutableMapping[str, Any], Callable[[], Awaitable[MutableMapping[str, Any]]], Callable[[MutableMapping[str, Any]], Awaitable[None]]],
+    [
+        MutableMapping[str, Any],
+        Callable[[], Awaitable[MutableMapping[str, Any]]],
+        Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ],
     Awaitable[None],
 ]
 SETTINGS_ENV = "LAKEBOX__SETTINGS"
@@ -64,8 +68,10 @@ class Dispatcher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.services = Services(settings)
-        s3 = S3App(S3Context(self.services.objects, self.services.buckets, self.services.tokens, settings.domain))
-        self.apps: dict[int, ASGIApp] = {
+        s3 = S3App(
+            S3Context(self.services.objects, self.services.buckets, self.services.tokens, settings.domain)
+        )
+        self.apps: dict[int, Any] = {
             settings.s3_port: s3,
             settings.console_port: create_console_app(self.services),
         }

@@ -17,7 +17,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory [env LAKEBOX_DATA_DIR; ./data]")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Data directory [env LAKEBOX_DATA_DIR; ./data]"
+)
 @click.option("--host", help="Listen address [127.0.0.1]")
 @click.option("--s3-port", type=int, help="S3 API port [9000]")
 @click.option("--catalog-port", type=int, help="Iceberg REST catalog port [8181]")
@@ -27,7 +29,9 @@ def main() -> None:
 @click.option("--tls-cert", type=click.Path(path_type=Path, exists=True), help="TLS certificate (PEM)")
 @click.option("--tls-key", type=click.Path(path_type=Path, exists=True), help="TLS private key (PEM)")
 @click.option("--database-url", help="Metadata database (default: SQLite in the data dir)")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level [info]")
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level [info]"
+)
 def serve(**flags: Any) -> None:
     """Start the S3 API, the Iceberg REST catalog and the console."""
     from lakebox.server import serve as run

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, String, create_engine, event
+from sqlalchemy import String, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import QueuePool
 from sqlmodel import SQLModel

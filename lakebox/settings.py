@@ -33,7 +33,7 @@ class Settings:
         return "https" if self.tls_cert else "http"
 
     def public_host(self) -> str:
-        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
 
     @property
     def s3_endpoint(self) -> str:

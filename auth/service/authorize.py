@@ -6,7 +6,12 @@ from auth.service.errors import AccessDenied
 from auth.service.principal import Action, Permission, Principal
 
 _ADMIN_ONLY = {Action.LIST_BUCKETS, Action.READ_BUCKET_CONFIG, Action.READ_CATALOG}
-_ADMIN_RW_ONLY = {Action.CREATE_BUCKET, Action.DELETE_BUCKET, Action.WRITE_BUCKET_CONFIG, Action.WRITE_CATALOG}
+_ADMIN_RW_ONLY = {
+    Action.CREATE_BUCKET,
+    Action.DELETE_BUCKET,
+    Action.WRITE_BUCKET_CONFIG,
+    Action.WRITE_CATALOG,
+}
 _WRITES = {Action.WRITE_OBJECT}
 
 

@@ -9,6 +9,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -17,6 +18,8 @@ from auth.service.principal import Permission, Principal
 from auth.service.secretbox import SecretBox
 from auth.store.tables import ApiToken
 from lakebox.db import Database
+
+_tokens = ApiToken.__table__  # type: ignore[attr-defined]
 
 
 def secret_access_key_for(token_value: str) -> str:
@@ -78,7 +81,7 @@ class TokenService:
             expires_at=expires,
         )
         with self._db.write() as conn:
-            conn.execute(ApiToken.__table__.insert().values(**row.model_dump()))  # type: ignore[attr-defined]
+            conn.execute(_tokens.insert().values(**row.model_dump()))
         return IssuedToken(
             id=tid,
             name=name,
@@ -93,7 +96,7 @@ class TokenService:
     def s3_identity(self, access_key_id: str) -> S3Identity:
         """The principal and secret behind an access key id (SigV4 needs the secret to recompute the signature)."""
         with self._db.read() as conn:
-            row = conn.execute(select(ApiToken).where(ApiToken.id == access_key_id)).first()  # type: ignore[arg-type]
+            row = conn.execute(select(_tokens).where(_tokens.c.id == access_key_id)).first()
         if row is None or row.revoked_at is not None:
             raise InvalidAccessKeyId()
         if row.expires_at is not None and row.expires_at <= time.time():
@@ -103,7 +106,7 @@ class TokenService:
     def authenticate_bearer(self, token_value: str) -> Principal:
         digest = _secret_hash(secret_access_key_for(token_value))
         with self._db.read() as conn:
-            row = conn.execute(select(ApiToken).where(ApiToken.secret_hash == digest)).first()  # type: ignore[arg-type]
+            row = conn.execute(select(_tokens).where(_tokens.c.secret_hash == digest)).first()
         if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at is not None:
             raise InvalidToken()
         if row.expires_at is not None and row.expires_at <= time.time():
@@ -112,10 +115,10 @@ class TokenService:
 
     def count(self) -> int:
         with self._db.read() as conn:
-            return len(conn.execute(select(ApiToken.id)).all())
+            return len(conn.execute(select(_tokens.c.id)).all())
 
 
-def _principal(row: ApiToken) -> Principal:
+def _principal(row: Any) -> Principal:
     return Principal(
         token_id=row.id,
         permission=Permission(row.permission),

@@ -15,7 +15,7 @@ from auth.service.errors import AuthError
 from objectstore.api import authn, errors
 from objectstore.api.context import S3Context
 from objectstore.api.handlers import buckets, delete_objects, listing, objects  # noqa: F401 - registers routes
-from objectstore.api.request import Receive, S3Request, Scope, Send, new_request_id, parse_request
+from objectstore.api.request import Receive, Scope, Send, new_request_id, parse_request
 from objectstore.api.response import S3Response
 from objectstore.api.router import resolve
 from objectstore.service.errors import StoreError

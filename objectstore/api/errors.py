@@ -31,6 +31,7 @@ STATUS = {
     "InvalidStorageClass": 400,
     "InvalidToken": 400,
     "KeyTooLongError": 400,
+    "MalformedTrailerError": 400,
     "MalformedXML": 400,
     "MetadataTooLarge": 400,
     "MethodNotAllowed": 405,

@@ -28,7 +28,9 @@ def conditions(req: S3Request, prefix: str = "") -> Conditions:
 
 
 def user_metadata(req: S3Request) -> dict[str, str]:
-    return {name[len(META_PREFIX) :]: value for name, value in req.headers.items() if name.startswith(META_PREFIX)}
+    return {
+        name[len(META_PREFIX) :]: value for name, value in req.headers.items() if name.startswith(META_PREFIX)
+    }
 
 
 def storage_class(req: S3Request) -> str:
@@ -67,7 +69,9 @@ def checksum_request(req: S3Request) -> tuple[str | None, str | None, bool]:
 
 def write_options(req: S3Request, key: str, *, algorithm: str | None) -> WriteOptions:
     h = req.headers
-    content_type = h.get("content-type") or mimetypes.guess_type(key, strict=False)[0] or "application/octet-stream"
+    content_type = (
+        h.get("content-type") or mimetypes.guess_type(key, strict=False)[0] or "application/octet-stream"
+    )
     return WriteOptions(
         content_type=content_type,
         content_encoding=content_encoding(req),

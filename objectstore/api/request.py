@@ -91,7 +91,9 @@ async def sha256_checked(source: AsyncIterator[bytes], expected_hex: str) -> Asy
         digest.update(chunk)
         yield chunk
     if digest.hexdigest() != expected_hex:
-        raise XAmzContentSHA256Mismatch(ClientComputedContentSHA256=expected_hex, S3ComputedContentSHA256=digest.hexdigest())
+        raise XAmzContentSHA256Mismatch(
+            ClientComputedContentSHA256=expected_hex, S3ComputedContentSHA256=digest.hexdigest()
+        )
 
 
 def parse_request(scope: Scope, receive: Receive, domain: str | None) -> S3Request:
@@ -107,7 +109,11 @@ def parse_request(scope: Scope, receive: Receive, domain: str | None) -> S3Reque
     path = unquote(raw_path, errors="surrogateescape")
     bucket: str | None
     key: str | None
-    host = headers.get("host", "").rsplit(":", 1)[0].lower() if not headers.get("host", "").startswith("[") else ""
+    host = (
+        headers.get("host", "").rsplit(":", 1)[0].lower()
+        if not headers.get("host", "").startswith("[")
+        else ""
+    )
     if domain and host.endswith("." + domain):
         bucket = host[: -len(domain) - 1]
         key = path[1:] or None

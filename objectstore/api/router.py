@@ -43,7 +43,15 @@ UNSUPPORTED_SUBRESOURCES = frozenset(
 )  # fmt: skip
 
 
-def route(name: str, method: str, target: str, action: Action, *, query: str | None = None, header: str | None = None) -> Callable[[Handler], Handler]:
+def route(
+    name: str,
+    method: str,
+    target: str,
+    action: Action,
+    *,
+    query: str | None = None,
+    header: str | None = None,
+) -> Callable[[Handler], Handler]:
     """Registers a handler for an operation."""
 
     def register(handler: Handler) -> Handler:

@@ -44,7 +44,9 @@ class BucketService:
         if outcome == "not-empty":
             raise BucketNotEmpty(BucketName=name)
 
-    def list(self, prefix: str = "", start_after: str = "", max_keys: int = 1000) -> tuple[list[BucketInfo], bool]:
+    def list(
+        self, prefix: str = "", start_after: str = "", max_keys: int = 1000
+    ) -> tuple[list[BucketInfo], bool]:
         """Buckets in name order after ``start_after``; (page, is_truncated)."""
         rows = self.repo.list_buckets(prefix, start_after, max_keys + 1)
         return [BucketInfo.from_row(r) for r in rows[:max_keys]], len(rows) > max_keys

@@ -17,8 +17,10 @@ class Conditions:
 
     @property
     def empty(self) -> bool:
-        return self.if_match is None and self.if_none_match is None and (
-            self.if_modified_since is None and self.if_unmodified_since is None
+        return (
+            self.if_match is None
+            and self.if_none_match is None
+            and (self.if_modified_since is None and self.if_unmodified_since is None)
         )
 
 
@@ -66,7 +68,9 @@ def check_write(cond: Conditions, etag: str | None, last_modified: float | None)
     """Conditional PUT/complete/copy destination: every failure is 412 (no 304 for writes)."""
     if cond.if_match is not None and not _matches(cond.if_match, etag):
         raise PreconditionFailed(Condition="If-Match")
-    if cond.if_none_match is not None and (etag is not None and ("*" in _etags(cond.if_none_match) or etag in _etags(cond.if_none_match))):
+    if cond.if_none_match is not None and (
+        etag is not None and ("*" in _etags(cond.if_none_match) or etag in _etags(cond.if_none_match))
+    ):
         raise PreconditionFailed(Condition="If-None-Match")
     if last_modified is not None:
         modified = int(last_modified)

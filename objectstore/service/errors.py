@@ -19,37 +19,153 @@ class StoreError(Exception):
         self.fields = fields
 
 
-def _error(name: str, message: str) -> type[StoreError]:
-    return type(name, (StoreError,), {"code": name, "default_message": message})
+class NoSuchBucket(StoreError):
+    code = "NoSuchBucket"
+    default_message = "The specified bucket does not exist."
 
 
-NoSuchBucket = _error("NoSuchBucket", "The specified bucket does not exist.")
-NoSuchKey = _error("NoSuchKey", "The specified key does not exist.")
-NoSuchUpload = _error("NoSuchUpload", "The specified multipart upload does not exist.")
-BucketAlreadyOwnedByYou = _error("BucketAlreadyOwnedByYou", "The bucket you tried to create already exists, and you own it.")
-BucketNotEmpty = _error("BucketNotEmpty", "The bucket you tried to delete is not empty.")
-InvalidBucketName = _error("InvalidBucketName", "The specified bucket is not valid.")
-KeyTooLongError = _error("KeyTooLongError", "Your key is too long.")
-MetadataTooLarge = _error("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.")
-EntityTooLarge = _error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
-EntityTooSmall = _error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
-InvalidArgument = _error("InvalidArgument", "Invalid Argument")
-InvalidRequest = _error("InvalidRequest", "Invalid Request")
-InvalidRange = _error("InvalidRange", "The requested range is not satisfiable")
-BadDigest = _error("BadDigest", "The Content-MD5 or checksum you specified did not match what we received.")
-InvalidDigest = _error("InvalidDigest", "The Content-MD5 you specified is not valid.")
-PreconditionFailed = _error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
-NotModified = _error("NotModified", "Not Modified")
-InvalidPart = _error("InvalidPart", "One or more of the specified parts could not be found.")
-InvalidPartOrder = _error("InvalidPartOrder", "The list of parts was not in ascending order.")
-MalformedXML = _error("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
-IncompleteBody = _error("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
-MissingContentLength = _error("MissingContentLength", "You must provide the Content-Length HTTP header.")
-XAmzContentSHA256Mismatch = _error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
-InvalidStorageClass = _error("InvalidStorageClass", "The storage class you specified is not valid.")
-NotImplementedOp = _error("NotImplemented", "A header or query you provided implies functionality that is not implemented.")
-MethodNotAllowed = _error("MethodNotAllowed", "The specified method is not allowed against this resource.")
-InvalidObjectState = _error("InvalidObjectState", "The operation is not valid for the current state of the object.")
-NoSuchCORSConfiguration = _error("NoSuchCORSConfiguration", "The CORS configuration does not exist")
-NoSuchLifecycleConfiguration = _error("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")
-ServiceUnavailable = _error("ServiceUnavailable", "Please reduce your request rate.")
+class NoSuchKey(StoreError):
+    code = "NoSuchKey"
+    default_message = "The specified key does not exist."
+
+
+class NoSuchUpload(StoreError):
+    code = "NoSuchUpload"
+    default_message = "The specified multipart upload does not exist."
+
+
+class BucketAlreadyOwnedByYou(StoreError):
+    code = "BucketAlreadyOwnedByYou"
+    default_message = "The bucket you tried to create already exists, and you own it."
+
+
+class BucketNotEmpty(StoreError):
+    code = "BucketNotEmpty"
+    default_message = "The bucket you tried to delete is not empty."
+
+
+class InvalidBucketName(StoreError):
+    code = "InvalidBucketName"
+    default_message = "The specified bucket is not valid."
+
+
+class KeyTooLongError(StoreError):
+    code = "KeyTooLongError"
+    default_message = "Your key is too long."
+
+
+class MetadataTooLarge(StoreError):
+    code = "MetadataTooLarge"
+    default_message = "Your metadata headers exceed the maximum allowed metadata size."
+
+
+class EntityTooLarge(StoreError):
+    code = "EntityTooLarge"
+    default_message = "Your proposed upload exceeds the maximum allowed object size."
+
+
+class EntityTooSmall(StoreError):
+    code = "EntityTooSmall"
+    default_message = "Your proposed upload is smaller than the minimum allowed object size."
+
+
+class InvalidArgument(StoreError):
+    code = "InvalidArgument"
+    default_message = "Invalid Argument"
+
+
+class InvalidRequest(StoreError):
+    code = "InvalidRequest"
+    default_message = "Invalid Request"
+
+
+class InvalidRange(StoreError):
+    code = "InvalidRange"
+    default_message = "The requested range is not satisfiable"
+
+
+class BadDigest(StoreError):
+    code = "BadDigest"
+    default_message = "The Content-MD5 or checksum you specified did not match what we received."
+
+
+class InvalidDigest(StoreError):
+    code = "InvalidDigest"
+    default_message = "The Content-MD5 you specified is not valid."
+
+
+class PreconditionFailed(StoreError):
+    code = "PreconditionFailed"
+    default_message = "At least one of the pre-conditions you specified did not hold."
+
+
+class NotModified(StoreError):
+    code = "NotModified"
+    default_message = "Not Modified"
+
+
+class InvalidPart(StoreError):
+    code = "InvalidPart"
+    default_message = "One or more of the specified parts could not be found."
+
+
+class InvalidPartOrder(StoreError):
+    code = "InvalidPartOrder"
+    default_message = "The list of parts was not in ascending order."
+
+
+class MalformedXML(StoreError):
+    code = "MalformedXML"
+    default_message = (
+        "The XML you provided was not well-formed or did not validate against our published schema."
+    )
+
+
+class IncompleteBody(StoreError):
+    code = "IncompleteBody"
+    default_message = "You did not provide the number of bytes specified by the Content-Length HTTP header."
+
+
+class MissingContentLength(StoreError):
+    code = "MissingContentLength"
+    default_message = "You must provide the Content-Length HTTP header."
+
+
+class XAmzContentSHA256Mismatch(StoreError):
+    code = "XAmzContentSHA256Mismatch"
+    default_message = "The provided 'x-amz-content-sha256' header does not match what was computed."
+
+
+class InvalidStorageClass(StoreError):
+    code = "InvalidStorageClass"
+    default_message = "The storage class you specified is not valid."
+
+
+class NotImplementedOp(StoreError):
+    code = "NotImplemented"
+    default_message = "A header or query you provided implies functionality that is not implemented."
+
+
+class MethodNotAllowed(StoreError):
+    code = "MethodNotAllowed"
+    default_message = "The specified method is not allowed against this resource."
+
+
+class InvalidObjectState(StoreError):
+    code = "InvalidObjectState"
+    default_message = "The operation is not valid for the current state of the object."
+
+
+class NoSuchCORSConfiguration(StoreError):
+    code = "NoSuchCORSConfiguration"
+    default_message = "The CORS configuration does not exist"
+
+
+class NoSuchLifecycleConfiguration(StoreError):
+    code = "NoSuchLifecycleConfiguration"
+    default_message = "The lifecycle configuration does not exist"
+
+
+class ServiceUnavailable(StoreError):
+    code = "ServiceUnavailable"
+    default_message = "Please reduce your request rate."

@@ -61,7 +61,9 @@ def list_objects(
                 if cut >= 0:
                     common = row.key[: cut + len(delimiter)]
                     raw_cut = row.key_raw.find(delimiter, len(prefix))
-                    out.common_prefixes.append(row.key_raw[: raw_cut + len(delimiter)] if raw_cut >= 0 else common)
+                    out.common_prefixes.append(
+                        row.key_raw[: raw_cut + len(delimiter)] if raw_cut >= 0 else common
+                    )
                     out.last = common
                     end = prefix_end(common)
                     if end is None:

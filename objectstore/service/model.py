@@ -115,4 +115,12 @@ class ReadPlan:
         return max(0, self.end - self.start + 1)
 
 
-__all__ = ["CONTENT_HEADERS", "Conditions", "ObjectMeta", "PutIntegrity", "PutResult", "ReadPlan", "WriteOptions"]
+__all__ = [
+    "CONTENT_HEADERS",
+    "Conditions",
+    "ObjectMeta",
+    "PutIntegrity",
+    "PutResult",
+    "ReadPlan",
+    "WriteOptions",
+]

@@ -161,7 +161,9 @@ class ObjectService:
         check_metadata(options.user_metadata)
         if not create_bucket_if_missing and self.repo.get_bucket(bucket) is None:
             raise NoSuchBucket(BucketName=bucket)
-        writer, etag, checksum = await self.receive_blob(body, integrity, options.checksum_algorithm, trailer_checksum)
+        writer, etag, checksum = await self.receive_blob(
+            body, integrity, options.checksum_algorithm, trailer_checksum
+        )
         algorithm = options.checksum_algorithm if checksum else None
         values = object_values(
             bucket,
@@ -243,7 +245,9 @@ class ObjectService:
             if part_number < 1 or part_number > len(segments):
                 if part_number == 1 and not meta.upload_id:
                     return ReadPlan(meta, 0, meta.size - 1, False, segments)
-                raise InvalidRange(ActualObjectSize=str(meta.size))  # InvalidPartNumber on AWS; R2 says InvalidRange
+                raise InvalidRange(
+                    ActualObjectSize=str(meta.size)
+                )  # InvalidPartNumber on AWS; R2 says InvalidRange
             _blob, offset, size = segments[part_number - 1]
             return ReadPlan(meta, offset, offset + size - 1, True, segments)
         rng = parse_range(range_header, meta.size)

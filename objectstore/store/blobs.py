@@ -100,11 +100,11 @@ class LocalBlobStore:
     def open(self, blob_id: str) -> BinaryIO:
         """Opens a blob for reading; FileNotFoundError if it was deleted (the caller re-reads its row)."""
         try:
-            return open(self.path(blob_id), "rb")  # noqa: SIM115
+            return open(self.path(blob_id), "rb")
         except FileNotFoundError:
             for node_dir in self.incoming_root.iterdir():
                 with contextlib.suppress(FileNotFoundError):
-                    return open(node_dir / blob_id, "rb")  # noqa: SIM115
+                    return open(node_dir / blob_id, "rb")
             raise
 
     def delete(self, blob_id: str) -> None:

@@ -137,7 +137,9 @@ class ObjectRepository:
             if current is not None:
                 self._discard(conn, current)
                 conn.execute(
-                    update(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key)).values(**values)
+                    update(objects)
+                    .where(and_(objects.c.bucket == bucket, objects.c.key == key))
+                    .values(**values)
                 )
             else:
                 conn.execute(insert(objects).values(**values))
@@ -160,7 +162,9 @@ class ObjectRepository:
                 current = self._locked_object(conn, bucket, key)
                 if current is not None:
                     self._discard(conn, current)
-                    conn.execute(delete(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key)))
+                    conn.execute(
+                        delete(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key))
+                    )
 
     def _locked_object(self, conn: Connection, bucket: str, key: str) -> Row[Any] | None:
         query = select(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key))
@@ -175,7 +179,10 @@ class ObjectRepository:
         if row.blob_id:
             blob_ids.append(row.blob_id)
         if row.upload_id:
-            blob_ids += [r.blob_id for r in conn.execute(select(parts.c.blob_id).where(parts.c.upload_id == row.upload_id))]
+            blob_ids += [
+                r.blob_id
+                for r in conn.execute(select(parts.c.blob_id).where(parts.c.upload_id == row.upload_id))
+            ]
             conn.execute(delete(parts).where(parts.c.upload_id == row.upload_id))
         if blob_ids:
             conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in blob_ids])
@@ -198,7 +205,11 @@ class ObjectRepository:
 
     def count_objects(self, bucket: str) -> int:
         with self.db.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(objects).where(objects.c.bucket == bucket)).scalar_one())
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(objects).where(objects.c.bucket == bucket)
+                ).scalar_one()
+            )
 
     # -- blobs -----------------------------------------------------------------------------------------------
 
@@ -209,8 +220,12 @@ class ObjectRepository:
         with self.db.read() as conn:
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
-                found.update(r[0] for r in conn.execute(select(objects.c.blob_id).where(objects.c.blob_id.in_(chunk))))
-                found.update(r[0] for r in conn.execute(select(parts.c.blob_id).where(parts.c.blob_id.in_(chunk))))
+                found.update(
+                    r[0] for r in conn.execute(select(objects.c.blob_id).where(objects.c.blob_id.in_(chunk)))
+                )
+                found.update(
+                    r[0] for r in conn.execute(select(parts.c.blob_id).where(parts.c.blob_id.in_(chunk)))
+                )
         return found
 
     def take_garbage(self, limit: int = 1000) -> list[str]:

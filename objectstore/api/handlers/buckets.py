@@ -14,7 +14,7 @@ from objectstore.api.headers import int_query, invalid_argument
 from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response, empty
 from objectstore.api.router import route
-from objectstore.service.errors import InvalidArgument
+from objectstore.service.errors import InvalidArgument, MalformedXML
 
 MAX_CREATE_BODY = 64 * 1024
 LOCATION_HINTS = {"auto", "wnam", "enam", "weur", "eeur", "apac", "oc", "us-east-1", ""}
@@ -48,7 +48,9 @@ async def list_buckets(ctx: S3Context, req: S3Request) -> S3Response:
     inner = f"{owner}<Buckets>{entries}</Buckets>" + xml.elements(
         Prefix=prefix or None, ContinuationToken=next_token
     )
-    resp = S3Response(200, [("content-type", "application/xml")], xml.document("ListAllMyBucketsResult", inner))
+    resp = S3Response(
+        200, [("content-type", "application/xml")], xml.document("ListAllMyBucketsResult", inner)
+    )
     resp.header("cf-is-truncated", "true" if truncated else "false")
     resp.header("cf-next-continuation-token", next_token)
     return resp
@@ -62,7 +64,7 @@ async def create_bucket(ctx: S3Context, req: S3Request) -> S3Response:
     if body.strip():
         root = xml.parse(body)
         if xml.local(root.tag) != "CreateBucketConfiguration":
-            raise xml.MalformedXML()
+            raise MalformedXML()
         constraint = xml.child_text(root, "LocationConstraint")
         if constraint is not None:
             if constraint not in LOCATION_HINTS:

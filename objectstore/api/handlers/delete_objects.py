@@ -38,4 +38,6 @@ async def delete_objects(ctx: S3Context, req: S3Request) -> S3Response:
             )
     await anyio.to_thread.run_sync(ctx.objects.delete_many, req.bucket, valid)
     deleted = "" if quiet else "".join(f"<Deleted><Key>{xml.escape(k)}</Key></Deleted>" for k in valid)
-    return S3Response(200, [("content-type", "application/xml")], xml.document("DeleteResult", deleted + "".join(errors)))
+    return S3Response(
+        200, [("content-type", "application/xml")], xml.document("DeleteResult", deleted + "".join(errors))
+    )

@@ -64,7 +64,9 @@ async def list_objects_v2(ctx: S3Context, req: S3Request) -> S3Response:
         try:
             after = base64.urlsafe_b64decode(token.encode()).decode()
         except ValueError:
-            raise InvalidArgument("The continuation token provided is incorrect", ArgumentName="continuation-token") from None
+            raise InvalidArgument(
+                "The continuation token provided is incorrect", ArgumentName="continuation-token"
+            ) from None
     listing = await anyio.to_thread.run_sync(
         list_objects, ctx.objects.repo, req.bucket, _identity(prefix), delimiter, after, max_keys
     )
@@ -79,7 +81,9 @@ async def list_objects_v2(ctx: S3Context, req: S3Request) -> S3Response:
         + (f"<NextContinuationToken>{next_token}</NextContinuationToken>" if next_token else "")
         + (f"<StartAfter>{enc(start_after)}</StartAfter>" if start_after else "")  # type: ignore[operator]
     )
-    body = xml.document("ListBucketResult", inner + _entries(listing, enc, req.query.get("fetch-owner") == "true"))
+    body = xml.document(
+        "ListBucketResult", inner + _entries(listing, enc, req.query.get("fetch-owner") == "true")
+    )
     return S3Response(200, [("content-type", "application/xml")], body)
 
 

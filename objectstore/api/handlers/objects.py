@@ -18,7 +18,8 @@ from objectstore.service.model import PutIntegrity
 
 @route("PutObject", "PUT", "object", Action.WRITE_OBJECT)
 async def put_object(ctx: S3Context, req: S3Request) -> S3Response:
-    assert req.bucket is not None and req.key is not None
+    assert req.bucket is not None
+    assert req.key is not None
     algorithm, checksum_value, in_trailer = checksum_request(req)
     length = req.content_length()
     decoded = req.headers.get("x-amz-decoded-content-length")
@@ -45,11 +46,17 @@ async def put_object(ctx: S3Context, req: S3Request) -> S3Response:
 
 
 async def _read(ctx: S3Context, req: S3Request, *, with_body: bool) -> S3Response:
-    assert req.bucket is not None and req.key is not None
+    assert req.bucket is not None
+    assert req.key is not None
     part = int_query(req, "partNumber", 0, 1, 10000) if "partNumber" in req.query else None
     plan = await anyio.to_thread.run_sync(
         lambda: ctx.objects.plan_read(
-            req.bucket or "", req.key or "", conditions(req), req.headers.get("range"), part, with_body=with_body
+            req.bucket or "",
+            req.key or "",
+            conditions(req),
+            req.headers.get("range"),
+            part,
+            with_body=with_body,
         )
     )
     meta = plan.meta
@@ -75,7 +82,8 @@ async def head_object(ctx: S3Context, req: S3Request) -> S3Response:
 
 @route("DeleteObject", "DELETE", "object", Action.WRITE_OBJECT)
 async def delete_object(ctx: S3Context, req: S3Request) -> S3Response:
-    assert req.bucket is not None and req.key is not None
+    assert req.bucket is not None
+    assert req.key is not None
     cond = conditions(req)
     await anyio.to_thread.run_sync(ctx.objects.delete, req.bucket, req.key, cond)
     return empty(204)
