@@ -8,10 +8,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery, RawBody
 
 from auth.service.errors import AuthError
-from auth.service.principal import Principal
-from catalog.api.wire import json_response, service_of
+from catalog.api.wire import Caller, json_response, service_of
 from catalog.service.errors import CatalogError
 from catalog.service.ports import Authenticator
 
@@ -23,7 +23,7 @@ class ConfigController(Controller):
 
     @get("/config", sync_to_thread=True)
     def get_config(
-        self, request: Request[Any, Any, Any], principal: Principal, warehouse: str | None = None
+        self, request: Request[Any, Any, Any], principal: Caller, warehouse: FromQuery[str | None] = None
     ) -> Response[bytes]:
         service = service_of(request.app.state)
         bucket = service.resolve_config(principal, warehouse)
@@ -41,7 +41,7 @@ class OAuthController(Controller):
     path = "/v1/oauth"
 
     @post("/tokens", sync_to_thread=True, status_code=200)
-    def get_token(self, request: Request[Any, Any, Any], body: bytes) -> Response[bytes]:
+    def get_token(self, request: Request[Any, Any, Any], body: RawBody) -> Response[bytes]:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items() if v}
         grant = form.get("grant_type", "")
         if grant == "client_credentials":

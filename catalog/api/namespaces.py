@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, head, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter, RawBody
 
-from auth.service.principal import Principal
 from catalog.api.models import CreateNamespaceRequest, UpdateNamespacePropertiesRequest, parse
-from catalog.api.wire import idempotent, json_response, no_content, ns, service_of
+from catalog.api.wire import Caller, idempotent, json_response, no_content, ns, service_of
 from catalog.service.naming import parse_namespace_param
 
 
@@ -20,11 +19,11 @@ class NamespaceController(Controller):
     def list_namespaces(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        prefix: str,
-        parent: str | None = None,
-        page_token: str | None = Parameter(query="pageToken", default=None),
-        page_size: int | None = Parameter(query="pageSize", default=None),
+        principal: Caller,
+        prefix: FromPath[str],
+        parent: FromQuery[str | None] = None,
+        page_token: Annotated[str | None, QueryParameter(name="pageToken")] = None,
+        page_size: Annotated[int | None, QueryParameter(name="pageSize")] = None,
     ) -> Response[bytes]:
         levels = parse_namespace_param(parent) if parent else None
         page = service_of(request.app.state).namespaces.list_namespaces(
@@ -35,9 +34,9 @@ class NamespaceController(Controller):
             body["next-page-token"] = page.next_page_token
         return json_response(body)
 
-    @post("/", sync_to_thread=True)
+    @post("/", sync_to_thread=True, status_code=200)
     def create_namespace(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, body: bytes
+        self, request: Request[Any, Any, Any], principal: Caller, prefix: FromPath[str], body: RawBody
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(CreateNamespaceRequest, body)
@@ -50,7 +49,11 @@ class NamespaceController(Controller):
 
     @get("/{namespace:str}", sync_to_thread=True)
     def load_namespace(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
     ) -> Response[bytes]:
         levels = ns(namespace)
         props = service_of(request.app.state).namespaces.load(principal, prefix, levels)
@@ -58,13 +61,21 @@ class NamespaceController(Controller):
 
     @head("/{namespace:str}", sync_to_thread=True, status_code=204)
     def namespace_exists(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
     ) -> None:
         service_of(request.app.state).namespaces.exists(principal, prefix, ns(namespace))
 
     @delete("/{namespace:str}", sync_to_thread=True, status_code=200)
     def drop_namespace(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             service_of(request.app.state).namespaces.drop(principal, prefix, ns(namespace))
@@ -72,9 +83,14 @@ class NamespaceController(Controller):
 
         return idempotent(request, principal, prefix, run)
 
-    @post("/{namespace:str}/properties", sync_to_thread=True)
+    @post("/{namespace:str}/properties", sync_to_thread=True, status_code=200)
     def update_properties(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, body: bytes
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        body: RawBody,
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(UpdateNamespacePropertiesRequest, body)

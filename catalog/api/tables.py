@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, head, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter, RawBody
 
-from auth.service.principal import Principal
 from catalog.api.models import (
     CommitTableRequest,
     CommitTransactionRequest,
@@ -18,6 +17,7 @@ from catalog.api.models import (
     parse,
 )
 from catalog.api.wire import (
+    Caller,
     credentials_config,
     etag_matches,
     etag_of,
@@ -42,11 +42,11 @@ class TableController(Controller):
     def list_tables(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        prefix: str,
-        namespace: str,
-        page_token: str | None = Parameter(query="pageToken", default=None),
-        page_size: int | None = Parameter(query="pageSize", default=None),
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        page_token: Annotated[str | None, QueryParameter(name="pageToken")] = None,
+        page_size: Annotated[int | None, QueryParameter(name="pageSize")] = None,
     ) -> Response[bytes]:
         levels = ns(namespace)
         names, token = service_of(request.app.state).tables.list_entities(
@@ -57,9 +57,14 @@ class TableController(Controller):
             body["next-page-token"] = token
         return json_response(body)
 
-    @post("/namespaces/{namespace:str}/tables", sync_to_thread=True)
+    @post("/namespaces/{namespace:str}/tables", sync_to_thread=True, status_code=200)
     def create_table(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, body: bytes
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        body: RawBody,
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(CreateTableRequest, body)
@@ -80,9 +85,14 @@ class TableController(Controller):
 
         return idempotent(request, principal, prefix, run)
 
-    @post("/namespaces/{namespace:str}/register", sync_to_thread=True)
+    @post("/namespaces/{namespace:str}/register", sync_to_thread=True, status_code=200)
     def register_table(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, body: bytes
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        body: RawBody,
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(RegisterTableRequest, body)
@@ -104,11 +114,11 @@ class TableController(Controller):
     def load_table(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        prefix: str,
-        namespace: str,
-        table: str,
-        snapshots: str = "all",
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        table: FromPath[str],
+        snapshots: FromQuery[str] = "all",
     ) -> Response[bytes]:
         levels = ns(namespace)
         result = service_of(request.app.state).tables.load(
@@ -121,19 +131,24 @@ class TableController(Controller):
 
     @head(TABLE, sync_to_thread=True, status_code=204)
     def table_exists(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, table: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        table: FromPath[str],
     ) -> None:
         service_of(request.app.state).tables.exists(principal, prefix, ns(namespace), table)
 
-    @post(TABLE, sync_to_thread=True)
+    @post(TABLE, sync_to_thread=True, status_code=200)
     def update_table(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        prefix: str,
-        namespace: str,
-        table: str,
-        body: bytes,
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        table: FromPath[str],
+        body: RawBody,
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(CommitTableRequest, body)
@@ -151,11 +166,11 @@ class TableController(Controller):
     def drop_table(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        prefix: str,
-        namespace: str,
-        table: str,
-        purge_requested: bool = Parameter(query="purgeRequested", default=False),
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        table: FromPath[str],
+        purge_requested: Annotated[bool, QueryParameter(name="purgeRequested")] = False,
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             service_of(request.app.state).tables.drop(
@@ -167,7 +182,12 @@ class TableController(Controller):
 
     @get(TABLE + "/credentials", sync_to_thread=True)
     def load_credentials(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, table: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        table: FromPath[str],
     ) -> Response[bytes]:
         levels = ns(namespace)
         location, creds = service_of(request.app.state).tables.credentials(principal, prefix, levels, table)
@@ -179,14 +199,19 @@ class TableController(Controller):
 
     @post(TABLE + "/metrics", sync_to_thread=True, status_code=200)
     def report_metrics(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, table: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        table: FromPath[str],
     ) -> Response[bytes]:
         service_of(request.app.state).tables.report_metrics(principal, prefix, ns(namespace), table)
         return no_content()
 
     @post("/tables/rename", sync_to_thread=True, status_code=200)
     def rename_table(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, body: bytes
+        self, request: Request[Any, Any, Any], principal: Caller, prefix: FromPath[str], body: RawBody
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(RenameTableRequest, body)
@@ -199,7 +224,7 @@ class TableController(Controller):
 
     @post("/transactions/commit", sync_to_thread=True, status_code=200)
     def commit_transaction(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, body: bytes
+        self, request: Request[Any, Any, Any], principal: Caller, prefix: FromPath[str], body: RawBody
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(CommitTransactionRequest, body)

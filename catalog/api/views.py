@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, head, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter, RawBody
 
-from auth.service.principal import Principal
 from catalog.api.models import (
     CommitViewRequest,
     CreateViewRequest,
@@ -18,6 +17,7 @@ from catalog.api.models import (
 )
 from catalog.api.wire import (
     JSON,
+    Caller,
     idempotent,
     json_response,
     no_content,
@@ -38,11 +38,11 @@ class ViewController(Controller):
     def list_views(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        prefix: str,
-        namespace: str,
-        page_token: str | None = Parameter(query="pageToken", default=None),
-        page_size: int | None = Parameter(query="pageSize", default=None),
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        page_token: Annotated[str | None, QueryParameter(name="pageToken")] = None,
+        page_size: Annotated[int | None, QueryParameter(name="pageSize")] = None,
     ) -> Response[bytes]:
         levels = ns(namespace)
         names, token = service_of(request.app.state).views.list_views(
@@ -53,9 +53,14 @@ class ViewController(Controller):
             body["next-page-token"] = token
         return json_response(body)
 
-    @post("/namespaces/{namespace:str}/views", sync_to_thread=True)
+    @post("/namespaces/{namespace:str}/views", sync_to_thread=True, status_code=200)
     def create_view(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, body: bytes
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        body: RawBody,
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(CreateViewRequest, body)
@@ -73,9 +78,14 @@ class ViewController(Controller):
 
         return idempotent(request, principal, prefix, run)
 
-    @post("/namespaces/{namespace:str}/register-view", sync_to_thread=True)
+    @post("/namespaces/{namespace:str}/register-view", sync_to_thread=True, status_code=200)
     def register_view(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, body: bytes
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        body: RawBody,
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(RegisterViewRequest, body)
@@ -88,26 +98,36 @@ class ViewController(Controller):
 
     @get(VIEW, sync_to_thread=True)
     def load_view(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, view: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        view: FromPath[str],
     ) -> Response[bytes]:
         result = service_of(request.app.state).views.load(principal, prefix, ns(namespace), view)
         return _view_response(request, result)
 
     @head(VIEW, sync_to_thread=True, status_code=204)
     def view_exists(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, view: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        view: FromPath[str],
     ) -> None:
         service_of(request.app.state).views.exists(principal, prefix, ns(namespace), view)
 
-    @post(VIEW, sync_to_thread=True)
+    @post(VIEW, sync_to_thread=True, status_code=200)
     def replace_view(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        prefix: str,
-        namespace: str,
-        view: str,
-        body: bytes,
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        view: FromPath[str],
+        body: RawBody,
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(CommitViewRequest, body)
@@ -120,7 +140,12 @@ class ViewController(Controller):
 
     @delete(VIEW, sync_to_thread=True, status_code=200)
     def drop_view(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, namespace: str, view: str
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        prefix: FromPath[str],
+        namespace: FromPath[str],
+        view: FromPath[str],
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             service_of(request.app.state).views.drop(principal, prefix, ns(namespace), view)
@@ -130,7 +155,7 @@ class ViewController(Controller):
 
     @post("/views/rename", sync_to_thread=True, status_code=200)
     def rename_view(
-        self, request: Request[Any, Any, Any], principal: Principal, prefix: str, body: bytes
+        self, request: Request[Any, Any, Any], principal: Caller, prefix: FromPath[str], body: RawBody
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(RenameTableRequest, body)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from auth.service.errors import NotAuthenticated
 from auth.service.principal import Principal
@@ -65,7 +66,7 @@ def json_response(value: Any, status: int = 200, headers: dict[str, str] | None 
 
 
 def no_content() -> Response[bytes]:
-    return Response(b"", status_code=200)
+    return Response(b"", status_code=204)
 
 
 def wants_vended(request: Request[Any, Any, Any]) -> bool:
@@ -174,3 +175,7 @@ def idempotent(
         headers = {k: v for k, v in response.headers.items() if k.lower() == "etag"}
         service.finalize(key, prefix, operation, StoredResponse(status, content.decode(), headers, operation))
     return response
+
+
+Caller = NamedDependency[Principal]
+"""The authenticated caller, injected by ``provide_principal`` (a named dependency)."""

@@ -54,7 +54,7 @@ def decode_page_token(token: str | None) -> str | None:
     if token is None or token == "":
         return None
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        return base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"Invalid pageToken: {token!r}") from exc
 

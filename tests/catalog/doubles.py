@@ -1,0 +1,85 @@
+"""Trivial in-memory doubles of the catalog's ports (object store files, token authenticator, credential vendor)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from auth.service.errors import ExpiredToken, InvalidToken
+from auth.service.principal import Permission, Principal
+from catalog.service.ports import VendedCredentials
+from objectstore.service.errors import NoSuchBucket, NoSuchKey
+
+
+class MemoryFiles:
+    def __init__(self, *buckets: str) -> None:
+        self.buckets: dict[str, dict[str, bytes]] = {b: {} for b in buckets}
+        self.content_types: dict[tuple[str, str], str] = {}
+        self.fail_writes = False
+        self._lock = threading.Lock()
+
+    def write(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        if self.fail_writes:
+            raise OSError("disk full")
+        with self._lock:
+            if bucket not in self.buckets:
+                raise NoSuchBucket()
+            self.buckets[bucket][key] = data
+            self.content_types[(bucket, key)] = content_type
+
+    def read(self, bucket: str, key: str) -> bytes:
+        with self._lock:
+            try:
+                return self.buckets[bucket][key]
+            except KeyError:
+                raise NoSuchKey() from None
+
+    def delete_prefix(self, bucket: str, prefix: str) -> int:
+        with self._lock:
+            keys = [k for k in self.buckets.get(bucket, {}) if k.startswith(prefix)]
+            for k in keys:
+                del self.buckets[bucket][k]
+            return len(keys)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return bucket in self.buckets
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        return sorted(k for k in self.buckets[bucket] if k.startswith(prefix))
+
+
+class StaticAuthenticator:
+    """Token value -> principal; ``expired`` tokens raise ExpiredToken."""
+
+    def __init__(self, tokens: dict[str, Principal], expired: set[str] | None = None) -> None:
+        self.tokens = tokens
+        self.expired = expired or set()
+
+    def authenticate_bearer(self, token: str) -> Principal:
+        if token in self.expired:
+            raise ExpiredToken()
+        try:
+            return self.tokens[token]
+        except KeyError:
+            raise InvalidToken() from None
+
+
+class RecordingVendor:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, bool]] = []
+
+    def vend(self, principal: Principal, bucket: str, prefix: str, read_only: bool) -> VendedCredentials:
+        self.calls.append((principal.token_id, bucket, prefix, read_only))
+        n = len(self.calls)
+        return VendedCredentials(
+            access_key_id=f"TMPKEY{n}",
+            secret_access_key=f"tmpsecret{n}",
+            session_token=f"session{n}",
+            expires_at=datetime(2030, 1, 1, tzinfo=UTC) + timedelta(seconds=n),
+        )
+
+
+ADMIN_RW = Principal("tok-rw", Permission.ADMIN_RW)
+ADMIN_RO = Principal("tok-ro", Permission.ADMIN_RO)
+OBJECT_RW = Principal("tok-obj", Permission.OBJECT_RW)
+TOKENS = {"rw-token": ADMIN_RW, "ro-token": ADMIN_RO, "obj-token": OBJECT_RW}
