@@ -322,10 +322,10 @@ class TableService:
             if is_create(change.requirements):
                 raise CommitFailed(f"A view already exists: {'.'.join(change.namespace)}.{change.name}")
             entity = None
-        if entity is None and not is_create(change.requirements):
-            raise NoSuchTable(f"Table does not exist: {'.'.join(change.namespace)}.{change.name}")
         if entity is None:
             self.ctx.namespace(bucket, change.namespace)
+            if not is_create(change.requirements):
+                raise NoSuchTable(f"Table does not exist: {'.'.join(change.namespace)}.{change.name}")
         base = parse_table_metadata(entity.metadata_json) if entity is not None else None
         base_location = entity.metadata_location if entity is not None else None
         new = commit_metadata(base, base_location, change.requirements, change.updates)

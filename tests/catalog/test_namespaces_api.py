@@ -11,7 +11,8 @@ Client = TestClient  # type: ignore[type-arg]
 
 def error(r: object) -> tuple[int, str]:
     body = r.json()  # type: ignore[attr-defined]
-    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "code"}
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"message", "type", "code"}
     assert body["error"]["code"] == r.status_code  # type: ignore[attr-defined]
     return body["error"]["code"], body["error"]["type"]
 
@@ -84,7 +85,8 @@ def test_pagination(client: Client) -> None:
         token = body.get("next-page-token")
         if token is None:
             break
-    assert seen == names and pages == 3
+    assert seen == names
+    assert pages == 3
     assert len(client.get(f"{P}/namespaces").json()["namespaces"]) == 7  # no pageSize: everything
 
 

@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 
 from tests.catalog.conftest import S3_ENDPOINT
 from tests.catalog.doubles import MemoryFiles, RecordingVendor
-from tests.catalog.helpers import P, SCHEMA, add_snapshot_updates, commit, create_namespace, create_table
+from tests.catalog.helpers import SCHEMA, P, add_snapshot_updates, commit, create_namespace, create_table
 from tests.catalog.test_namespaces_api import error
 
 Client = TestClient  # type: ignore[type-arg]
@@ -122,12 +122,16 @@ def test_load_snapshots_refs_and_etag(client: Client) -> None:
     assert [s["snapshot-id"] for s in full.json()["metadata"]["snapshots"]] == [1, 2]
     assert [s["snapshot-id"] for s in refs.json()["metadata"]["snapshots"]] == [2]
     etag = full.headers["etag"]
-    assert etag.startswith('"') and etag != refs.headers["etag"]
+    assert etag.startswith('"')
+    assert etag != refs.headers["etag"]
     r = client.get(f"{P}/namespaces/db/tables/t", headers={"If-None-Match": etag})
-    assert r.status_code == 304 and r.content == b"" and r.headers["etag"] == etag
+    assert r.status_code == 304
+    assert r.content == b""
+    assert r.headers["etag"] == etag
     commit(client, "db", "t", [], [{"action": "set-properties", "updates": {"x": "y"}}])
     r = client.get(f"{P}/namespaces/db/tables/t", headers={"If-None-Match": etag})
-    assert r.status_code == 200 and r.headers["etag"] != etag
+    assert r.status_code == 200
+    assert r.headers["etag"] != etag
     r = client.get(f"{P}/namespaces/db/tables/t", params={"snapshots": "some"})
     assert error(r) == (400, "BadRequestException")
 
@@ -224,7 +228,8 @@ def test_metrics_accepted(client: Client) -> None:
         "metrics": {},
     }
     r = client.post(f"{P}/namespaces/db/tables/t/metrics", json=report)
-    assert r.status_code == 204 and r.content == b""
+    assert r.status_code == 204
+    assert r.content == b""
     assert error(client.post(f"{P}/namespaces/db/tables/u/metrics", json=report)) == (
         404,
         "NoSuchTableException",
@@ -239,9 +244,11 @@ def test_vended_credentials_on_create_load_and_refresh(client: Client, vendor: R
     key_prefix = location.removeprefix("s3://lake/") + "/"
     assert vendor.calls == [("tok-rw", "lake", key_prefix, False)]
     cfg = created["config"]
-    assert cfg["s3.access-key-id"] == "TMPKEY1" and cfg["s3.secret-access-key"] == "tmpsecret1"
+    assert cfg["s3.access-key-id"] == "TMPKEY1"
+    assert cfg["s3.secret-access-key"] == "tmpsecret1"
     assert cfg["s3.session-token"] == "session1"
-    assert cfg["s3.endpoint"] == S3_ENDPOINT and cfg["s3.path-style-access"] == "true"
+    assert cfg["s3.endpoint"] == S3_ENDPOINT
+    assert cfg["s3.path-style-access"] == "true"
     assert cfg["client.region"] == "auto"
     assert cfg["s3.session-token-expires-at-ms"] == str(1893456001 * 1000)
     assert cfg["client.refresh-credentials-endpoint"] == "v1/lake/namespaces/db/tables/t/credentials"
