@@ -23,7 +23,7 @@ ROOT_CREDENTIALS = "root-credentials.json"
 
 
 def prepare(settings: Settings) -> dict[str, Any] | None:
-    """Creates what a node needs before serving; returns newly created root credentials (to print), if any."""
+    """Creates what a node needs before serving; returns newly generated root credentials (to print), if any."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
     try:
@@ -68,7 +68,8 @@ def _root_credentials(settings: Settings, tokens: TokenService) -> dict[str, Any
         "region": "auto",
     }
     write_private_json(path, creds)
-    return creds
+    # Printed once when generated; credentials the operator passed in the environment are not echoed to the log.
+    return None if env_token else creds
 
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:

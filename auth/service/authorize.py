@@ -1,4 +1,11 @@
-"""R2's permission table: which token permission may perform which action on which bucket."""
+"""R2's permission table: which token permission may perform which action on which bucket and key.
+
+Three checks, one rule each; the S3 layer calls them for every operation (``objectstore.api.access``):
+
+- ``authorize``: the permission table (admin/object, read/write) and the token's buckets;
+- ``authorize_key``: the above, plus a temporary credential's scope for one object key;
+- ``authorize_listing``: a listing's ``prefix`` must confine it to the scope (no listing outside it).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +22,9 @@ _ADMIN_RW_ONLY = {
 _WRITES = {Action.WRITE_OBJECT}
 
 
-def authorize(principal: Principal | None, action: Action, bucket: str | None) -> None:
-    """Raises AccessDenied unless ``principal`` may perform ``action`` (on ``bucket``)."""
+def permits(principal: Principal | None, action: Action, bucket: str | None) -> bool:
     if principal is None:
-        raise AccessDenied()
+        return False
     permission = principal.permission
     if action in _ADMIN_RW_ONLY:
         allowed = permission is Permission.ADMIN_RW
@@ -30,5 +36,31 @@ def authorize(principal: Principal | None, action: Action, bucket: str | None) -
         allowed = True
     if allowed and bucket is not None:
         allowed = principal.may_access_bucket(bucket)
-    if not allowed:
+    return allowed
+
+
+def authorize(principal: Principal | None, action: Action, bucket: str | None) -> None:
+    """Raises AccessDenied unless ``principal`` may perform ``action`` (on ``bucket``)."""
+    if not permits(principal, action, bucket):
+        raise AccessDenied()
+
+
+def permits_key(principal: Principal | None, action: Action, bucket: str, key: str) -> bool:
+    if not permits(principal, action, bucket):
+        return False
+    assert principal is not None
+    return principal.scope is None or principal.scope.allows_key(key)
+
+
+def authorize_key(principal: Principal | None, action: Action, bucket: str, key: str) -> None:
+    """``authorize`` for one object key: also refused when the key lies outside a temporary credential's scope."""
+    if not permits_key(principal, action, bucket, key):
+        raise AccessDenied()
+
+
+def authorize_listing(principal: Principal | None, bucket: str, prefix: str) -> None:
+    """A listing (objects or multipart uploads) is allowed only if every key it could return is in scope."""
+    authorize(principal, Action.LIST_OBJECTS, bucket)
+    assert principal is not None
+    if principal.scope is not None and not principal.scope.allows_list_prefix(prefix):
         raise AccessDenied()

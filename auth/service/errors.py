@@ -77,3 +77,10 @@ class NotAuthenticated(AuthError):
 class AuthInvalidRequest(AuthError):
     code = "InvalidRequest"
     default_message = "Invalid Request"
+
+
+class NoSuchToken(AuthError):
+    """The admin API's 404: no token (or temporary credential) with that id."""
+
+    code = "NoSuchToken"
+    default_message = "The token does not exist."

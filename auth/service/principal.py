@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 class Permission(enum.StrEnum):
@@ -39,9 +40,18 @@ class Action(enum.Enum):
     WRITE_CATALOG = "write-catalog"
 
 
+def _nfc(text: str) -> str:
+    """Keys are compared as the object store identifies them: NFC-normalised."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Limits of a temporary credential: one bucket, optionally some prefixes and/or exact object keys."""
+    """Limits of a temporary credential: one bucket, optionally some key prefixes and/or exact object keys.
+
+    No prefixes and no objects means the whole bucket. Every key an operation touches must lie inside the scope
+    (``allows_key``); a listing is allowed only when every key it could return does (``allows_list_prefix``).
+    """
 
     bucket: str
     prefixes: tuple[str, ...] = ()
@@ -54,13 +64,16 @@ class Scope:
     def allows_key(self, key: str) -> bool:
         if self.unrestricted_in_bucket:
             return True
-        return key in self.objects or any(key.startswith(p) for p in self.prefixes)
+        key = _nfc(key)
+        return any(key == _nfc(o) for o in self.objects) or any(
+            key.startswith(_nfc(p)) for p in self.prefixes
+        )
 
     def allows_list_prefix(self, prefix: str) -> bool:
-        """A listing is allowed only when every key it could return lies inside the scope."""
         if self.unrestricted_in_bucket:
             return True
-        return any(prefix.startswith(p) for p in self.prefixes)
+        prefix = _nfc(prefix)
+        return any(prefix.startswith(_nfc(p)) for p in self.prefixes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +88,28 @@ class Principal:
     parent_token_id: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def is_temporary(self) -> bool:
+        return self.parent_token_id is not None
+
+    @property
+    def key_restricted(self) -> bool:
+        """True when only some keys of the bucket are allowed (a temporary credential with prefixes/objects)."""
+        return self.scope is not None and not self.scope.unrestricted_in_bucket
+
     def may_access_bucket(self, bucket: str) -> bool:
         if self.scope is not None and self.scope.bucket != bucket:
             return False
         return not self.buckets or bucket in self.buckets
+
+
+@dataclass(frozen=True, slots=True)
+class S3Identity:
+    """What SigV4 verification needs for an access key id: the principal and its secret access key."""
+
+    principal: Principal
+    secret_access_key: str = field(repr=False)
+
+
+def when(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None

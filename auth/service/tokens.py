@@ -1,25 +1,43 @@
-"""API tokens the R2 way: access key id = token id, secret access key = SHA-256 hex of the token value."""
+"""API tokens the R2 way: access key id = token id, secret access key = SHA-256 hex of the token value.
+
+Nothing is cached: every request reads the token's row, so a revocation or an expiry is seen by the next request
+on every worker and node (one indexed primary-key read per request; see ``bench``/the report for its cost). The
+database holds the secret access key only encrypted (``secret_enc``, for SigV4) and a one-way hash of it
+(``secret_hash``, to find a token from a bearer value); the token value itself is never stored.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from auth.service.errors import ExpiredToken, InvalidAccessKeyId, InvalidToken
-from auth.service.principal import Permission, Principal
+from auth.service.errors import (
+    AuthInvalidArgument,
+    ExpiredToken,
+    InvalidAccessKeyId,
+    InvalidToken,
+    NoSuchToken,
+)
+from auth.service.principal import Permission, Principal, S3Identity, when
 from auth.service.secretbox import SecretBox
-from auth.store.tables import ApiToken
+from auth.service.temporary import TemporaryCredentials
+from auth.store.tables import ApiToken, TempCredential
 from lakebox.db import Database
 
 _tokens = ApiToken.__table__  # type: ignore[attr-defined]
+_temps = TempCredential.__table__  # type: ignore[attr-defined]
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+MAX_NAME = 256
+MAX_BUCKETS = 1000
 
 
 def secret_access_key_for(token_value: str) -> str:
@@ -36,24 +54,51 @@ class IssuedToken:
 
     id: str
     name: str
-    token: str
+    token: str = field(repr=False)
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
     permission: Permission
     buckets: tuple[str, ...]
     expires_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
-class S3Identity:
-    principal: Principal
-    secret_access_key: str
+class TokenInfo:
+    """A token as listed: never any secret material."""
+
+    id: str
+    name: str
+    permission: Permission
+    buckets: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at.timestamp() <= time.time():
+            return "expired"
+        return "active"
+
+
+def check_buckets(buckets: tuple[str, ...]) -> tuple[str, ...]:
+    if len(buckets) > MAX_BUCKETS:
+        raise AuthInvalidArgument(f"At most {MAX_BUCKETS} buckets per token")
+    for name in buckets:
+        if not _BUCKET.match(name):
+            raise AuthInvalidArgument(f"Invalid bucket name: {name!r}")
+    return tuple(dict.fromkeys(buckets))
 
 
 class TokenService:
     def __init__(self, db: Database, box: SecretBox) -> None:
         self._db = db
         self._box = box
+        self.temporary = TemporaryCredentials(db, box)
+
+    # -- administration -------------------------------------------------------------------------------
 
     def create(
         self,
@@ -62,14 +107,27 @@ class TokenService:
         name: str = "",
         buckets: tuple[str, ...] = (),
         ttl_seconds: int | None = None,
+        expires_at: datetime | None = None,
         token_value: str | None = None,
         token_id: str | None = None,
     ) -> IssuedToken:
+        """A new token; ``buckets`` limits an object permission to those buckets (admin tokens cover all)."""
+        if len(name) > MAX_NAME:
+            raise AuthInvalidArgument(f"The name is longer than {MAX_NAME} characters")
+        buckets = check_buckets(buckets)
+        if buckets and permission.is_admin:
+            raise AuthInvalidArgument("Admin tokens cover every bucket; buckets apply to object permissions")
+        now = time.time()
+        if ttl_seconds is not None and expires_at is not None:
+            raise AuthInvalidArgument("Give a TTL or an expiry, not both")
+        if ttl_seconds is not None and ttl_seconds <= 0:
+            raise AuthInvalidArgument("The TTL must be positive")
+        expires = now + ttl_seconds if ttl_seconds else expires_at.timestamp() if expires_at else None
+        if expires is not None and expires <= now:
+            raise AuthInvalidArgument("The expiry is in the past")
         value = token_value or secrets.token_urlsafe(30)
         tid = token_id or secrets.token_hex(16)
         secret = secret_access_key_for(value)
-        now = time.time()
-        expires = now + ttl_seconds if ttl_seconds else None
         row = ApiToken(
             id=tid,
             name=name,
@@ -90,11 +148,50 @@ class TokenService:
             secret_access_key=secret,
             permission=permission,
             buckets=buckets,
-            expires_at=datetime.fromtimestamp(expires, UTC) if expires else None,
+            expires_at=when(expires),
         )
 
-    def s3_identity(self, access_key_id: str) -> S3Identity:
-        """The principal and secret behind an access key id (SigV4 needs the secret to recompute the signature)."""
+    def list(self, *, include_revoked: bool = False) -> list[TokenInfo]:
+        query = select(_tokens).order_by(_tokens.c.created_at, _tokens.c.id)
+        if not include_revoked:
+            query = query.where(_tokens.c.revoked_at.is_(None))
+        with self._db.read() as conn:
+            return [_info(row) for row in conn.execute(query)]
+
+    def get(self, token_id: str) -> TokenInfo:
+        with self._db.read() as conn:
+            row = conn.execute(select(_tokens).where(_tokens.c.id == token_id)).first()
+        if row is None:
+            raise NoSuchToken()
+        return _info(row)
+
+    def revoke(self, token_id: str) -> TokenInfo:
+        """Revokes a token and every temporary credential derived from it; idempotent."""
+        now = time.time()
+        with self._db.write() as conn:
+            row = conn.execute(select(_tokens).where(_tokens.c.id == token_id)).first()
+            if row is None:
+                raise NoSuchToken()
+            if row.revoked_at is None:
+                conn.execute(update(_tokens).where(_tokens.c.id == token_id).values(revoked_at=now))
+            conn.execute(_temps.delete().where(_temps.c.parent_id == token_id))
+            row = conn.execute(select(_tokens).where(_tokens.c.id == token_id)).one()
+        return _info(row)
+
+    def count(self) -> int:
+        with self._db.read() as conn:
+            return len(conn.execute(select(_tokens.c.id)).all())
+
+    # -- authentication -------------------------------------------------------------------------------
+
+    def s3_identity(self, access_key_id: str, session_token: str | None = None) -> S3Identity:
+        """The principal and secret behind an access key id (SigV4 needs the secret to recompute the signature).
+
+        With a session token the key must be a temporary credential whose token matches; a temporary key without
+        its session token is unknown (InvalidAccessKeyId), as on AWS.
+        """
+        if session_token is not None:
+            return self.temporary.s3_identity(access_key_id, session_token)
         with self._db.read() as conn:
             row = conn.execute(select(_tokens).where(_tokens.c.id == access_key_id)).first()
         if row is None or row.revoked_at is not None:
@@ -104,6 +201,7 @@ class TokenService:
         return S3Identity(_principal(row), self._box.open(row.secret_enc, row.id))
 
     def authenticate_bearer(self, token_value: str) -> Principal:
+        """The principal of an API token value (the catalog's and the admin API's bearer token)."""
         digest = _secret_hash(secret_access_key_for(token_value))
         with self._db.read() as conn:
             row = conn.execute(select(_tokens).where(_tokens.c.secret_hash == digest)).first()
@@ -113,15 +211,23 @@ class TokenService:
             raise ExpiredToken()
         return _principal(row)
 
-    def count(self) -> int:
-        with self._db.read() as conn:
-            return len(conn.execute(select(_tokens.c.id)).all())
-
 
 def _principal(row: Any) -> Principal:
     return Principal(
         token_id=row.id,
         permission=Permission(row.permission),
         buckets=tuple(json.loads(row.buckets or "[]")),
-        expires_at=datetime.fromtimestamp(row.expires_at, UTC) if row.expires_at else None,
+        expires_at=when(row.expires_at),
+    )
+
+
+def _info(row: Any) -> TokenInfo:
+    return TokenInfo(
+        id=row.id,
+        name=row.name,
+        permission=Permission(row.permission),
+        buckets=tuple(json.loads(row.buckets or "[]")),
+        created_at=datetime.fromtimestamp(row.created_at, UTC),
+        expires_at=when(row.expires_at),
+        revoked_at=when(row.revoked_at),
     )

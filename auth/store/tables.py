@@ -29,7 +29,7 @@ class TempCredential(SQLModel, table=True):
     bucket: str = Field(max_length=64)
     prefixes: str = Field(default="[]")  # JSON list
     objects: str = Field(default="[]")  # JSON list
-    secret_enc: bytes
-    session_token_hash: str = Field(max_length=64)
+    secret_enc: bytes  # the secret access key, encrypted with the data dir's key
+    session_token_hash: str = Field(max_length=64)  # SHA-256 of the session token
     created_at: float
-    expires_at: float
+    expires_at: float = Field(index=True)

@@ -7,12 +7,17 @@ request is parsed into a typed operation (``router.resolve``), authenticated, au
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import logging
-from collections.abc import AsyncIterator
+import os
+import socket
+from collections.abc import AsyncIterator, MutableMapping
+from typing import Any
 
-from auth.service.authorize import authorize
 from auth.service.errors import AuthError
-from objectstore.api import authn, errors
+from objectstore.api import access, authn, errors
 from objectstore.api.context import S3Context
 from objectstore.api.handlers import buckets, delete_objects, listing, objects  # noqa: F401 - registers routes
 from objectstore.api.request import Receive, Scope, Send, new_request_id, parse_request
@@ -30,15 +35,16 @@ class S3App:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        body = _BodyTracker(receive)
         try:
-            req = parse_request(scope, receive, self.ctx.domain)
+            req = parse_request(scope, body.receive, self.ctx.domain)
         except Exception:  # an undecodable request line: answer without a handler
             await _send(send, "GET", _error_response(StoreError("Invalid request"), new_request_id(), ""))
             return
         try:
             op = resolve(req)
             req.principal = await authn.authenticate(req, self.ctx.tokens)
-            authorize(req.principal, op.action, req.bucket)
+            access.enforce(req, op)
             resp = await op.handler(self.ctx, req)
         except (StoreError, AuthError) as exc:
             resp = _error_response(exc, req.request_id, req.resource)
@@ -46,12 +52,45 @@ class S3App:
             log.exception("internal error in %s %s", req.method, req.bucket)
             resp = _error_response(RuntimeError(), req.request_id, req.resource)
         resp.headers.append(("x-amz-request-id", req.request_id))
-        resp.headers.append(("x-amz-id-2", req.request_id))
+        resp.headers.append(("x-amz-id-2", host_id()))
+        if not body.finished and _may_have_body(req.headers):
+            # Answered without reading the body (an error, usually after "Expect: 100-continue", where the client
+            # never sends it): the connection cannot carry another request, so it must close (RFC 9110 10.1.1).
+            resp.headers.append(("connection", "close"))
         try:
             await _send(send, req.method, resp)
         except StoreError as exc:
             # The body failed mid-stream (object gone, disk error): nothing more can be said on this response.
             log.warning("response body aborted: %s", exc.code)
+
+
+class _BodyTracker:
+    """Wraps ``receive`` to know whether the request body was read to its end."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.finished = False
+
+    async def receive(self) -> MutableMapping[str, Any]:
+        message = await self._receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            self.finished = True
+        return message
+
+
+def _may_have_body(headers: dict[str, str]) -> bool:
+    return "transfer-encoding" in headers or headers.get("content-length", "0") not in ("0", "")
+
+
+@functools.cache
+def _host_id(pid: int) -> str:
+    digest = hashlib.sha256(f"{socket.gethostname()}:{pid}".encode()).digest()
+    return base64.b64encode(digest[:12]).decode()
+
+
+def host_id() -> str:
+    """``x-amz-id-2``: which server process answered (S3's host id), opaque but stable per worker."""
+    return _host_id(os.getpid())
 
 
 def _error_response(exc: BaseException, request_id: str, resource: str) -> S3Response:

@@ -9,19 +9,35 @@ from datetime import UTC, datetime
 import anyio.to_thread
 
 from auth.service import sigv4
+from auth.service.errors import AccessDenied
 from auth.service.principal import Principal
 from auth.service.tokens import TokenService
 from objectstore.api import chunked
 from objectstore.api.request import S3Request, raw_body, sha256_checked
 from objectstore.service.errors import InvalidArgument, NotImplementedOp
 
+SECURITY_TOKEN_HEADER = "x-amz-security-token"  # noqa: S105 - a header name
+
 
 async def authenticate(req: S3Request, tokens: TokenService) -> Principal | None:
-    """The caller (None: anonymous); also sets ``req.payload`` to the verified, decoded body stream."""
+    """The caller (None: anonymous); also sets ``req.payload`` to the verified, decoded body stream.
+
+    A temporary credential's session token comes as ``x-amz-security-token`` (header, signed) or
+    ``X-Amz-Security-Token`` (presigned query); it must match the one issued with the access key id.
+    """
     signed = sigv4.parse_signed_request(req.query, req.headers)
     if signed is None:
         return None
-    identity = await anyio.to_thread.run_sync(tokens.s3_identity, signed.credential.access_key_id)
+    if (
+        signed.security_token is not None
+        and not signed.presigned
+        and SECURITY_TOKEN_HEADER not in signed.signed_headers
+    ):
+        # Query parameters are always signed; a header must be named in SignedHeaders to be.
+        raise AccessDenied("There were headers present in the request which were not signed")
+    identity = await anyio.to_thread.run_sync(
+        tokens.s3_identity, signed.credential.access_key_id, signed.security_token
+    )
     key = sigv4.verify_signed_request(
         signed,
         identity.secret_access_key,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from auth.service.principal import Action
 from objectstore.api.context import S3Context
@@ -17,6 +18,7 @@ from objectstore.api.response import S3Response
 from objectstore.service.errors import MethodNotAllowed, NotImplementedOp
 
 Handler = Callable[[S3Context, S3Request], Awaitable[S3Response]]
+KeysTouched = Literal["prefix", "body", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,9 @@ class Route:
     handler: Handler
     query: str | None = None  # a query parameter whose presence selects this route
     header: str | None = None  # a header whose presence selects this route
+    # Which object keys a bucket route touches, for scoped credentials (see objectstore.api.access):
+    # "prefix" (a listing's prefix), "body" (the handler checks each key), "none"; None refuses scoped callers.
+    keys: KeysTouched | None = None
 
 
 ROUTES: list[Route] = []
@@ -51,11 +56,12 @@ def route(
     *,
     query: str | None = None,
     header: str | None = None,
+    keys: KeysTouched | None = None,
 ) -> Callable[[Handler], Handler]:
     """Registers a handler for an operation."""
 
     def register(handler: Handler) -> Handler:
-        ROUTES.append(Route(name, method, target, action, handler, query, header))
+        ROUTES.append(Route(name, method, target, action, handler, query, header, keys))
         return handler
 
     return register

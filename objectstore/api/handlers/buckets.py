@@ -75,7 +75,7 @@ async def create_bucket(ctx: S3Context, req: S3Request) -> S3Response:
     return empty().header("location", f"/{req.bucket}")
 
 
-@route("HeadBucket", "HEAD", "bucket", Action.LIST_OBJECTS)
+@route("HeadBucket", "HEAD", "bucket", Action.LIST_OBJECTS, keys="none")
 async def head_bucket(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.bucket is not None
     await anyio.to_thread.run_sync(ctx.buckets.get, req.bucket)
@@ -89,7 +89,7 @@ async def delete_bucket(ctx: S3Context, req: S3Request) -> S3Response:
     return empty(204)
 
 
-@route("GetBucketLocation", "GET", "bucket", Action.READ_BUCKET_CONFIG, query="location")
+@route("GetBucketLocation", "GET", "bucket", Action.READ_BUCKET_CONFIG, query="location", keys="none")
 async def get_bucket_location(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.bucket is not None
     await anyio.to_thread.run_sync(ctx.buckets.get, req.bucket)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio.to_thread
 
 from auth.service.principal import Action
-from objectstore.api import xml
+from objectstore.api import access, xml
 from objectstore.api.context import S3Context
 from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response
@@ -15,7 +15,7 @@ from objectstore.service.errors import MalformedXML, StoreError
 MAX_KEYS = 1000
 
 
-@route("DeleteObjects", "POST", "bucket", Action.WRITE_OBJECT, query="delete")
+@route("DeleteObjects", "POST", "bucket", Action.WRITE_OBJECT, query="delete", keys="body")
 async def delete_objects(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.bucket is not None
     root = xml.parse(await req.read_body(xml.MAX_XML_BODY))
@@ -29,6 +29,13 @@ async def delete_objects(ctx: S3Context, req: S3Request) -> S3Response:
     errors: list[str] = []
     for key in keys:
         assert key is not None
+        if not access.allows_key(req, Action.WRITE_OBJECT, key):
+            # As S3 evaluates a multi-object delete: permission per key, an AccessDenied entry for each refused
+            # key, the others deleted.
+            errors.append(
+                f"<Error><Key>{xml.escape(key)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+            )
+            continue
         try:
             ctx.objects.check_key(key)
             valid.append(key)

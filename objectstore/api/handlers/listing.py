@@ -48,7 +48,7 @@ def _entries(listing: Listing, enc: object, fetch_owner: bool) -> str:
     return "".join(out)
 
 
-@route("ListObjectsV2", "GET", "bucket", Action.LIST_OBJECTS, query="list-type")
+@route("ListObjectsV2", "GET", "bucket", Action.LIST_OBJECTS, query="list-type", keys="prefix")
 async def list_objects_v2(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.bucket is not None
     if req.query["list-type"] != "2":
@@ -87,7 +87,7 @@ async def list_objects_v2(ctx: S3Context, req: S3Request) -> S3Response:
     return S3Response(200, [("content-type", "application/xml")], body)
 
 
-@route("ListObjects", "GET", "bucket", Action.LIST_OBJECTS)
+@route("ListObjects", "GET", "bucket", Action.LIST_OBJECTS, keys="prefix")
 async def list_objects_v1(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.bucket is not None
     encoding, enc = _encoder(req)
