@@ -3,7 +3,6 @@ composition package. Each has a trivial in-memory double in the test suite."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -30,12 +29,17 @@ class Authenticator(Protocol):
         """Verifies an API token value; raises ``auth.service.errors.InvalidToken``/``ExpiredToken``."""
 
 
-@dataclass(frozen=True, slots=True)
-class VendedCredentials:
-    access_key_id: str
-    secret_access_key: str
-    session_token: str
-    expires_at: datetime
+class VendedCredentials(Protocol):
+    """Temporary S3 credentials (auth's ``IssuedTemporaryCredential`` has this shape)."""
+
+    @property
+    def access_key_id(self) -> str: ...
+    @property
+    def secret_access_key(self) -> str: ...
+    @property
+    def session_token(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
 
 
 class CredentialVendor(Protocol):

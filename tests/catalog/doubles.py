@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from auth.service.errors import ExpiredToken, InvalidToken
 from auth.service.principal import Permission, Principal
-from catalog.service.ports import VendedCredentials
 from objectstore.service.errors import NoSuchBucket, NoSuchKey
 
 
@@ -64,14 +64,22 @@ class StaticAuthenticator:
             raise InvalidToken() from None
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expires_at: datetime
+
+
 class RecordingVendor:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str, bool]] = []
 
-    def vend(self, principal: Principal, bucket: str, prefix: str, read_only: bool) -> VendedCredentials:
+    def vend(self, principal: Principal, bucket: str, prefix: str, read_only: bool) -> Credentials:
         self.calls.append((principal.token_id, bucket, prefix, read_only))
         n = len(self.calls)
-        return VendedCredentials(
+        return Credentials(
             access_key_id=f"TMPKEY{n}",
             secret_access_key=f"tmpsecret{n}",
             session_token=f"session{n}",
