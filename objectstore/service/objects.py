@@ -39,6 +39,7 @@ MAX_PUT_SIZE = 5 * 1024**3 - 5 * 1024**2  # R2: 5 MiB less than 5 GiB
 MAX_METADATA_BYTES = 8192
 SMALL_BODY = 256 * 1024  # bodies up to this size are read in the same thread hop as their metadata
 READ_CHUNK = 1 << 20
+GARBAGE_GRACE = 300.0
 
 
 def metadata_size(user_metadata: dict[str, str]) -> int:
@@ -324,10 +325,14 @@ class ObjectService:
         """Settles blobs left in flight by a crash of this node (run before serving)."""
         return self.blobs.recover(self.repo.referenced_blobs)
 
-    def reap_garbage(self) -> int:
-        """Deletes the files of blobs no row references any more, then forgets them (blocking)."""
+    def reap_garbage(self, grace: float = GARBAGE_GRACE) -> int:
+        """Deletes the files of blobs no row has referenced for ``grace`` seconds, then forgets them (blocking).
+
+        The grace period lets a reader that looked an object up just before it was replaced or deleted finish
+        streaming it: a multipart object's part files are opened one after another as the body is sent.
+        """
         total = 0
-        while ids := self.repo.take_garbage():
+        while ids := self.repo.take_garbage(time.time() - grace):
             for blob_id in ids:
                 with contextlib.suppress(FileNotFoundError):
                     self.blobs.delete(blob_id)

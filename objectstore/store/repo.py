@@ -228,9 +228,15 @@ class ObjectRepository:
                 )
         return found
 
-    def take_garbage(self, limit: int = 1000) -> list[str]:
+    def take_garbage(self, older_than: float, limit: int = 1000) -> list[str]:
+        """Blobs that became garbage before ``older_than`` (a timestamp)."""
+        query = select(garbage.c.blob_id).where(garbage.c.created_at < older_than).limit(limit)
         with self.db.read() as conn:
-            return [r[0] for r in conn.execute(select(garbage.c.blob_id).limit(limit))]
+            return [r[0] for r in conn.execute(query)]
+
+    def garbage_ids(self) -> set[str]:
+        with self.db.read() as conn:
+            return {r[0] for r in conn.execute(select(garbage.c.blob_id))}
 
     def forget_garbage(self, blob_ids: Sequence[str]) -> None:
         if blob_ids:
