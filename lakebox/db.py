@@ -47,8 +47,21 @@ class Database:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=16, pool_pre_ping=True)
 
     def create_schema(self) -> None:
-        """Creates every table registered on SQLModel's metadata (idempotent; run before workers start)."""
-        SQLModel.metadata.create_all(self.engine)
+        """Creates every table registered on SQLModel's metadata (idempotent; run before workers start).
+
+        On PostgreSQL an advisory lock serialises nodes that start at the same time.
+        """
+        if self.is_sqlite:
+            SQLModel.metadata.create_all(self.engine)
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(7410925)")
+            try:
+                SQLModel.metadata.create_all(conn)
+                conn.commit()
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(7410925)")
+                conn.commit()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
