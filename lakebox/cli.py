@@ -3,11 +3,14 @@ commands that mirror wrangler's ``r2`` commands."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from lakebox.admin_client import AdminClient, parse_duration
 from lakebox.settings import load_settings
 
 
@@ -40,3 +43,181 @@ def serve(**flags: Any) -> None:
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     run(settings)
+
+
+# -- tokens (through the admin API) ------------------------------------------------------------------------
+
+PERMISSIONS = ["admin-rw", "admin-ro", "object-rw", "object-ro"]
+TEMP_PERMISSIONS = ["object-read-only", "object-read-write"]
+
+
+def admin_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--console-url, --token, --data-dir (each with its LAKEBOX_* variable) and --json."""
+    options = [
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON"),
+        click.option(
+            "--data-dir",
+            type=click.Path(path_type=Path),
+            envvar="LAKEBOX_DATA_DIR",
+            help="Server data dir, for its root credentials [env LAKEBOX_DATA_DIR; ./data]",
+        ),
+        click.option("--token", envvar="LAKEBOX_TOKEN", help="Admin Read & Write token [env LAKEBOX_TOKEN]"),
+        click.option(
+            "--console-url", envvar="LAKEBOX_CONSOLE_URL", help="Admin API URL [env LAKEBOX_CONSOLE_URL]"
+        ),
+    ]
+    for option in options:
+        command = option(command)
+    return command
+
+
+def _client(console_url: str | None, token: str | None, data_dir: Path | None) -> AdminClient:
+    return AdminClient.resolve(console_url, token, data_dir)
+
+
+def _print(result: Any, as_json: bool, lines: Callable[[Any], list[str]]) -> None:
+    click.echo(json.dumps(result, indent=2) if as_json else "\n".join(lines(result)))
+
+
+def _token_lines(t: dict[str, Any]) -> list[str]:
+    buckets = ", ".join(t.get("buckets") or []) or "all buckets"
+    out = [
+        f"id                 {t['id']}",
+        f"name               {t.get('name') or '-'}",
+        f"permission         {t['permission']}  ({buckets})",
+        f"expires at         {t.get('expires_at') or 'never'}",
+    ]
+    if "status" in t:
+        out.append(f"status             {t['status']}")
+    if "token" in t:
+        out += [
+            f"token              {t['token']}",
+            f"access key id      {t['access_key_id']}",
+            f"secret access key  {t['secret_access_key']}",
+            "(the token and the secret access key are shown only once)",
+        ]
+    return out
+
+
+@main.group()
+def token() -> None:
+    """API tokens and temporary credentials (R2's permissions)."""
+
+
+@token.command("create")
+@click.option("--permission", required=True, type=click.Choice(PERMISSIONS), help="The token's permission")
+@click.option(
+    "--bucket", "buckets", multiple=True, help="Limit an object permission to this bucket (repeatable)"
+)
+@click.option("--ttl", help="Lifetime: 900, 15m, 12h, 30d, 2w [never expires]")
+@click.option("--name", default="", help="A name to recognise the token by")
+@admin_options
+def token_create(
+    permission: str,
+    buckets: tuple[str, ...],
+    ttl: str | None,
+    name: str,
+    console_url: str | None,
+    token: str | None,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Create an API token; prints its value and S3 credentials once."""
+    body = {
+        "permission": permission,
+        "buckets": list(buckets),
+        "name": name,
+        "ttl_seconds": parse_duration(ttl) if ttl else None,
+    }
+    result = _client(console_url, token, data_dir).call("POST", "/tokens", body)
+    _print(result, as_json, _token_lines)
+
+
+@token.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked tokens")
+@admin_options
+def token_list(
+    include_revoked: bool, console_url: str | None, token: str | None, data_dir: Path | None, as_json: bool
+) -> None:
+    """List API tokens (never their secrets)."""
+    result = _client(console_url, token, data_dir).call(
+        "GET", "/tokens", include_revoked="true" if include_revoked else None
+    )
+
+    def lines(r: dict[str, Any]) -> list[str]:
+        rows = [f"{'ID':<34}{'PERMISSION':<12}{'STATUS':<9}{'EXPIRES':<28}{'BUCKETS':<20}NAME"]
+        for t in r["tokens"]:
+            rows.append(
+                f"{t['id']:<34}{t['permission']:<12}{t['status']:<9}{t['expires_at'] or 'never':<28}"
+                f"{','.join(t['buckets']) or '*':<20}{t['name']}"
+            )
+        return rows
+
+    _print(result, as_json, lines)
+
+
+@token.command("get")
+@click.argument("token_id")
+@admin_options
+def token_get(
+    token_id: str, console_url: str | None, token: str | None, data_dir: Path | None, as_json: bool
+) -> None:
+    """Show one API token (never its secret)."""
+    result = _client(console_url, token, data_dir).call("GET", f"/tokens/{token_id}")
+    _print(result, as_json, _token_lines)
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@admin_options
+def token_revoke(
+    token_id: str, console_url: str | None, token: str | None, data_dir: Path | None, as_json: bool
+) -> None:
+    """Revoke an API token (and its temporary credentials) at once, on every worker and node."""
+    result = _client(console_url, token, data_dir).call("DELETE", f"/tokens/{token_id}")
+    _print(result, as_json, lambda t: [f"revoked {t['id']}"])
+
+
+@token.command("temp")
+@click.option("--bucket", required=True, help="The one bucket the credentials reach")
+@click.option("--prefix", "prefixes", multiple=True, help="Limit to keys under this prefix (repeatable)")
+@click.option("--object", "objects", multiple=True, help="Limit to this object key (repeatable)")
+@click.option(
+    "--permission", required=True, type=click.Choice(TEMP_PERMISSIONS), help="Read-only or read-write"
+)
+@click.option("--ttl", default="3600", show_default=True, help="Lifetime: 900, 15m, 12h (at most 7d)")
+@click.option("--parent", help="Parent token id [the calling token]")
+@admin_options
+def token_temp(
+    bucket: str,
+    prefixes: tuple[str, ...],
+    objects: tuple[str, ...],
+    permission: str,
+    ttl: str,
+    parent: str | None,
+    console_url: str | None,
+    token: str | None,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Create temporary S3 credentials (use as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)."""
+    body = {
+        "bucket": bucket,
+        "prefixes": list(prefixes),
+        "objects": list(objects),
+        "permission": permission,
+        "ttl_seconds": parse_duration(ttl),
+        "parent_access_key_id": parent,
+    }
+    result = _client(console_url, token, data_dir).call("POST", "/temp-credentials", body)
+
+    def lines(c: dict[str, Any]) -> list[str]:
+        return [
+            f"AWS_ACCESS_KEY_ID={c['access_key_id']}",
+            f"AWS_SECRET_ACCESS_KEY={c['secret_access_key']}",
+            f"AWS_SESSION_TOKEN={c['session_token']}",
+            f"# expires at {c['expires_at']}; {c['permission']} on {c['bucket']}"
+            + (f" ({', '.join(c['prefixes'] + c['objects'])})" if c["prefixes"] or c["objects"] else ""),
+        ]
+
+    _print(result, as_json, lines)

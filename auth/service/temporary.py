@@ -39,7 +39,8 @@ from lakebox.db import Database
 
 _tokens = ApiToken.__table__  # type: ignore[attr-defined]
 _temps = TempCredential.__table__  # type: ignore[attr-defined]
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# A bucket a token may name: any name a bucket could have (one that does not exist is simply never reached).
+_BUCKET = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
 MIN_TTL = 1
 MAX_TTL = 7 * 24 * 3600
 DEFAULT_TTL = 3600
@@ -79,6 +80,12 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def check_bucket(name: str) -> str:
+    if not _BUCKET.match(name):
+        raise AuthInvalidArgument(f"Invalid bucket name: {name!r}")
+    return name
+
+
 def _check_keys(kind: str, values: tuple[str, ...]) -> tuple[str, ...]:
     if len(values) > MAX_ENTRIES:
         raise AuthInvalidArgument(f"At most {MAX_ENTRIES} {kind}")
@@ -104,8 +111,7 @@ class TemporaryCredentials:
         objects: tuple[str, ...] = (),
     ) -> IssuedTemporaryCredential:
         """Issues a credential for ``bucket`` (restricted to ``prefixes``/``objects`` when given)."""
-        if not _BUCKET.match(bucket):
-            raise AuthInvalidArgument(f"Invalid bucket name: {bucket!r}")
+        check_bucket(bucket)
         if not MIN_TTL <= ttl_seconds <= MAX_TTL:
             raise AuthInvalidArgument(f"The TTL must be between {MIN_TTL} and {MAX_TTL} seconds")
         prefixes = _check_keys("prefixes", prefixes)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -29,13 +28,12 @@ from auth.service.errors import (
 )
 from auth.service.principal import Permission, Principal, S3Identity, when
 from auth.service.secretbox import SecretBox
-from auth.service.temporary import TemporaryCredentials
+from auth.service.temporary import TemporaryCredentials, check_bucket
 from auth.store.tables import ApiToken, TempCredential
 from lakebox.db import Database
 
 _tokens = ApiToken.__table__  # type: ignore[attr-defined]
 _temps = TempCredential.__table__  # type: ignore[attr-defined]
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 MAX_NAME = 256
 MAX_BUCKETS = 1000
 
@@ -87,8 +85,7 @@ def check_buckets(buckets: tuple[str, ...]) -> tuple[str, ...]:
     if len(buckets) > MAX_BUCKETS:
         raise AuthInvalidArgument(f"At most {MAX_BUCKETS} buckets per token")
     for name in buckets:
-        if not _BUCKET.match(name):
-            raise AuthInvalidArgument(f"Invalid bucket name: {name!r}")
+        check_bucket(name)
     return tuple(dict.fromkeys(buckets))
 
 
