@@ -68,9 +68,10 @@ class Dispatcher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.services = Services(settings)
-        s3 = S3App(
-            S3Context(self.services.objects, self.services.buckets, self.services.tokens, settings.domain)
+        self.s3_context = S3Context(
+            self.services.objects, self.services.buckets, self.services.tokens, settings.domain
         )
+        s3 = S3App(self.s3_context)
         self.apps: dict[int, Any] = {
             settings.s3_port: s3,
             settings.console_port: create_console_app(self.services),
@@ -100,11 +101,17 @@ class Dispatcher:
                     return
 
     async def _reaper(self) -> None:
-        """Deletes the files of replaced and deleted objects, a little after the fact."""
+        """Deletes the files of replaced and deleted objects, a little after the fact, and aborts multipart
+        uploads left incomplete for longer than ``multipart_expiry_seconds`` (R2: 7 days)."""
+        rounds = 0
         while True:
             await anyio.sleep(REAP_INTERVAL)
             with suppress(Exception):
+                if rounds % 12 == 0:
+                    expiry = self.settings.multipart_expiry_seconds
+                    await anyio.to_thread.run_sync(self.s3_context.multipart.expire, expiry)
                 await anyio.to_thread.run_sync(self.services.objects.reap_garbage)
+            rounds += 1
 
 
 def create_app() -> Dispatcher:

@@ -19,7 +19,15 @@ from typing import Any
 from auth.service.errors import AuthError
 from objectstore.api import access, authn, errors
 from objectstore.api.context import S3Context
-from objectstore.api.handlers import buckets, delete_objects, listing, objects  # noqa: F401 - registers routes
+from objectstore.api.handlers import (  # noqa: F401 - registers routes
+    bucket_config,
+    buckets,
+    copy,
+    delete_objects,
+    listing,
+    multipart,
+    objects,
+)
 from objectstore.api.request import Receive, Scope, Send, new_request_id, parse_request
 from objectstore.api.response import S3Response
 from objectstore.api.router import resolve

@@ -81,3 +81,11 @@ def check_write(cond: Conditions, etag: str | None, last_modified: float | None)
     elif cond.if_unmodified_since is not None or cond.if_modified_since is not None:
         # Time conditions on a missing object cannot hold.
         raise PreconditionFailed(Condition="If-Unmodified-Since")
+
+
+def check_copy_source(cond: Conditions, etag: str, last_modified: float) -> None:
+    """``x-amz-copy-source-if-*``: the read precedence, but every failure is 412 (a copy has no 304)."""
+    try:
+        check_read(cond, etag, last_modified)
+    except NotModified:
+        raise PreconditionFailed(Condition="x-amz-copy-source-If-None-Match") from None

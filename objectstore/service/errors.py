@@ -169,3 +169,18 @@ class NoSuchLifecycleConfiguration(StoreError):
 class ServiceUnavailable(StoreError):
     code = "ServiceUnavailable"
     default_message = "Please reduce your request rate."
+
+
+class ReplicationConfigurationNotFoundError(StoreError):
+    code = "ReplicationConfigurationNotFoundError"
+    default_message = "The replication configuration was not found"
+
+
+class NoSuchTagSet(StoreError):
+    code = "NoSuchTagSet"
+    default_message = "The TagSet does not exist"
+
+
+class ObjectLockConfigurationNotFoundError(StoreError):
+    code = "ObjectLockConfigurationNotFoundError"
+    default_message = "Object Lock configuration does not exist for this bucket"

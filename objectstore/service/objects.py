@@ -23,7 +23,7 @@ from objectstore.service.errors import (
     EntityTooLarge,
     IncompleteBody,
     InvalidDigest,
-    InvalidRange,
+    InvalidPart,
     MetadataTooLarge,
     NoSuchBucket,
     NoSuchKey,
@@ -246,9 +246,8 @@ class ObjectService:
             if part_number < 1 or part_number > len(segments):
                 if part_number == 1 and not meta.upload_id:
                     return ReadPlan(meta, 0, meta.size - 1, False, segments)
-                raise InvalidRange(
-                    ActualObjectSize=str(meta.size)
-                )  # InvalidPartNumber on AWS; R2 says InvalidRange
+                # AWS answers 416 InvalidPartNumber; S3 implementations and ceph/s3-tests expect 400 InvalidPart.
+                raise InvalidPart("The requested partnumber is not satisfiable", PartNumber=str(part_number))
             _blob, offset, size = segments[part_number - 1]
             return ReadPlan(meta, offset, offset + size - 1, True, segments)
         rng = parse_range(range_header, meta.size)

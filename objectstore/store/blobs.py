@@ -42,6 +42,14 @@ class BlobWriter:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._buffer = bytearray()
 
+    @classmethod
+    def adopt(cls, blob_id: str, path: Path, size: int) -> BlobWriter:
+        """A writer for a blob file that is already complete and durable (a hard link): only ``abort`` applies."""
+        writer = cls.__new__(cls)
+        writer.blob_id, writer.path, writer.size = blob_id, path, size
+        writer._fd, writer._buffer = -1, bytearray()
+        return writer
+
     def write(self, data: bytes | memoryview) -> None:
         self.size += len(data)
         self._buffer += data
@@ -86,6 +94,25 @@ class LocalBlobStore:
     def create(self) -> BlobWriter:
         blob_id = new_blob_id()
         return BlobWriter(blob_id, self.incoming / blob_id)
+
+    def link(self, source_blob_id: str) -> BlobWriter:
+        """A new blob that shares the (immutable) data of ``source_blob_id`` through a hard link, durable on
+        return (blocking). Like a written blob it sits in ``incoming/`` until its row commits, so a crash before
+        that removes only the link. FileNotFoundError if the source is gone; OSError where links are impossible.
+        """
+        blob_id = new_blob_id()
+        target = self.incoming / blob_id
+        try:
+            os.link(self.path(source_blob_id), target)
+        except FileNotFoundError:
+            for node_dir in self.incoming_root.iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    os.link(node_dir / source_blob_id, target)
+                    break
+            else:
+                raise
+        fsync_dir(self.incoming)
+        return BlobWriter.adopt(blob_id, target, target.stat().st_size)
 
     def publish(self, blob_id: str) -> None:
         """Moves a committed blob from incoming/ to its place (blocking)."""

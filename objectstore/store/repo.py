@@ -117,13 +117,18 @@ class ObjectRepository:
             )
 
     def put_object(
-        self, values: dict[str, Any], check: ObjectCheck | None = None, *, create_bucket: bool = False
+        self,
+        values: dict[str, Any],
+        check: ObjectCheck | None = None,
+        *,
+        create_bucket: bool = False,
+        also: Callable[[Connection], None] | None = None,
     ) -> bool:
         """Makes ``values`` the object at its (bucket, key), replacing any previous one (last writer wins).
 
         ``check`` sees the current row inside the transaction and raises to refuse (conditional writes).
         Returns False if the bucket does not exist (and ``create_bucket`` is off). The replaced object's blobs
-        become garbage in the same transaction.
+        become garbage in the same transaction; ``also`` runs last in it (e.g. to insert a copy's part rows).
         """
         bucket, key = values["bucket"], values["key"]
         with self.db.write() as conn:
@@ -131,11 +136,11 @@ class ObjectRepository:
                 if not create_bucket:
                     return False
                 conn.execute(insert(buckets).values(name=bucket, created_at=time.time()))
-            current = self._locked_object(conn, bucket, key)
+            current = self.locked_object(conn, bucket, key)
             if check is not None:
                 check(current)
             if current is not None:
-                self._discard(conn, current)
+                self.discard(conn, current)
                 conn.execute(
                     update(objects)
                     .where(and_(objects.c.bucket == bucket, objects.c.key == key))
@@ -143,36 +148,38 @@ class ObjectRepository:
                 )
             else:
                 conn.execute(insert(objects).values(**values))
+            if also is not None:
+                also(conn)
             return True
 
     def delete_object(self, bucket: str, key: str, check: ObjectCheck | None = None) -> Row[Any] | None:
         """Deletes one object, returning its row (None if there was none)."""
         with self.db.write() as conn:
-            current = self._locked_object(conn, bucket, key)
+            current = self.locked_object(conn, bucket, key)
             if check is not None:
                 check(current)
             if current is not None:
-                self._discard(conn, current)
+                self.discard(conn, current)
                 conn.execute(delete(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key)))
             return current
 
     def delete_objects(self, bucket: str, keys: Sequence[str]) -> None:
         with self.db.write() as conn:
             for key in keys:
-                current = self._locked_object(conn, bucket, key)
+                current = self.locked_object(conn, bucket, key)
                 if current is not None:
-                    self._discard(conn, current)
+                    self.discard(conn, current)
                     conn.execute(
                         delete(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key))
                     )
 
-    def _locked_object(self, conn: Connection, bucket: str, key: str) -> Row[Any] | None:
+    def locked_object(self, conn: Connection, bucket: str, key: str) -> Row[Any] | None:
         query = select(objects).where(and_(objects.c.bucket == bucket, objects.c.key == key))
         if not self.db.is_sqlite:
             query = query.with_for_update()
         return conn.execute(query).first()
 
-    def _discard(self, conn: Connection, row: Row[Any]) -> None:
+    def discard(self, conn: Connection, row: Row[Any]) -> None:
         """Marks the blobs of a replaced or deleted object as garbage (and forgets a multipart layout)."""
         now = time.time()
         blob_ids: list[str] = []
