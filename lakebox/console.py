@@ -22,6 +22,7 @@ def create_console_app(services: Services) -> Litestar:
 
     app = Litestar(
         route_handlers=[health, admin.admin_router()],
+        logging_config=None,  # the server configures logging (level, format); Litestar must not override it
         openapi_config=OpenAPIConfig(
             title="lakebox admin API",
             version="1",

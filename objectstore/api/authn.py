@@ -3,19 +3,21 @@ payload wrapped so that what the handler reads is exactly what was signed."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import anyio.to_thread
 
 from auth.service import sigv4
-from auth.service.errors import AccessDenied
+from auth.service.errors import AccessDenied, AuthError
 from auth.service.principal import Principal
 from auth.service.tokens import TokenService
 from objectstore.api import chunked
 from objectstore.api.request import S3Request, raw_body, sha256_checked
 from objectstore.service.errors import InvalidArgument, NotImplementedOp
 
+log = logging.getLogger("lakebox.auth")
 SECURITY_TOKEN_HEADER = "x-amz-security-token"  # noqa: S105 - a header name
 
 
@@ -35,20 +37,31 @@ async def authenticate(req: S3Request, tokens: TokenService) -> Principal | None
     ):
         # Query parameters are always signed; a header must be named in SignedHeaders to be.
         raise AccessDenied("There were headers present in the request which were not signed")
-    identity = await anyio.to_thread.run_sync(
-        tokens.s3_identity, signed.credential.access_key_id, signed.security_token
-    )
-    key = sigv4.verify_signed_request(
-        signed,
-        identity.secret_access_key,
-        method=req.method,
-        raw_path=req.raw_path,
-        raw_query=req.raw_query,
-        headers=req.headers,
-        now=datetime.now(UTC),
+    key_id = signed.credential.access_key_id
+    try:
+        identity = await anyio.to_thread.run_sync(tokens.s3_identity, key_id, signed.security_token)
+        key = sigv4.verify_signed_request(
+            signed,
+            identity.secret_access_key,
+            method=req.method,
+            raw_path=req.raw_path,
+            raw_query=req.raw_query,
+            headers=req.headers,
+            now=datetime.now(UTC),
+        )
+    except AuthError as exc:
+        log.debug("request %s: access key %s refused: %s", req.request_id, key_id, exc.code)
+        raise
+    principal = identity.principal
+    log.debug(
+        "request %s: access key %s (%s%s)",
+        req.request_id,
+        key_id,
+        principal.permission.value,
+        f", temporary under {principal.parent_token_id}" if principal.is_temporary else "",
     )
     _set_payload(req, signed, key)
-    return identity.principal
+    return principal
 
 
 def _set_payload(req: S3Request, signed: sigv4.SignedRequest, key: bytes) -> None:
