@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 
 API_PATH = "/api/v1"
 _DURATION = re.compile(r"^(\d+)([smhdw]?)$")
@@ -60,6 +59,8 @@ class AdminClient:
         return cls(console_url.rstrip("/"), token)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any) -> Any:
+        import httpx  # here: the CLI starts faster without it
+
         try:
             resp = httpx.request(
                 method,
