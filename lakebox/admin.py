@@ -29,6 +29,7 @@ from auth.service.errors import (
 from auth.service.principal import Permission, Principal
 from auth.service.temporary import DEFAULT_TTL, IssuedTemporaryCredential, TempPermission
 from auth.service.tokens import IssuedToken, TokenInfo, TokenService
+from lakebox import admin_buckets
 
 if TYPE_CHECKING:
     from lakebox.app import Services
@@ -259,11 +260,12 @@ def _internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[
 def admin_router() -> Router:
     return Router(
         path=API_PATH,
-        route_handlers=[TokenController, TempCredentialController],
+        route_handlers=[TokenController, TempCredentialController, admin_buckets.BucketController],
         dependencies={"caller": Provide(provide_admin, sync_to_thread=True)},
         exception_handlers={
             AuthError: _auth_error,
             HTTPException: _http_error,
+            **admin_buckets.EXCEPTION_HANDLERS,
             Exception: _internal_error,
         },
     )
@@ -271,4 +273,4 @@ def admin_router() -> Router:
 
 def install(services: Services) -> dict[str, Any]:
     """The app state the admin routes need."""
-    return {"tokens": services.tokens}
+    return {"tokens": services.tokens, **admin_buckets.install(services)}

@@ -17,6 +17,9 @@ import anyio.to_thread
 
 from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService
+from catalog.api.app import create_catalog_app
+from catalog.service.catalog import CatalogService
+from catalog.store.objectstore_files import ObjectStoreFiles
 from lakebox.console import create_console_app
 from lakebox.db import Database
 from lakebox.settings import Settings
@@ -62,6 +65,11 @@ class Services:
         repo = ObjectRepository(self.db)
         self.objects = ObjectService(repo, LocalBlobStore(settings.data_dir, settings.node_id))
         self.buckets = BucketService(repo)
+        # The catalog reads and writes metadata files through the object store's service layer (in process)
+        # and vends temporary credentials from the auth service.
+        self.catalog = CatalogService(
+            self.db, ObjectStoreFiles(self.objects, self.buckets), self.tokens.temporary
+        )
 
 
 class Dispatcher:
@@ -74,6 +82,9 @@ class Dispatcher:
         s3 = S3App(self.s3_context)
         self.apps: dict[int, Any] = {
             settings.s3_port: s3,
+            settings.catalog_port: create_catalog_app(
+                self.services.catalog, self.services.tokens, s3_endpoint=settings.s3_endpoint
+            ),
             settings.console_port: create_console_app(self.services),
         }
 

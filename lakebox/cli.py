@@ -221,3 +221,7 @@ def token_temp(
         ]
 
     _print(result, as_json, lines)
+
+
+# The other command groups register themselves on ``main`` (imported last: they use the helpers above).
+from lakebox import cli_buckets  # noqa: E402, F401
