@@ -32,7 +32,7 @@ class ConfigController(Controller):
             "defaults": {},
             "overrides": {"prefix": bucket},
             "endpoints": request.app.state["catalog_endpoints"],
-            "idempotency-key-lifetime": f"PT{lifetime}S",
+            "idempotency-key-lifetime": iso_duration(lifetime),
         }
         return json_response(body)
 
@@ -66,6 +66,14 @@ class OAuthController(Controller):
         if principal.expires_at is not None:
             token["expires_in"] = max(0, int((principal.expires_at - datetime.now(UTC)).total_seconds()))
         return json_response(token)
+
+
+def iso_duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"PT{seconds // 3600}H"
+    if seconds % 60 == 0:
+        return f"PT{seconds // 60}M"
+    return f"PT{seconds}S"
 
 
 def _oauth_error(error: str, description: str, status: int) -> Response[bytes]:

@@ -121,12 +121,13 @@ class TableController(Controller):
         snapshots: FromQuery[str] = "all",
     ) -> Response[bytes]:
         levels = ns(namespace)
-        result = service_of(request.app.state).tables.load(
-            principal, prefix, levels, table, snapshots=snapshots, vend=wants_vended(request)
-        )
+        tables = service_of(request.app.state).tables
+        result = tables.load(principal, prefix, levels, table, snapshots=snapshots)
         etag = etag_of(result.metadata_location, snapshots)
         if etag_matches(request, etag):
             return Response(b"", status_code=304, headers={"ETag": etag})
+        if wants_vended(request):
+            result = tables.with_credentials(principal, result)
         return table_response(result, settings_of(request.app.state), prefix, levels, table, {"ETag": etag})
 
     @head(TABLE, sync_to_thread=True, status_code=204)

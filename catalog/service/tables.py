@@ -136,6 +136,13 @@ class TableService:
         creds = self.ctx.vend(principal, bucket, _prefix_key(entity.location, bucket)) if vend else None
         return TableResult(bucket, entity.location, entity.metadata_location, text, creds)
 
+    def with_credentials(self, principal: Principal, result: TableResult) -> TableResult:
+        """``result`` plus credentials scoped to the table's location (after an ETag check found it changed)."""
+        creds = self.ctx.vend(principal, result.bucket, _prefix_key(result.location, result.bucket))
+        return TableResult(
+            result.bucket, result.location, result.metadata_location, result.metadata_json, creds
+        )
+
     def exists(self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str) -> None:
         bucket = self.ctx.warehouse(principal, prefix, write=False)
         self._get(bucket, namespace, name)

@@ -70,7 +70,7 @@ def test_config(client: Client) -> None:
     body = r.json()
     assert body["overrides"] == {"prefix": "lake"}
     assert body["defaults"] == {}
-    assert body["idempotency-key-lifetime"] == "PT1800S"
+    assert body["idempotency-key-lifetime"] == "PT30M"
     assert "POST /v1/{prefix}/transactions/commit" in body["endpoints"]
     assert "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}/credentials" in body["endpoints"]
     assert "HEAD /v1/{prefix}/namespaces/{namespace}/views/{view}" in body["endpoints"]

@@ -104,7 +104,9 @@ def test_full_table_lifecycle(stack: Stack) -> None:
 def test_two_clients_append_concurrently(stack: Stack) -> None:
     cat = connect(stack)
     cat.create_namespace("race")
-    cat.create_table("race.t", SCHEMA)
+    # PyIceberg retries a lost race (refresh, rebuild the manifests, commit again); on a busy machine its default
+    # of 4 retries can run out while the other client keeps committing, so allow more, as a contended writer should.
+    cat.create_table("race.t", SCHEMA, properties={"commit.retry.num-retries": "20"})
     errors: list[BaseException] = []
 
     def client(c: int) -> None:

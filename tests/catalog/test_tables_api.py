@@ -276,3 +276,12 @@ def test_nested_namespace_refresh_endpoint_is_encoded(client: Client) -> None:
         r.json()["config"]["client.refresh-credentials-endpoint"]
         == "v1/lake/namespaces/a%1Fb/tables/t/credentials"
     )
+
+
+def test_not_modified_vends_nothing(client: Client, vendor: RecordingVendor) -> None:
+    create_namespace(client, "db")
+    create_table(client, "db", "t")
+    etag = client.get(f"{P}/namespaces/db/tables/t").headers["etag"]
+    r = client.get(f"{P}/namespaces/db/tables/t", headers=VENDED | {"If-None-Match": etag})
+    assert r.status_code == 304
+    assert vendor.calls == []
