@@ -61,7 +61,10 @@ def check_requirements(requirements: Sequence[TableRequirement], base: TableMeta
         try:
             requirement.validate(base)
         except CommitFailedException as exc:
-            raise CommitFailed(f"Requirement failed: {exc}") from exc
+            message = str(exc)
+            if not message.startswith("Requirement failed"):
+                message = f"Requirement failed: {message}"
+            raise CommitFailed(message) from exc
 
 
 def is_create(requirements: Sequence[TableRequirement]) -> bool:
