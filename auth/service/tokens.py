@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import Connection
 
 from auth.service.errors import (
+    AccessDenied,
     AuthInvalidArgument,
     ExpiredToken,
     InvalidAccessKeyId,
@@ -36,6 +38,7 @@ _tokens = ApiToken.__table__  # type: ignore[attr-defined]
 _temps = TempCredential.__table__  # type: ignore[attr-defined]
 MAX_NAME = 256
 MAX_BUCKETS = 1000
+MAX_TTL = 100 * 366 * 86400
 
 
 def secret_access_key_for(token_value: str) -> str:
@@ -117,8 +120,8 @@ class TokenService:
         now = time.time()
         if ttl_seconds is not None and expires_at is not None:
             raise AuthInvalidArgument("Give a TTL or an expiry, not both")
-        if ttl_seconds is not None and ttl_seconds <= 0:
-            raise AuthInvalidArgument("The TTL must be positive")
+        if ttl_seconds is not None and not 0 < ttl_seconds <= MAX_TTL:
+            raise AuthInvalidArgument(f"The TTL must be between 1 and {MAX_TTL} seconds")
         expires = now + ttl_seconds if ttl_seconds else expires_at.timestamp() if expires_at else None
         if expires is not None and expires <= now:
             raise AuthInvalidArgument("The expiry is in the past")
@@ -163,17 +166,37 @@ class TokenService:
         return _info(row)
 
     def revoke(self, token_id: str) -> TokenInfo:
-        """Revokes a token and every temporary credential derived from it; idempotent."""
+        """Revokes a token and every temporary credential derived from it; idempotent. The last active Admin
+        Read & Write token cannot be revoked (nobody could administer the server any more)."""
         now = time.time()
         with self._db.write() as conn:
             row = conn.execute(select(_tokens).where(_tokens.c.id == token_id)).first()
             if row is None:
                 raise NoSuchToken()
             if row.revoked_at is None:
+                if row.permission == Permission.ADMIN_RW.value and not self._other_admins(
+                    conn, token_id, now
+                ):
+                    raise AccessDenied("The last active Admin Read & Write token cannot be revoked")
                 conn.execute(update(_tokens).where(_tokens.c.id == token_id).values(revoked_at=now))
             conn.execute(_temps.delete().where(_temps.c.parent_id == token_id))
             row = conn.execute(select(_tokens).where(_tokens.c.id == token_id)).one()
         return _info(row)
+
+    @staticmethod
+    def _other_admins(conn: Connection, token_id: str, now: float) -> int:
+        """Active Admin Read & Write tokens besides ``token_id``, locked (two concurrent revocations of the last
+        two admins cannot both succeed on PostgreSQL; SQLite's writer lock already serialises them)."""
+        query = (
+            select(_tokens.c.id)
+            .where(
+                _tokens.c.permission == Permission.ADMIN_RW.value,
+                _tokens.c.revoked_at.is_(None),
+                or_(_tokens.c.expires_at.is_(None), _tokens.c.expires_at > now),
+            )
+            .with_for_update()
+        )
+        return sum(1 for row in conn.execute(query) if row.id != token_id)
 
     def count(self) -> int:
         with self._db.read() as conn:

@@ -171,3 +171,23 @@ def test_no_secret_is_stored_in_the_clear(tokens: TokenService, tmp_path: Path) 
     assert issued.id.encode() in stored  # the file is the right one
     for secret in (issued.token, issued.secret_access_key, temp.secret_access_key, temp.session_token):
         assert secret.encode() not in stored
+
+
+def test_the_last_admin_token_cannot_be_revoked(tokens: TokenService) -> None:
+    first = tokens.create(Permission.ADMIN_RW)
+    with pytest.raises(AccessDenied):
+        tokens.revoke(first.id)
+    expiring = tokens.create(Permission.ADMIN_RW, ttl_seconds=1)
+    second = tokens.create(Permission.ADMIN_RW)
+    tokens.revoke(first.id)
+    time.sleep(1.05)  # an expired admin token does not count
+    with pytest.raises(AccessDenied):
+        tokens.revoke(second.id)
+    tokens.revoke(expiring.id)  # an expired one may always be revoked
+    assert tokens.get(second.id).status == "active"
+
+
+@pytest.mark.parametrize("ttl", [0, -1, 10**12])
+def test_token_ttl_bounds(tokens: TokenService, ttl: int) -> None:
+    with pytest.raises(AuthInvalidArgument):
+        tokens.create(Permission.OBJECT_RO, ttl_seconds=ttl)
