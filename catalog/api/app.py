@@ -35,6 +35,7 @@ def create_catalog_app(
         dependencies={"principal": Provide(provide_principal, sync_to_thread=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=None,
+        logging_config=None,  # the server configures logging; Litestar's default would override its level
         debug=debug,
     )
     app.state["catalog_service"] = service

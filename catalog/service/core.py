@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from auth.service.principal import Permission, Principal
+from catalog.service.credentials import CredentialCache
 from catalog.service.errors import BadRequest, Forbidden, NoSuchNamespace, NoSuchWarehouse
 from catalog.service.naming import namespace_name
 from catalog.service.ports import CredentialVendor, MetadataFiles, VendedCredentials
@@ -18,6 +19,7 @@ log = logging.getLogger("lakebox.catalog")
 class CatalogSettings:
     idempotency_lifetime_s: int = 1800  # advertised as idempotency-key-lifetime (PT30M)
     commit_retries: int = 4  # server-side re-validation on a lost compare-and-set race
+    credential_cache_size: int = 1024  # vended credentials reused while > half their lifetime remains
 
 
 @dataclass
@@ -26,6 +28,10 @@ class Context:
     files: MetadataFiles
     vendor: CredentialVendor | None = None
     settings: CatalogSettings = field(default_factory=CatalogSettings)
+    credentials: CredentialCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.credentials = CredentialCache(self.settings.credential_cache_size)
 
     def authorize(self, principal: Principal, bucket: str | None, *, write: bool) -> None:
         """The R2 rule: catalog access needs an Admin token; Admin Read only may only read."""
@@ -55,7 +61,11 @@ class Context:
         if self.vendor is None:
             return None
         read_only = principal.permission is not Permission.ADMIN_RW
-        return self.vendor.vend(principal, bucket, key_prefix, read_only)
+        vendor = self.vendor
+        key = (id(vendor), principal.token_id, bucket, key_prefix, read_only)
+        return self.credentials.get_or_issue(
+            key, lambda: vendor.vend(principal, bucket, key_prefix, read_only)
+        )
 
     def discard(self, bucket: str, key: str) -> None:
         """Best-effort removal of a metadata file whose commit lost the race (its name is unique)."""

@@ -256,11 +256,12 @@ def test_vended_credentials_on_create_load_and_refresh(client: Client, vendor: R
 
     loaded = client.get(f"{P}/namespaces/db/tables/t", headers=VENDED).json()
     assert loaded["storage-credentials"][0]["prefix"] == location
-    assert loaded["config"]["s3.access-key-id"] == "TMPKEY2"
+    assert loaded["config"]["s3.access-key-id"] == "TMPKEY1"  # reused: most of its lifetime remains
 
     creds = client.get(f"{P}/namespaces/db/tables/t/credentials").json()
     assert creds["storage-credentials"][0]["prefix"] == location
-    assert creds["storage-credentials"][0]["config"]["s3.session-token"] == "session3"
+    assert creds["storage-credentials"][0]["config"]["s3.session-token"] == "session1"
+    assert len(vendor.calls) == 1
 
     # read-only for Admin Read only tokens
     r = client.get(f"{P}/namespaces/db/tables/t", headers=VENDED | {"Authorization": "Bearer ro-token"})
