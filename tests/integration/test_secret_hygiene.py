@@ -41,11 +41,32 @@ def test_no_secret_in_logs_or_database(tmp_path: Path) -> None:
     assert b"DEBUG lakebox.auth" in log, "the server did not log authentication at debug level"
     assert token_id.encode() in log  # what is logged about a token: its id
     stored = _all_bytes(server.data_dir)
-    assert any(p.name.startswith("lakebox.db") for p in stored)
+    if server.database_url is None:
+        assert any(p.name.startswith("lakebox.db") for p in stored)
+    else:
+        stored[Path("postgresql")] = _database_dump(server.database_url)
     for what, value in secrets.items():
         assert value.encode() not in log, f"{what} in the server log"
         for path, content in stored.items():
             assert value.encode() not in content, f"{what} in {path.name}"
+
+
+def _database_dump(url: str) -> bytes:
+    """Every row of every table, as bytes (binary columns raw)."""
+    from sqlalchemy import MetaData, create_engine
+
+    engine = create_engine(url)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    out = bytearray()
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            for row in conn.execute(table.select()):
+                for value in row:
+                    out += bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode()
+                    out += b"\0"
+    engine.dispose()
+    return bytes(out)
 
 
 def _flow(server: LakeboxServer, secrets: dict[str, str]) -> str:
