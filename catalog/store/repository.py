@@ -394,22 +394,37 @@ class CatalogRepository:
         now: float,
         expires_at: float,
     ) -> None:
-        with self.db.write() as conn:
-            conn.execute(delete(_IDEMPOTENCY).where(_IDEMPOTENCY.c.expires_at <= now))
-            if conn.execute(select(_IDEMPOTENCY.c.key).where(_IDEMPOTENCY.c.key == key)).first() is not None:
-                return  # a concurrent retry finalised first; its result stands
-            conn.execute(
-                insert(_IDEMPOTENCY).values(
-                    key=key,
-                    warehouse=warehouse,
-                    operation=operation,
-                    status_code=response.status_code,
-                    response_body=response.body,
-                    response_headers=json.dumps(response.headers),
-                    created_at=now,
-                    expires_at=expires_at,
-                )
+        try:
+            with self.db.write() as conn:
+                self._put_response(conn, key, warehouse, operation, response, now, expires_at)
+        except IntegrityError:
+            pass  # a concurrent retry finalised first (another node); its result stands
+
+    def _put_response(
+        self,
+        conn: Connection,
+        key: str,
+        warehouse: str,
+        operation: str,
+        response: StoredResponse,
+        now: float,
+        expires_at: float,
+    ) -> None:
+        conn.execute(delete(_IDEMPOTENCY).where(_IDEMPOTENCY.c.expires_at <= now))
+        if conn.execute(select(_IDEMPOTENCY.c.key).where(_IDEMPOTENCY.c.key == key)).first() is not None:
+            return  # a concurrent retry finalised first; its result stands
+        conn.execute(
+            insert(_IDEMPOTENCY).values(
+                key=key,
+                warehouse=warehouse,
+                operation=operation,
+                status_code=response.status_code,
+                response_body=response.body,
+                response_headers=json.dumps(response.headers),
+                created_at=now,
+                expires_at=expires_at,
             )
+        )
 
 
 def _dotted(name: str) -> str:
