@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -90,7 +91,11 @@ def test_sigkill_during_uploads_loses_nothing_acknowledged(tmp_path: Path) -> No
     try:
         assert in_flight_files(server.data_dir) == []
         s3 = server.s3()
-        listed = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="crash") for o in page.get("Contents", [])}
+        listed = {
+            o["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket="crash")
+            for o in page.get("Contents", [])
+        }
         for key, digest in acknowledged.items():
             got = s3.get_object(Bucket="crash", Key=key)["Body"].read()
             got_digest = hashlib.md5(got).hexdigest()  # noqa: S324
@@ -114,7 +119,13 @@ def test_conditional_create_race_across_workers(tmp_path: Path) -> None:
             barrier = threading.Barrier(2)
             outcomes: list[str] = []
 
-            def put(client: Any, who: int, key: str = f"k{round_}", barrier: threading.Barrier = barrier) -> None:
+            def put(
+                client: Any,
+                who: int,
+                key: str = f"k{round_}",
+                barrier: threading.Barrier = barrier,
+                outcomes: list[str] = outcomes,
+            ) -> None:
                 barrier.wait()
                 try:
                     client.put_object(Bucket="race", Key=key, Body=f"writer {who}".encode(), IfNoneMatch="*")
@@ -136,10 +147,8 @@ def tree_rss(pid: int) -> int:
     proc = psutil.Process(pid)
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             total += p.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
     return total
 
 
@@ -150,7 +159,9 @@ def test_huge_put_streams_with_bounded_memory(tmp_path: Path) -> None:
     try:
         s3 = server.s3()
         s3.create_bucket(Bucket="huge")
-        url = urlsplit(s3.generate_presigned_url("put_object", Params={"Bucket": "huge", "Key": "big"}, ExpiresIn=3600))
+        url = urlsplit(
+            s3.generate_presigned_url("put_object", Params={"Bucket": "huge", "Key": "big"}, ExpiresIn=3600)
+        )
         assert server.process is not None
         peak = 0
         done = threading.Event()

@@ -61,7 +61,9 @@ def test_content_type_is_inferred_when_none_is_given(server: LakeboxServer, buck
 
 
 @pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"])
-def test_checksums_are_verified_stored_and_returned(server: LakeboxServer, bucket: str, algorithm: str) -> None:
+def test_checksums_are_verified_stored_and_returned(
+    server: LakeboxServer, bucket: str, algorithm: str
+) -> None:
     s3 = server.s3()
     body = os.urandom(70_000)
     put = s3.put_object(Bucket=bucket, Key=f"sum-{algorithm}", Body=body, ChecksumAlgorithm=algorithm)
@@ -98,19 +100,28 @@ def test_ranges(server: LakeboxServer, bucket: str) -> None:
     s3 = server.s3()
     body = bytes(range(256)) * 40
     s3.put_object(Bucket=bucket, Key="r", Body=body)
-    cases = {"bytes=0-9": body[:10], "bytes=100-": body[100:], "bytes=-5": body[-5:], "bytes=10000-20000": body[10000:]}
+    cases = {
+        "bytes=0-9": body[:10],
+        "bytes=100-": body[100:],
+        "bytes=-5": body[-5:],
+        "bytes=10000-20000": body[10000:],
+    }
     for spec, want in cases.items():
         got = s3.get_object(Bucket=bucket, Key="r", Range=spec)
         assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
         assert got["Body"].read() == want
-    assert s3.get_object(Bucket=bucket, Key="r", Range="bytes=0-0")["ContentRange"] == f"bytes 0-0/{len(body)}"
+    assert (
+        s3.get_object(Bucket=bucket, Key="r", Range="bytes=0-0")["ContentRange"] == f"bytes 0-0/{len(body)}"
+    )
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket=bucket, Key="r", Range=f"bytes={len(body)}-")
     assert error_code(exc) == "InvalidRange"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 416
 
 
-@pytest.mark.parametrize("key", ["a//b", "/lead", "trail/", "//", "sp ace+plus", "ünï/cødé ✓", "q?x=1&y#z", "%41"])
+@pytest.mark.parametrize(
+    "key", ["a//b", "/lead", "trail/", "//", "sp ace+plus", "ünï/cødé ✓", "q?x=1&y#z", "%41"]
+)
 def test_keys_are_byte_exact(server: LakeboxServer, bucket: str, key: str) -> None:
     s3 = server.s3()
     s3.put_object(Bucket=bucket, Key=key, Body=key.encode())

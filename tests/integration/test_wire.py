@@ -30,7 +30,9 @@ def code_of(response: httpx.Response) -> str:
     return match.group(1) if match else ""
 
 
-def test_error_body_has_no_namespace_and_every_response_a_request_id(server: LakeboxServer, bucket: str) -> None:
+def test_error_body_has_no_namespace_and_every_response_a_request_id(
+    server: LakeboxServer, bucket: str
+) -> None:
     response = signed(server, "GET", f"/{bucket}/missing")
     assert response.status_code == 404
     assert response.text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>')
@@ -73,7 +75,9 @@ def test_presigned_get_put_delete(server: LakeboxServer, bucket: str) -> None:
     assert httpx.put(put_url, content=b"presigned body").status_code == 200
     get_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "p"}, ExpiresIn=60)
     assert httpx.get(get_url).content == b"presigned body"
-    delete_url = s3.generate_presigned_url("delete_object", Params={"Bucket": bucket, "Key": "p"}, ExpiresIn=60)
+    delete_url = s3.generate_presigned_url(
+        "delete_object", Params={"Bucket": bucket, "Key": "p"}, ExpiresIn=60
+    )
     assert httpx.delete(delete_url).status_code == 204
     assert httpx.get(get_url).status_code == 404
 
@@ -129,7 +133,12 @@ def test_invalid_bucket_names(server: LakeboxServer, name: str) -> None:
 def test_create_bucket_with_location_hint(server: LakeboxServer) -> None:
     s3 = server.s3()
     s3.create_bucket(Bucket="hinted", CreateBucketConfiguration={"LocationConstraint": "weur"})  # type: ignore[typeddict-item]
-    bad = signed(server, "PUT", "/hinted2", b"<CreateBucketConfiguration><LocationConstraint>mars</LocationConstraint></CreateBucketConfiguration>")
+    bad = signed(
+        server,
+        "PUT",
+        "/hinted2",
+        b"<CreateBucketConfiguration><LocationConstraint>mars</LocationConstraint></CreateBucketConfiguration>",
+    )
     assert (bad.status_code, code_of(bad)) == (400, "InvalidArgument")
     malformed = signed(server, "PUT", "/hinted3", b"<CreateBucketConfiguration><oops>")
     assert (malformed.status_code, code_of(malformed)) == (400, "MalformedXML")
