@@ -17,6 +17,8 @@ from catalog.api.app import create_catalog_app
 from catalog.service.catalog import CatalogService
 from lakebox.db import Database
 from tests.catalog.doubles import TOKENS, MemoryFiles, RecordingVendor, StaticAuthenticator
+from tests.catalog.live import LiveLake
+from tests.support.server import running
 
 BUCKET = "lake"
 S3_ENDPOINT = "http://127.0.0.1:9000"
@@ -78,3 +80,10 @@ def client(service: CatalogService) -> Iterator[TestClient]:  # type: ignore[typ
     with TestClient(app=app) as tc:
         tc.headers["Authorization"] = "Bearer rw-token"
         yield tc
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLake]:
+    """A real ``lakebox serve`` for a test module (SQLite, or PostgreSQL with LAKEBOX_TEST_BACKEND=postgres)."""
+    with running(tmp_path_factory.mktemp("lakebox") / "data") as srv:
+        yield LiveLake(srv)

@@ -5,28 +5,24 @@ from __future__ import annotations
 
 import glob
 import sysconfig
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 import pytest
 from pyiceberg.catalog.rest import RestCatalog
 
-from tests.catalog.stack import Stack, running_stack
+from tests.catalog.live import LiveLake
 
 duckdb = pytest.importorskip("duckdb")
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("duck") / "data") as s:
-        s.warehouse("lake")
-        if not s.supports_multipart("lake"):
-            pytest.skip("the S3 server does not implement multipart uploads yet")
-        yield s
+def stack(lake: LiveLake) -> LiveLake:
+    lake.warehouse("lake")
+    return lake
 
 
-def duck(stack: Stack) -> Any:
+def duck(stack: LiveLake) -> Any:
     con = duckdb.connect()
     site = sysconfig.get_paths()["purelib"]
     for name in ("httpfs", "avro", "iceberg"):  # avro before iceberg
@@ -38,7 +34,7 @@ def duck(stack: Stack) -> Any:
     return con
 
 
-def test_duckdb_reads_and_inserts_a_pyiceberg_table(stack: Stack) -> None:
+def test_duckdb_reads_and_inserts_a_pyiceberg_table(stack: LiveLake) -> None:
     cat = RestCatalog("lake", uri=stack.catalog_uri, warehouse="lake", token=stack.root.token)
     cat.create_namespace("default")
     data = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["Alice", "Bob", "Charlie"]})
@@ -60,7 +56,7 @@ def test_duckdb_reads_and_inserts_a_pyiceberg_table(stack: Stack) -> None:
     assert sorted(seen.column("id").to_pylist()) == [1, 2, 3, 4, 5]
 
 
-def test_duckdb_creates_a_table_pyiceberg_reads(stack: Stack) -> None:
+def test_duckdb_creates_a_table_pyiceberg_reads(stack: LiveLake) -> None:
     con = duck(stack)
     con.execute("CREATE SCHEMA my_r2_catalog.ddb")
     con.execute("CREATE TABLE my_r2_catalog.ddb.t (id BIGINT, v VARCHAR)")

@@ -1,10 +1,9 @@
-"""PyIceberg 0.12 end to end over S3, given only the catalog URI, the warehouse and a token (no S3 settings on
+"""PyIceberg 0.12 end to end against ``lakebox serve``, given only the catalog URI, the warehouse and a token (no S3 settings on
 the client: endpoint and credentials are vended by the catalog)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.transforms import DayTransform
 from pyiceberg.types import LongType, NestedField, StringType, TimestampType
 
-from tests.catalog.stack import Stack, running_stack
+from tests.catalog.live import LiveLake
 
 SCHEMA = Schema(
     NestedField(1, "id", LongType(), required=False),
@@ -28,17 +27,12 @@ SPEC = PartitionSpec(PartitionField(source_id=3, field_id=1000, transform=DayTra
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("e2e") / "data") as s:
-        s.warehouse("lake")
-        if not s.supports_multipart("lake"):
-            pytest.skip(
-                "the S3 server does not implement multipart uploads yet (pyarrow's writer needs them)"
-            )
-        yield s
+def stack(lake: LiveLake) -> LiveLake:
+    lake.warehouse("lake")
+    return lake
 
 
-def connect(stack: Stack) -> RestCatalog:
+def connect(stack: LiveLake) -> RestCatalog:
     return RestCatalog("lake", uri=stack.catalog_uri, warehouse="lake", token=stack.root.token)
 
 
@@ -55,14 +49,14 @@ def rows(start: int, n: int) -> pa.Table:
     )
 
 
-def keys(stack: Stack, prefix: str) -> list[str]:
+def keys(stack: LiveLake, prefix: str) -> list[str]:
     out: list[str] = []
     for page in stack.s3().get_paginator("list_objects_v2").paginate(Bucket="lake", Prefix=prefix):
         out += [o["Key"] for o in page.get("Contents", [])]
     return out
 
 
-def test_full_table_lifecycle(stack: Stack) -> None:
+def test_full_table_lifecycle(stack: LiveLake) -> None:
     cat = connect(stack)
     cat.create_namespace("e2e")
     table = cat.create_table("e2e.events", SCHEMA, partition_spec=SPEC)
@@ -101,7 +95,7 @@ def test_full_table_lifecycle(stack: Stack) -> None:
     assert keys(stack, prefix) == []
 
 
-def test_two_clients_append_concurrently(stack: Stack) -> None:
+def test_two_clients_append_concurrently(stack: LiveLake) -> None:
     cat = connect(stack)
     cat.create_namespace("race")
     # PyIceberg retries a lost race (refresh, rebuild the manifests, commit again); on a busy machine its default
@@ -129,7 +123,7 @@ def test_two_clients_append_concurrently(stack: Stack) -> None:
     assert len(set(ids)) == 400  # every append present exactly once
 
 
-def test_drop_without_purge_keeps_files(stack: Stack, tmp_path: Path) -> None:
+def test_drop_without_purge_keeps_files(stack: LiveLake, tmp_path: Path) -> None:
     cat = connect(stack)
     cat.create_namespace("keep")
     table = cat.create_table("keep.t", SCHEMA)

@@ -15,24 +15,39 @@ from pyiceberg.types import LongType, NestedField
 
 from auth.service.principal import Permission, Principal
 from auth.service.temporary import IssuedTemporaryCredential, TemporaryCredentials, TempPermission
+from tests.catalog.live import LiveLake
 from tests.catalog.stack import Stack, running_stack
+
+Lake = LiveLake | Stack
 
 SCHEMA = Schema(NestedField(1, "id", LongType(), required=False))
 VENDED = {"X-Iceberg-Access-Delegation": "vended-credentials"}
 
 
+def prepare(lake: Lake) -> Lake:
+    lake.warehouse("lake")
+    cat = RestCatalog("lake", uri=lake.catalog_uri, warehouse="lake", token=lake.root.token)
+    cat.create_namespace("v")
+    cat.create_table("v.t", SCHEMA)
+    cat.create_table("v.t2", SCHEMA)
+    return lake
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(lake: LiveLake) -> Lake:
+    """``lakebox serve``."""
+    return prepare(lake)
+
+
+@pytest.fixture(scope="module")
+def inprocess(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The same apps in this process, where the credential vendor can be swapped for a short-lived one."""
     with running_stack(tmp_path_factory.mktemp("vend") / "data") as s:
-        s.warehouse("lake")
-        cat = RestCatalog("lake", uri=s.catalog_uri, warehouse="lake", token=s.root.token)
-        cat.create_namespace("v")
-        cat.create_table("v.t", SCHEMA)
-        cat.create_table("v.t2", SCHEMA)
+        prepare(s)
         yield s
 
 
-def load(stack: Stack, token: str, table: str = "t") -> dict[str, Any]:
+def load(stack: Lake, token: str, table: str = "t") -> dict[str, Any]:
     import httpx
 
     r = httpx.get(
@@ -44,7 +59,7 @@ def load(stack: Stack, token: str, table: str = "t") -> dict[str, Any]:
     return body
 
 
-def client_from(stack: Stack, config: dict[str, str]) -> Any:
+def client_from(stack: Lake, config: dict[str, str]) -> Any:
     assert config["s3.endpoint"] == stack.s3_endpoint
     return stack.s3(
         key=config["s3.access-key-id"],
@@ -57,7 +72,7 @@ def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     return str(exc.value.response["Error"]["Code"])
 
 
-def test_vended_credentials_are_scoped_to_the_table(stack: Stack) -> None:
+def test_vended_credentials_are_scoped_to_the_table(stack: Lake) -> None:
     body = load(stack, stack.root.token)
     cfg = body["storage-credentials"][0]["config"]
     assert body["storage-credentials"][0]["prefix"] == body["metadata"]["location"]
@@ -82,7 +97,7 @@ def test_vended_credentials_are_scoped_to_the_table(stack: Stack) -> None:
     assert code(exc) == "AccessDenied"
 
 
-def test_admin_read_only_credentials_cannot_write(stack: Stack) -> None:
+def test_admin_read_only_credentials_cannot_write(stack: Lake) -> None:
     ro = stack.token(Permission.ADMIN_RO)
     body = load(stack, ro.token)
     s3 = client_from(stack, body["config"])
@@ -106,7 +121,8 @@ class ShortLived:
         return self.temporary.issue(principal.token_id, bucket, perm, ttl_seconds=2, prefixes=(prefix,))
 
 
-def test_vended_credentials_expire(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vended_credentials_expire(inprocess: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = inprocess
     monkeypatch.setattr(stack.catalog.ctx, "vendor", ShortLived(stack.tokens.temporary))
     body = load(stack, stack.root.token)
     expires_ms = int(body["config"]["s3.session-token-expires-at-ms"])
