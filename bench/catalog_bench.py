@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.catalog_bench [--n 500] [--appends 30]
     .venv/bin/python -m bench.catalog_bench --catalog-uri URI --warehouse BUCKET --token TOKEN   # a live server
 
-Without ``--catalog-uri`` it starts the S3 and catalog apps (tests/catalog/stack.py) in a child process on a
-temporary data directory (SQLite), so server and client do not share a GIL. Every response is checked. The
+Without ``--catalog-uri`` it starts ``lakebox serve`` (tests/support/server.py) on a temporary data directory
+(SQLite; ``--workers`` as given), enables the catalog on a bucket through the admin API and runs against it. Every response is checked. The
 reference in the same run is ``GET /v1/config`` (authentication plus the warehouse lookup, nothing else): the
 ratios say what each operation costs on top of that. Targets from the issue (p50, SQLite): loadTable < 5 ms,
 metadata-only commit < 10 ms; reported, never asserted.
@@ -13,29 +13,17 @@ metadata-only commit < 10 ms; reported, never asserted.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pyarrow as pa
 
 TARGETS_MS = {"loadTable": 5.0, "commit (metadata only)": 10.0}
-
-
-def _serve(queue: Any, data_dir: str) -> None:
-    from tests.catalog.stack import running_stack
-
-    with running_stack(Path(data_dir)) as stack:
-        stack.warehouse("bench")
-        queue.put((stack.catalog_uri, stack.root.token))
-        while True:
-            time.sleep(3600)
 
 
 def measure(name: str, fn: Callable[[], None], n: int) -> tuple[str, list[float]]:
@@ -134,24 +122,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token")
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--appends", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     if args.catalog_uri:
         if not args.token:
             parser.error("--token is required with --catalog-uri")
         report(run(args.catalog_uri, args.warehouse, args.token, args.n, args.appends))
         return
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = ctx.Process(target=_serve, args=(queue, str(Path(tmp) / "data")), daemon=True)
-        proc.start()
-        try:
-            uri, token = queue.get(timeout=60)
-            print(f"in-process stack (child process, SQLite) at {uri}; python {sys.version.split()[0]}")
-            report(run(uri, "bench", token, args.n, args.appends))
-        finally:
-            proc.terminate()
-            proc.join(10)
+    from tests.catalog.live import LiveLake
+    from tests.support.server import running
+
+    with tempfile.TemporaryDirectory() as tmp, running(Path(tmp) / "data", workers=args.workers) as server:
+        lake = LiveLake(server)
+        lake.warehouse("bench")
+        print(
+            f"lakebox serve --workers {args.workers} (SQLite) at {lake.catalog_uri}; python {sys.version.split()[0]}"
+        )
+        report(run(lake.catalog_uri, "bench", lake.root.token, args.n, args.appends))
 
 
 if __name__ == "__main__":
