@@ -12,12 +12,12 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 
 from auth.service.principal import Principal
-from catalog.service.catalog import CatalogService
 from catalog.service.errors import CatalogError, NoSuchWarehouse
 from objectstore.service.buckets import BucketInfo, BucketService
 from objectstore.service.errors import StoreError
 
 if TYPE_CHECKING:
+    from catalog.service.catalog import CatalogService
     from lakebox.app import Services
 
 log = logging.getLogger("lakebox.admin")
@@ -65,7 +65,7 @@ def _buckets(request: Request[Any, Any, Any]) -> BucketService:
 
 
 def _catalog(request: Request[Any, Any, Any]) -> CatalogService:
-    service: CatalogService = request.app.state["catalog"]
+    service: CatalogService = request.app.state["services"].catalog
     return service
 
 
@@ -149,6 +149,6 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request[Any, Any, Any]
 def install(services: Services) -> dict[str, Any]:
     return {
         "buckets": services.buckets,
-        "catalog": services.catalog,
+        "services": services,
         "catalog_uri": services.settings.catalog_uri,
     }

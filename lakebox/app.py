@@ -6,20 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 
 from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService
-from catalog.api.app import create_catalog_app
-from catalog.service.catalog import CatalogService
-from catalog.store.objectstore_files import ObjectStoreFiles
 from lakebox.console import create_console_app
 from lakebox.db import Database
 from lakebox.settings import Settings
@@ -30,14 +28,10 @@ from objectstore.service.objects import ObjectService
 from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.repo import ObjectRepository
 
-ASGIApp = Callable[
-    [
-        MutableMapping[str, Any],
-        Callable[[], Awaitable[MutableMapping[str, Any]]],
-        Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    ],
-    Awaitable[None],
-]
+ASGIApp = Callable[..., Awaitable[None]]
+if TYPE_CHECKING:
+    from catalog.service.catalog import CatalogService
+
 SETTINGS_ENV = "LAKEBOX__SETTINGS"
 REAP_INTERVAL = 5.0
 log = logging.getLogger("lakebox")
@@ -65,11 +59,24 @@ class Services:
         repo = ObjectRepository(self.db)
         self.objects = ObjectService(repo, LocalBlobStore(settings.data_dir, settings.node_id))
         self.buckets = BucketService(repo)
-        # The catalog reads and writes metadata files through the object store's service layer (in process)
-        # and vends temporary credentials from the auth service.
-        self.catalog = CatalogService(
-            self.db, ObjectStoreFiles(self.objects, self.buckets), self.tokens.temporary
-        )
+        self._catalog_lock = threading.Lock()
+        self._catalog: CatalogService | None = None
+
+    @property
+    def catalog(self) -> CatalogService:
+        """The catalog service, built on first use: pyiceberg is a large import that the S3 API never needs,
+        so it stays out of the server's start-up path (a background warm-up builds it right after start)."""
+        if self._catalog is None:
+            with self._catalog_lock:
+                if self._catalog is None:
+                    from catalog.service.catalog import CatalogService
+                    from catalog.store.objectstore_files import ObjectStoreFiles
+
+                    # Metadata files are read and written through the object store's service layer (in
+                    # process); vended credentials come from the auth service.
+                    files = ObjectStoreFiles(self.objects, self.buckets)
+                    self._catalog = CatalogService(self.db, files, self.tokens.temporary)
+        return self._catalog
 
 
 class Dispatcher:
@@ -82,11 +89,18 @@ class Dispatcher:
         s3 = S3App(self.s3_context)
         self.apps: dict[int, Any] = {
             settings.s3_port: s3,
-            settings.catalog_port: create_catalog_app(
-                self.services.catalog, self.services.tokens, s3_endpoint=settings.s3_endpoint
-            ),
+            settings.catalog_port: LazyApp(self._catalog_app),
             settings.console_port: create_console_app(self.services),
         }
+
+    def _catalog_app(self) -> ASGIApp:
+        from catalog.api.app import create_catalog_app
+
+        services = self.services
+        app: ASGIApp = create_catalog_app(
+            services.catalog, services.tokens, s3_endpoint=self.settings.s3_endpoint
+        )
+        return app
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -104,12 +118,18 @@ class Dispatcher:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
                     tg.start_soon(self._reaper)
+                    tg.start_soon(self._warm_up)
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     tg.cancel_scope.cancel()
                     self.services.db.dispose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+
+    async def _warm_up(self) -> None:
+        catalog = self.apps[self.settings.catalog_port]
+        with suppress(Exception):
+            await anyio.to_thread.run_sync(catalog.get)
 
     async def _reaper(self) -> None:
         """Deletes the files of replaced and deleted objects, a little after the fact, and aborts multipart
@@ -123,6 +143,26 @@ class Dispatcher:
                     await anyio.to_thread.run_sync(self.s3_context.multipart.expire, expiry)
                 await anyio.to_thread.run_sync(self.services.objects.reap_garbage)
             rounds += 1
+
+
+class LazyApp:
+    """An ASGI app built on its first request (or by ``get`` from a warm-up thread), once."""
+
+    def __init__(self, build: Callable[[], ASGIApp]) -> None:
+        self._build = build
+        self._app: ASGIApp | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> ASGIApp:
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._app = self._build()
+        return self._app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        app = self._app if self._app is not None else await anyio.to_thread.run_sync(self.get)
+        await app(scope, receive, send)
 
 
 def create_app() -> Dispatcher:

@@ -9,6 +9,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+# Every table module, so that create_schema() creates them all (the catalog's service is imported lazily).
+import auth.store.tables  # noqa: F401
+import catalog.store.models  # noqa: F401
+import objectstore.store.tables
+import objectstore.store.uploads  # noqa: F401
 from auth.service.principal import Permission
 from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService, secret_access_key_for
