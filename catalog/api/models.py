@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.sorting import SortOrder
-from pyiceberg.table.update import TableRequirement, TableUpdate
+from pyiceberg.table.update import TableRequirement
 from pyiceberg.view.metadata import ViewVersion
 
+from catalog.service.encryption import CatalogTableUpdate
 from catalog.service.errors import BadRequest
 from catalog.service.view_metadata import ViewRequirement, ViewUpdate
 
@@ -71,7 +72,7 @@ class TableIdentifier(_Model):
 class CommitTableRequest(_Model):
     identifier: TableIdentifier | None = None
     requirements: list[TableRequirement] = Field(default_factory=list)
-    updates: list[TableUpdate] = Field(default_factory=list)
+    updates: list[CatalogTableUpdate] = Field(default_factory=list)
 
 
 class TableChangeRequest(CommitTableRequest):

@@ -6,6 +6,7 @@ CommitFailed."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,10 +15,17 @@ from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.sorting import SortOrder
-from pyiceberg.table.update import TableRequirement, TableUpdate
+from pyiceberg.table.update import TableRequirement
 
 from auth.service.principal import Principal
 from catalog.service.core import Context
+from catalog.service.encryption import (
+    CatalogTableUpdate,
+    apply_key_updates,
+    is_key_update,
+    keys_of,
+    with_keys,
+)
 from catalog.service.errors import AlreadyExists, BadRequest, CommitFailed, NoSuchTable, NoSuchView
 from catalog.service.metadata import (
     commit_metadata,
@@ -71,7 +79,7 @@ class TableChange:
     namespace: tuple[str, ...]
     name: str
     requirements: Sequence[TableRequirement]
-    updates: Sequence[TableUpdate]
+    updates: Sequence[CatalogTableUpdate]
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +226,9 @@ class TableService:
             raise BadRequest(f"Metadata file does not exist: {metadata_location}") from exc
         metadata = parse_table_metadata(raw)
         location = check_location(metadata.location, bucket)
-        text = dump_metadata(metadata)
+        text = json.dumps(
+            json.loads(raw), separators=(",", ":")
+        )  # as written: fields pyiceberg drops are kept
         entity = Entity(uuid.uuid4().hex, bucket, ns.name, name, TABLE, location, metadata_location, text)
         self.ctx.repo.insert_entity(entity, replace=overwrite)
         creds = self.ctx.vend(principal, bucket, _prefix_key(location, bucket)) if vend else None
@@ -260,7 +270,7 @@ class TableService:
         namespace: tuple[str, ...],
         name: str,
         requirements: Sequence[TableRequirement],
-        updates: Sequence[TableUpdate],
+        updates: Sequence[CatalogTableUpdate],
     ) -> TableResult:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
         change = TableChange(namespace, name, requirements, updates)
@@ -335,7 +345,9 @@ class TableService:
                 raise NoSuchTable(f"Table does not exist: {'.'.join(change.namespace)}.{change.name}")
         base = parse_table_metadata(entity.metadata_json) if entity is not None else None
         base_location = entity.metadata_location if entity is not None else None
-        new = commit_metadata(base, base_location, change.requirements, change.updates)
+        table_updates = [u for u in change.updates if not is_key_update(u)]
+        new = commit_metadata(base, base_location, change.requirements, table_updates)  # type: ignore[arg-type]
+        keys = apply_key_updates(keys_of(entity.metadata_json if entity else None), change.updates)
         if entity is not None and not change.updates:
             return _Planned(entity, new, entity.metadata_location, entity.metadata_json, ns_name, change.name)
         location = check_location(new.location, bucket) if new.location else None
@@ -345,7 +357,7 @@ class TableService:
             entity,
             new,
             new_metadata_location(location, base_location),
-            dump_metadata(new),
+            with_keys(dump_metadata(new), keys),
             ns_name,
             change.name,
         )

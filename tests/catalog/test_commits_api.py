@@ -275,3 +275,18 @@ def test_failed_metadata_write_moves_nothing(
     assert r.json()["error"]["type"] == "InternalServerError"
     files.fail_writes = False
     assert client.get(f"{P}/namespaces/db/tables/t").json() == before
+
+
+def test_encryption_key_updates(client: Client, table: dict[str, Any]) -> None:
+    key = {"key-id": "k1", "encrypted-key-metadata": "c2VjcmV0", "properties": {"a": "b"}}
+    r = commit(client, "db", "t", [], [{"action": "add-encryption-key", "encryption-key": key}])
+    assert r.status_code == 200, r.text
+    assert r.json()["metadata"]["encryption-keys"] == [key]
+    # carried through later commits that pyiceberg applies
+    r = commit(client, "db", "t", [], [{"action": "set-properties", "updates": {"x": "1"}}])
+    assert r.json()["metadata"]["encryption-keys"] == [key]
+    assert client.get(f"{P}/namespaces/db/tables/t").json()["metadata"]["encryption-keys"] == [key]
+    r = commit(client, "db", "t", [], [{"action": "remove-encryption-key", "key-id": "k1"}])
+    assert "encryption-keys" not in r.json()["metadata"]
+    r = commit(client, "db", "t", [], [{"action": "remove-encryption-key", "key-id": "k1"}])
+    assert error(r) == (400, "BadRequestException")

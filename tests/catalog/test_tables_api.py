@@ -286,3 +286,21 @@ def test_not_modified_vends_nothing(client: Client, vendor: RecordingVendor) -> 
     r = client.get(f"{P}/namespaces/db/tables/t", headers=VENDED | {"If-None-Match": etag})
     assert r.status_code == 304
     assert vendor.calls == []
+
+
+def test_register_keeps_fields_pyiceberg_does_not_model(client: Client, files: MemoryFiles) -> None:
+    import json
+
+    create_namespace(client, "db")
+    t = create_table(client, "db", "orig")
+    doc = t["metadata"] | {
+        "location": "s3://lake/reg",
+        "encryption-keys": [{"key-id": "k", "encrypted-key-metadata": "eA=="}],
+    }
+    files.write("lake", "reg/metadata/00000-x.metadata.json", json.dumps(doc).encode(), "application/json")
+    body = {"name": "reg", "metadata-location": "s3://lake/reg/metadata/00000-x.metadata.json"}
+    r = client.post(f"{P}/namespaces/db/register", json=body)
+    assert r.status_code == 200, r.text
+    assert (
+        client.get(f"{P}/namespaces/db/tables/reg").json()["metadata"]["encryption-keys"][0]["key-id"] == "k"
+    )
