@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ class ViewService:
             raise BadRequest(f"Metadata file does not exist: {metadata_location}") from exc
         metadata = parse_view_metadata(raw)
         loc = check_location(metadata.location, bucket)
-        text = dump_metadata(metadata)
+        text = json.dumps(json.loads(raw), separators=(",", ":"))  # as written
         self.ctx.repo.insert_entity(
             Entity(uuid.uuid4().hex, bucket, ns.name, name, VIEW, loc, metadata_location, text)
         )
