@@ -26,12 +26,10 @@ def namespace_name(levels: Sequence[str]) -> str:
     return SEP.join(levels)
 
 
-def parse_namespace_param(raw: str, separator: str = SEP) -> tuple[str, ...]:
+def parse_namespace_param(raw: str) -> tuple[str, ...]:
     """Decodes the ``{namespace}`` path segment (already percent-decoded): levels joined by 0x1F."""
-    levels = raw.split(separator) if separator != SEP else raw.split(SEP)
-    if separator != SEP:
-        levels = [part for level in levels for part in level.split(SEP)]
-    if not levels or any(not level for level in levels):
+    levels = raw.split(SEP)
+    if any(not level for level in levels):
         raise BadRequest(f"Invalid namespace: {raw!r}")
     return tuple(levels)
 
