@@ -183,11 +183,13 @@ class TableService:
         ns = self.ctx.namespace(bucket, namespace)
         if self.ctx.repo.get_entity(bucket, ns.name, req.name) is not None:
             raise _already_exists(namespace, req.name)
-        location = (
-            check_location(req.location, bucket)
-            if req.location
-            else new_location(bucket, namespace, req.name)
-        )
+        if req.location:
+            location = check_location(req.location, bucket)
+            taken = self.ctx.repo.overlapping_location(bucket, location)
+            if taken is not None:
+                raise BadRequest(f"Location {location!r} overlaps the location of another table: {taken!r}")
+        else:
+            location = new_location(bucket, namespace, req.name)
         metadata = create_metadata(
             req.schema, location, req.partition_spec, req.write_order, req.properties or {}
         )

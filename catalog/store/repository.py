@@ -253,6 +253,17 @@ class CatalogRepository:
                 return None
             return [r[0] for r in conn.execute(q)]
 
+    def overlapping_location(self, warehouse: str, location: str) -> str | None:
+        """The location of a table or view that contains ``location`` or lies inside it, if any."""
+        loc = location.rstrip("/") + "/"
+        with self.db.read() as conn:
+            rows = conn.execute(select(_ENTITY.c.location).where(_ENTITY.c.warehouse == warehouse))
+            for (other,) in rows:
+                mine = other.rstrip("/") + "/"
+                if mine.startswith(loc) or loc.startswith(mine):
+                    return str(other)
+        return None
+
     def insert_entity(self, entity: Entity, *, replace: bool = False) -> Entity:
         """Creates a table or view; ``replace`` overwrites one of the same kind (register)."""
         with self.db.write() as conn:

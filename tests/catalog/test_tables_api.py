@@ -304,3 +304,12 @@ def test_register_keeps_fields_pyiceberg_does_not_model(client: Client, files: M
     assert (
         client.get(f"{P}/namespaces/db/tables/reg").json()["metadata"]["encryption-keys"][0]["key-id"] == "k"
     )
+
+
+def test_explicit_locations_may_not_overlap(client: Client) -> None:
+    create_namespace(client, "db")
+    create_table(client, "db", "t", location="s3://lake/custom/place")
+    for loc in ("s3://lake/custom/place", "s3://lake/custom/place/sub", "s3://lake/custom"):
+        r = client.post(f"{P}/namespaces/db/tables", json={"name": "u", "schema": SCHEMA, "location": loc})
+        assert error(r) == (400, "BadRequestException"), loc
+    create_table(client, "db", "u", location="s3://lake/custom/place2")  # a sibling, not inside
