@@ -355,6 +355,14 @@ class TableService:
         location = check_location(new.location, bucket) if new.location else None
         if location is None:
             raise BadRequest("The table metadata has no location")
+        moved = entity is None or location != entity.location
+        taken = (
+            self.ctx.repo.overlapping_location(bucket, location, entity.id if entity else None)
+            if moved
+            else None
+        )
+        if taken is not None:
+            raise BadRequest(f"Location {location!r} overlaps the location of another table: {taken!r}")
         return _Planned(
             entity,
             new,

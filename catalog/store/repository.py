@@ -253,11 +253,16 @@ class CatalogRepository:
                 return None
             return [r[0] for r in conn.execute(q)]
 
-    def overlapping_location(self, warehouse: str, location: str) -> str | None:
+    def overlapping_location(
+        self, warehouse: str, location: str, exclude_id: str | None = None
+    ) -> str | None:
         """The location of a table or view that contains ``location`` or lies inside it, if any."""
         loc = location.rstrip("/") + "/"
+        q = select(_ENTITY.c.location).where(_ENTITY.c.warehouse == warehouse)
+        if exclude_id is not None:
+            q = q.where(_ENTITY.c.id != exclude_id)
         with self.db.read() as conn:
-            rows = conn.execute(select(_ENTITY.c.location).where(_ENTITY.c.warehouse == warehouse))
+            rows = conn.execute(q)
             for (other,) in rows:
                 mine = other.rstrip("/") + "/"
                 if mine.startswith(loc) or loc.startswith(mine):

@@ -290,3 +290,13 @@ def test_encryption_key_updates(client: Client, table: dict[str, Any]) -> None:
     assert "encryption-keys" not in r.json()["metadata"]
     r = commit(client, "db", "t", [], [{"action": "remove-encryption-key", "key-id": "k1"}])
     assert error(r) == (400, "BadRequestException")
+
+
+def test_set_location_into_another_table_is_refused(client: Client, table: dict[str, Any]) -> None:
+    other = create_table(client, "db", "u")["metadata"]["location"]
+    r = commit(client, "db", "t", [], [{"action": "set-location", "location": other + "/inside"}])
+    assert error(r) == (400, "BadRequestException")
+    r = commit(client, "db", "t", [], [{"action": "set-location", "location": "s3://lake/elsewhere/t"}])
+    assert r.status_code == 200
+    assert r.json()["metadata"]["location"] == "s3://lake/elsewhere/t"
+    assert "/elsewhere/t/metadata/" in r.json()["metadata-location"]
