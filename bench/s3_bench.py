@@ -283,7 +283,6 @@ class Bench:
         size = int(self.args.large_mib) * MiB
         body = os.urandom(size)
         etag = quoted_md5(body)
-        view = memoryview(body)
 
         async def put_op(_i: int) -> int:
             r = await c.request("PUT", LARGE_BUCKET, "big/object", body=body)
@@ -292,7 +291,7 @@ class Bench:
             return size
 
         def compare(offset: int, chunk: bytes) -> None:
-            if view[offset : offset + len(chunk)] != chunk:
+            if not body.startswith(chunk, offset):  # memcmp; a memoryview comparison is ~100x slower
                 raise CheckFailed(f"GET large: bytes differ at offset {offset}")
 
         async def get_op(_i: int) -> int:
