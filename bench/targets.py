@@ -43,23 +43,28 @@ class LakeboxTarget(Target):
 
     def __init__(self, workers: int, tmp_dir: str | None) -> None:
         self.workers = workers
-        self.tmp = Path(tempfile.mkdtemp(prefix="lakebox-bench-", dir=tmp_dir))
-        self.server = LakeboxServer(self.tmp / "data", workers=workers)
+        self.tmp_dir = tmp_dir
+        self.tmp = Path()
+        self.server: LakeboxServer | None = None
         self.description = f"lakebox serve --workers {workers} (SQLite WAL, fsync before 200)"
 
     def start(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="lakebox-bench-", dir=self.tmp_dir))
+        self.server = LakeboxServer(self.tmp / "data", workers=self.workers)
         self.server.start()
         self.endpoint = self.server.s3_endpoint
         self.access_key_id = self.server.access_key_id
         self.secret_access_key = self.server.secret_access_key
 
     def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self.server.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.server is not None:
+            with contextlib.suppress(Exception):
+                self.server.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     @property
     def pid(self) -> int:
+        assert self.server is not None
         assert self.server.process is not None
         return self.server.process.pid
 
@@ -73,11 +78,13 @@ class MotoTarget(Target):
     def __init__(self, tmp_dir: str | None) -> None:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.tmp = Path(tempfile.mkdtemp(prefix="moto-bench-", dir=tmp_dir))
+        self.tmp_dir = tmp_dir
+        self.tmp = Path()
         self.process: subprocess.Popen[bytes] | None = None
         self.description = "moto_server (moto[server], threaded werkzeug, objects in memory/spooled files)"
 
     def start(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="moto-bench-", dir=self.tmp_dir))
         exe = Path(sys.executable).with_name("moto_server")
         cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "moto.server"]
         log = open(self.tmp / "moto.log", "wb")  # noqa: SIM115 - kept open for the server's lifetime
@@ -101,7 +108,8 @@ class MotoTarget(Target):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.process is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     @property
     def pid(self) -> int:
