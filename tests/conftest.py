@@ -26,7 +26,11 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
     san = x509.SubjectAlternativeName(
-        [x509.DNSName("localhost"), x509.DNSName("*.localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        [
+            x509.DNSName("localhost"),
+            x509.DNSName("*.localhost"),
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        ]
     )
     cert = (
         x509.CertificateBuilder()
@@ -44,7 +48,9 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return cert_path, key_path
 
@@ -57,7 +63,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeboxServer]:
 
 
 @pytest.fixture(scope="module")
-def tls_server(tmp_path_factory: pytest.TempPathFactory, tls_files: tuple[Path, Path]) -> Iterator[LakeboxServer]:
+def tls_server(
+    tmp_path_factory: pytest.TempPathFactory, tls_files: tuple[Path, Path]
+) -> Iterator[LakeboxServer]:
     with running(tmp_path_factory.mktemp("lakebox-tls") / "data", tls=tls_files, domain="localhost") as srv:
         yield srv
 
