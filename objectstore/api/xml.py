@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from email.utils import formatdate
+from functools import lru_cache
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
@@ -24,8 +25,14 @@ def escape(value: str) -> str:
     return value.translate(_ESCAPES)
 
 
+@lru_cache(maxsize=8192)
+def _iso_seconds(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+
+
 def iso8601(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}Z"
+    """``2009-10-12T17:50:30.123Z``; listings print thousands, so the seconds part is cached."""
+    return f"{_iso_seconds(int(ts))}.{int(ts * 1000) % 1000:03d}Z"
 
 
 def http_date(ts: float) -> str:

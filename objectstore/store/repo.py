@@ -46,6 +46,9 @@ _INSERT_OBJECT = insert(objects)
 _LISTINGS: dict[tuple[str, bool, bool], Any] = {}
 
 
+_LISTED_COLUMNS = ("key", "key_raw", "size", "etag", "last_modified", "storage_class")
+
+
 def _listing_statement(after: str, inclusive: bool, prefix: bool, end: bool) -> Any:
     """The listing select for one shape of bounds (built once per shape; bounds and limit are parameters)."""
     shape = ("" if not after else ">=" if inclusive else ">", prefix, end)
@@ -60,7 +63,8 @@ def _listing_statement(after: str, inclusive: bool, prefix: bool, end: bool) -> 
             conds.append(objects.c.key >= bindparam("prefix_"))
         if end:
             conds.append(objects.c.key < bindparam("end_"))
-        stmt = select(objects).where(and_(*conds)).order_by(objects.c.key).limit(bindparam("limit_"))
+        columns = [objects.c[name] for name in _LISTED_COLUMNS]
+        stmt = select(*columns).where(and_(*conds)).order_by(objects.c.key).limit(bindparam("limit_"))
         _LISTINGS[shape] = stmt
     return stmt
 
@@ -222,10 +226,11 @@ class ObjectRepository:
         if blob_ids:
             conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in blob_ids])
 
-    def list_objects(
+    def list_keys(
         self, bucket: str, prefix: str, after: str, limit: int, inclusive: bool = False
     ) -> list[Row[Any]]:
-        """Up to ``limit`` rows with keys starting with ``prefix`` and greater than ``after``, in key order."""
+        """Up to ``limit`` listing rows (key, key_raw, size, etag, last_modified, storage_class) with keys
+        starting with ``prefix`` and greater than ``after`` (or equal, ``inclusive``), in key order."""
         end = prefix_end(prefix) if prefix else None
         query = _listing_statement(after, inclusive, bool(prefix), end is not None)
         params = {"b_": bucket, "after_": after, "prefix_": prefix, "end_": end, "limit_": limit}
