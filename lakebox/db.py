@@ -7,8 +7,9 @@ MVCC; repositories lock the rows they change (``SELECT ... FOR UPDATE``) where a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlmodel import SQLModel
 OrderedText = String().with_variant(String(collation="C"), "postgresql")
 
 _WRITE = "lakebox_write"
+_SINGLE = "lakebox_single_statement"
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -33,6 +35,9 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 16) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._writer_gate: AbstractContextManager[object] = (
+            threading.Lock() if self.is_sqlite else nullcontext()
+        )
         if self.is_sqlite:
             self.engine = create_engine(
                 url,
@@ -64,13 +69,21 @@ class Database:
                 conn.commit()
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+    def read(self, *, snapshot: bool = True) -> Iterator[Connection]:
+        """A read transaction; ``snapshot=False`` for a single statement, which on SQLite then skips the
+        BEGIN/COMMIT round (each statement is atomic on its own)."""
+        with self.engine.connect() as conn:
+            if not snapshot:
+                conn = conn.execution_options(**{_SINGLE: True})
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        # SQLite admits one writer at a time and makes the others sleep in its busy handler (in steps of up to
+        # 100 ms); queueing this process's writers on a lock first hands the database over without those
+        # sleeps. The database lock still decides between processes.
+        with self._writer_gate, self.engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
@@ -89,4 +102,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get(_WRITE):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif not options.get(_SINGLE):
+        conn.exec_driver_sql("BEGIN")

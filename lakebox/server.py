@@ -49,6 +49,7 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         timeout_keep_alive=30,
         server_header=False,
+        proxy_headers=False,  # lakebox reads no X-Forwarded-* headers; the middleware costs ~25 us a request
         date_header=True,
         h11_max_incomplete_event_size=64 * 1024,
     )

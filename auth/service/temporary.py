@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from auth.service.errors import (
     AccessDenied,
@@ -182,18 +182,8 @@ class TemporaryCredentials:
 
     def s3_identity(self, access_key_id: str, session_token: str) -> S3Identity:
         """Verifies a temporary access key and its session token, and that its parent is still valid."""
-        query = (
-            select(_temps, _tokens.c.permission.label("parent_permission"))
-            .add_columns(
-                _tokens.c.buckets.label("parent_buckets"),
-                _tokens.c.revoked_at.label("parent_revoked_at"),
-                _tokens.c.expires_at.label("parent_expires_at"),
-            )
-            .join(_tokens, _tokens.c.id == _temps.c.parent_id)
-            .where(_temps.c.id == access_key_id)
-        )
         with self._db.read() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_WITH_PARENT, {"id_": access_key_id}).first()
             if row is None:
                 is_token = conn.execute(select(_tokens.c.id).where(_tokens.c.id == access_key_id)).first()
                 # A session token sent with a long-lived key is an invalid token; an unknown key is unknown.
@@ -206,6 +196,19 @@ class TemporaryCredentials:
         if row.expires_at <= now or (row.parent_expires_at is not None and row.parent_expires_at <= now):
             raise ExpiredToken()
         return S3Identity(_principal(row), self._box.open(row.secret_enc, row.id))
+
+
+# A temporary credential with its parent token's state, in one statement (built once).
+_WITH_PARENT = (
+    select(_temps, _tokens.c.permission.label("parent_permission"))
+    .add_columns(
+        _tokens.c.buckets.label("parent_buckets"),
+        _tokens.c.revoked_at.label("parent_revoked_at"),
+        _tokens.c.expires_at.label("parent_expires_at"),
+    )
+    .join(_tokens, _tokens.c.id == _temps.c.parent_id)
+    .where(_temps.c.id == bindparam("id_"))
+)
 
 
 def _principal(row: Any) -> Principal:

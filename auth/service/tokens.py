@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from auth.service.errors import (
@@ -212,8 +212,8 @@ class TokenService:
         """
         if session_token is not None:
             return self.temporary.s3_identity(access_key_id, session_token)
-        with self._db.read() as conn:
-            row = conn.execute(select(_tokens).where(_tokens.c.id == access_key_id)).first()
+        with self._db.read(snapshot=False) as conn:
+            row = conn.execute(_BY_ID, {"id_": access_key_id}).first()
         if row is None or row.revoked_at is not None:
             raise InvalidAccessKeyId()
         if row.expires_at is not None and row.expires_at <= time.time():
@@ -223,13 +223,18 @@ class TokenService:
     def authenticate_bearer(self, token_value: str) -> Principal:
         """The principal of an API token value (the catalog's and the admin API's bearer token)."""
         digest = _secret_hash(secret_access_key_for(token_value))
-        with self._db.read() as conn:
-            row = conn.execute(select(_tokens).where(_tokens.c.secret_hash == digest)).first()
+        with self._db.read(snapshot=False) as conn:
+            row = conn.execute(_BY_SECRET_HASH, {"digest_": digest}).first()
         if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at is not None:
             raise InvalidToken()
         if row.expires_at is not None and row.expires_at <= time.time():
             raise ExpiredToken()
         return _principal(row)
+
+
+# Built once: statement construction costs more than executing these one-row lookups.
+_BY_ID = select(_tokens).where(_tokens.c.id == bindparam("id_"))
+_BY_SECRET_HASH = select(_tokens).where(_tokens.c.secret_hash == bindparam("digest_"))
 
 
 def _principal(row: Any) -> Principal:

@@ -51,7 +51,7 @@ class S3App:
             return
         try:
             op = resolve(req)
-            req.principal = await authn.authenticate(req, self.ctx.tokens)
+            req.principal = await authn.authenticate(req, self.ctx)
             access.enforce(req, op)
             resp = await op.handler(self.ctx, req)
         except (StoreError, AuthError) as exc:

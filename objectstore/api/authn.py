@@ -7,13 +7,11 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import anyio.to_thread
-
 from auth.service import sigv4
 from auth.service.errors import AccessDenied, AuthError
 from auth.service.principal import Principal
-from auth.service.tokens import TokenService
 from objectstore.api import chunked
+from objectstore.api.context import S3Context
 from objectstore.api.request import S3Request, raw_body, sha256_checked
 from objectstore.service.errors import InvalidArgument, NotImplementedOp
 
@@ -21,7 +19,7 @@ log = logging.getLogger("lakebox.auth")
 SECURITY_TOKEN_HEADER = "x-amz-security-token"  # noqa: S105 - a header name
 
 
-async def authenticate(req: S3Request, tokens: TokenService) -> Principal | None:
+async def authenticate(req: S3Request, ctx: S3Context) -> Principal | None:
     """The caller (None: anonymous); also sets ``req.payload`` to the verified, decoded body stream.
 
     A temporary credential's session token comes as ``x-amz-security-token`` (header, signed) or
@@ -39,7 +37,7 @@ async def authenticate(req: S3Request, tokens: TokenService) -> Principal | None
         raise AccessDenied("There were headers present in the request which were not signed")
     key_id = signed.credential.access_key_id
     try:
-        identity = await anyio.to_thread.run_sync(tokens.s3_identity, key_id, signed.security_token)
+        identity = await ctx.read(ctx.tokens.s3_identity, key_id, signed.security_token)
         key = sigv4.verify_signed_request(
             signed,
             identity.secret_access_key,

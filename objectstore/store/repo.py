@@ -90,7 +90,7 @@ class ObjectRepository:
     def get_bucket(self, name: str, conn: Connection | None = None) -> Row[Any] | None:
         if conn is not None:
             return conn.execute(_BUCKET, {"b_": name}).first()
-        with self.db.read() as c:
+        with self.db.read(snapshot=False) as c:
             return c.execute(_BUCKET, {"b_": name}).first()
 
     def create_bucket(self, name: str, location: str, storage_class: str) -> bool:
@@ -140,7 +140,7 @@ class ObjectRepository:
 
     def get_object(self, bucket: str, key: str) -> tuple[Row[Any] | None, Row[Any] | None]:
         """(bucket row, object row) in one snapshot (one statement)."""
-        with self.db.read() as conn:
+        with self.db.read(snapshot=False) as conn:
             row = conn.execute(_BUCKET_AND_OBJECT, {"b_": bucket, "k_": key}).first()
         if row is None:
             return None, None

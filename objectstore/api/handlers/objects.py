@@ -49,15 +49,14 @@ async def _read(ctx: S3Context, req: S3Request, *, with_body: bool) -> S3Respons
     assert req.bucket is not None
     assert req.key is not None
     part = int_query(req, "partNumber", 0, 1, 10000) if "partNumber" in req.query else None
-    plan = await anyio.to_thread.run_sync(
-        lambda: ctx.objects.plan_read(
-            req.bucket or "",
-            req.key or "",
-            conditions(req),
-            req.headers.get("range"),
-            part,
-            with_body=with_body,
-        )
+    plan = await ctx.read(
+        ctx.objects.plan_read,
+        req.bucket,
+        req.key,
+        conditions(req),
+        req.headers.get("range"),
+        part,
+        with_body=with_body,
     )
     meta = plan.meta
     resp = S3Response(206 if plan.partial else 200)
