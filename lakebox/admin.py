@@ -161,7 +161,41 @@ def provide_admin(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
+def provide_bearer(request: Request[Any, Any, Any]) -> Principal:
+    """The caller: any valid API token given as a bearer token (for routes about the caller itself)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise NotAuthenticated("Authentication is required: send 'Authorization: Bearer <token>'")
+    return _tokens(request).authenticate_bearer(value.strip())
+
+
 # -- controllers ------------------------------------------------------------------------------------------
+
+
+class WhoAmI(msgspec.Struct, kw_only=True):
+    """The calling token's S3 identity: its secret access key is the SHA-256 hex of the token value."""
+
+    access_key_id: str
+    permission: Permission
+    buckets: list[str]
+    s3_endpoint: str
+
+
+@get(
+    "/whoami",
+    sync_to_thread=True,
+    summary="The calling token's access key id and the S3 endpoint (any token)",
+    tags=["tokens"],
+    dependencies={"caller": Provide(provide_bearer, sync_to_thread=True)},
+)
+def whoami(request: Request[Any, Any, Any], caller: Principal) -> WhoAmI:
+    endpoint: str = request.app.state["s3_endpoint"]
+    return WhoAmI(
+        access_key_id=caller.token_id,
+        permission=caller.permission,
+        buckets=list(caller.buckets),
+        s3_endpoint=endpoint,
+    )
 
 
 class TokenController(Controller):
@@ -260,7 +294,12 @@ def _internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[
 def admin_router() -> Router:
     return Router(
         path=API_PATH,
-        route_handlers=[TokenController, TempCredentialController, admin_buckets.BucketController],
+        route_handlers=[
+            whoami,
+            TokenController,
+            TempCredentialController,
+            admin_buckets.BucketController,
+        ],
         dependencies={"caller": Provide(provide_admin, sync_to_thread=True)},
         exception_handlers={
             AuthError: _auth_error,
@@ -273,4 +312,8 @@ def admin_router() -> Router:
 
 def install(services: Services) -> dict[str, Any]:
     """The app state the admin routes need."""
-    return {"tokens": services.tokens, **admin_buckets.install(services)}
+    return {
+        "tokens": services.tokens,
+        "s3_endpoint": services.settings.s3_endpoint,
+        **admin_buckets.install(services),
+    }
