@@ -5,17 +5,21 @@ Blocking work (database transactions, fsync) runs in worker threads; the event l
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import anyio.to_thread
+from sqlalchemy.engine import Connection
 
+from lakebox.group_commit import GroupCommitter
 from objectstore.service.checksums import check_checksum, new_hasher
 from objectstore.service.conditions import Conditions, check_read, check_write
 from objectstore.service.errors import (
@@ -35,9 +39,10 @@ from objectstore.service.ranges import parse_range
 from objectstore.store.blobs import BlobWriter, LocalBlobStore
 from objectstore.store.repo import ObjectRepository
 
+log = logging.getLogger("lakebox.objects")
 MAX_PUT_SIZE = 5 * 1024**3 - 5 * 1024**2  # R2: 5 MiB less than 5 GiB
 MAX_METADATA_BYTES = 8192
-SMALL_BODY = 256 * 1024  # bodies up to this size are read in the same thread hop as their metadata
+SMALL_BODY = 1024 * 1024  # bodies up to this size are read together with their metadata (one call)
 READ_CHUNK = 1 << 20
 GARBAGE_GRACE = 300.0
 
@@ -94,6 +99,7 @@ class ObjectService:
     def __init__(self, repo: ObjectRepository, blobs: LocalBlobStore) -> None:
         self.repo = repo
         self.blobs = blobs
+        self.committer = GroupCommitter(repo.db)
 
     # -- write -----------------------------------------------------------------------------------------------
 
@@ -188,20 +194,26 @@ class ObjectService:
         check: Callable[[Any], None] | None,
         create_bucket: bool = False,
     ) -> None:
-        """Points the object's row at a durable blob, then moves the blob into place."""
+        """Points the object's row at a durable blob (committed together with concurrent writes), then moves
+        the blob into place."""
 
-        def commit() -> None:
+        def apply(conn: Connection) -> bool:
+            return self.repo.put_object_in(conn, values, check, create_bucket=create_bucket)
+
+        def settle(created: bool | None, error: BaseException | None) -> None:
+            if error is not None or not created:
+                writer.abort()
+                return
             try:
-                created = self.repo.put_object(values, check, create_bucket=create_bucket)
-            except BaseException:
-                writer.abort()
-                raise
-            if not created:
-                writer.abort()
-                raise NoSuchBucket(BucketName=values["bucket"])
-            self.blobs.publish(writer.blob_id)
+                self.blobs.publish(writer.blob_id)
+            except OSError:
+                # Committed and durable under incoming/, where readers and the next recovery find it.
+                log.exception("could not move blob %s into place", writer.blob_id)
 
-        await anyio.to_thread.run_sync(commit)
+        # Shielded: a client that disconnects must not abandon a write the committer may already have made.
+        created = await asyncio.shield(asyncio.wrap_future(self.committer.submit(apply, settle)))
+        if not created:
+            raise NoSuchBucket(BucketName=values["bucket"])
 
     # -- read ------------------------------------------------------------------------------------------------
 

@@ -1,8 +1,7 @@
 """Blob files on local disk (or any POSIX file system every node mounts).
 
 A write streams into ``incoming/<node>/<id>``, is fsynced with its directory, and only then may a metadata
-transaction reference it; after the commit the file is renamed to ``blobs/<id[:2]>/<id[2:4]>/<id>`` (and that
-directory fsynced). So ``incoming/<node>/`` holds nothing but uploads in flight on this node, and on restart
+transaction reference it; after the commit the file is renamed to ``blobs/<id[:2]>/<id[2:4]>/<id>``. So ``incoming/<node>/`` holds nothing but uploads in flight on this node, and on restart
 ``recover`` publishes the files a committed row references and deletes the rest: no orphan survives a crash, and
 no directory walk of ``blobs/`` is ever needed. Readers that find no published file look in ``incoming/`` (the
 short window between commit and rename).
@@ -115,14 +114,19 @@ class LocalBlobStore:
         return BlobWriter.adopt(blob_id, target, target.stat().st_size)
 
     def publish(self, blob_id: str) -> None:
-        """Moves a committed blob from incoming/ to its place (blocking)."""
+        """Moves a committed blob from incoming/ to its place (blocking).
+
+        Not fsynced on purpose: the blob is already durable under incoming/, and a rename lost to a power
+        failure leaves it there, where ``recover`` finds a committed row naming it and publishes it again.
+        """
         target = self.path(blob_id)
-        if not target.parent.is_dir():
+        try:
+            os.rename(self.incoming / blob_id, target)
+        except FileNotFoundError:
+            if target.parent.is_dir():
+                raise
             target.parent.mkdir(parents=True, exist_ok=True)
-            fsync_dir(target.parent.parent)
-            fsync_dir(self.root)
-        os.rename(self.incoming / blob_id, target)
-        fsync_dir(target.parent)
+            os.rename(self.incoming / blob_id, target)
 
     def open(self, blob_id: str) -> BinaryIO:
         """Opens a blob for reading; FileNotFoundError if it was deleted (the caller re-reads its row)."""

@@ -170,23 +170,35 @@ class ObjectRepository:
         Returns False if the bucket does not exist (and ``create_bucket`` is off). The replaced object's blobs
         become garbage in the same transaction; ``also`` runs last in it (e.g. to insert a copy's part rows).
         """
-        bucket, key = values["bucket"], values["key"]
         with self.db.write() as conn:
-            if conn.execute(_BUCKET_NAME, {"b_": bucket}).first() is None:
-                if not create_bucket:
-                    return False
-                conn.execute(insert(buckets).values(name=bucket, created_at=time.time()))
-            current = self.locked_object(conn, bucket, key)
-            if check is not None:
-                check(current)
-            if current is not None:
-                self.discard(conn, current)
-                conn.execute(_UPDATE_OBJECT, {**values, "b_": bucket, "k_": key})
-            else:
-                conn.execute(_INSERT_OBJECT, values)
-            if also is not None:
-                also(conn)
-            return True
+            return self.put_object_in(conn, values, check, create_bucket=create_bucket, also=also)
+
+    def put_object_in(
+        self,
+        conn: Connection,
+        values: dict[str, Any],
+        check: ObjectCheck | None = None,
+        *,
+        create_bucket: bool = False,
+        also: Callable[[Connection], None] | None = None,
+    ) -> bool:
+        """``put_object`` inside the caller's write transaction."""
+        bucket, key = values["bucket"], values["key"]
+        if conn.execute(_BUCKET_NAME, {"b_": bucket}).first() is None:
+            if not create_bucket:
+                return False
+            conn.execute(insert(buckets).values(name=bucket, created_at=time.time()))
+        current = self.locked_object(conn, bucket, key)
+        if check is not None:
+            check(current)
+        if current is not None:
+            self.discard(conn, current)
+            conn.execute(_UPDATE_OBJECT, {**values, "b_": bucket, "k_": key})
+        else:
+            conn.execute(_INSERT_OBJECT, values)
+        if also is not None:
+            also(conn)
+        return True
 
     def delete_object(self, bucket: str, key: str, check: ObjectCheck | None = None) -> Row[Any] | None:
         """Deletes one object, returning its row (None if there was none)."""
