@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import Connection
+
 from objectstore.service.errors import NoSuchBucket
 from objectstore.store.repo import ObjectRepository, prefix_end
 
@@ -53,13 +55,26 @@ def list_objects(
     prefix counts once and the scan jumps past all its keys with one index seek, then looks only a few rows
     ahead, so a page of N common prefixes costs N small seeks rather than N full batches.
     """
-    if repo.get_bucket(bucket) is None:
-        raise NoSuchBucket(BucketName=bucket)
+    with repo.db.read() as conn:  # one snapshot (and one connection) for the whole page
+        if repo.get_bucket(bucket, conn) is None:
+            raise NoSuchBucket(BucketName=bucket)
+        return _page(repo, conn, bucket, prefix, delimiter, after, max_keys)
+
+
+def _page(
+    repo: ObjectRepository,
+    conn: Connection,
+    bucket: str,
+    prefix: str,
+    delimiter: str,
+    after: str,
+    max_keys: int,
+) -> Listing:
     out = Listing()
     cursor, inclusive = _resume_point(prefix, delimiter, after)
     limit = max_keys + 1  # one more than fits tells whether the listing is truncated
     while True:
-        rows = repo.list_keys(bucket, prefix, cursor, limit, inclusive)
+        rows = repo.list_keys(bucket, prefix, cursor, limit, inclusive, conn)
         jumped = False
         for row in rows:
             if out.count == max_keys:

@@ -239,15 +239,24 @@ class ObjectRepository:
             conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in blob_ids])
 
     def list_keys(
-        self, bucket: str, prefix: str, after: str, limit: int, inclusive: bool = False
+        self,
+        bucket: str,
+        prefix: str,
+        after: str,
+        limit: int,
+        inclusive: bool = False,
+        conn: Connection | None = None,
     ) -> list[Row[Any]]:
         """Up to ``limit`` listing rows (key, key_raw, size, etag, last_modified, storage_class) with keys
-        starting with ``prefix`` and greater than ``after`` (or equal, ``inclusive``), in key order."""
+        starting with ``prefix`` and greater than ``after`` (or equal, ``inclusive``), in key order; in the
+        caller's transaction when ``conn`` is given."""
         end = prefix_end(prefix) if prefix else None
         query = _listing_statement(after, inclusive, bool(prefix), end is not None)
         params = {"b_": bucket, "after_": after, "prefix_": prefix, "end_": end, "limit_": limit}
-        with self.db.read() as conn:
+        if conn is not None:
             return list(conn.execute(query, params).all())
+        with self.db.read(snapshot=False) as own:
+            return list(own.execute(query, params).all())
 
     def count_objects(self, bucket: str) -> int:
         with self.db.read() as conn:
