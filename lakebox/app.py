@@ -20,6 +20,7 @@ from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService
 from lakebox.console import create_console_app
 from lakebox.db import Database
+from lakebox.metrics import MeteredApp, Metrics, metrics_dir
 from lakebox.settings import Settings
 from objectstore.api.app import S3App
 from objectstore.api.context import S3Context
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 SETTINGS_ENV = "LAKEBOX__SETTINGS"
 REAP_INTERVAL = 5.0
+METRICS_FLUSH_INTERVAL = 1.0
 log = logging.getLogger("lakebox")
 
 
@@ -59,6 +61,7 @@ class Services:
         repo = ObjectRepository(self.db)
         self.objects = ObjectService(repo, LocalBlobStore(settings.data_dir, settings.node_id))
         self.buckets = BucketService(repo)
+        self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
         self._catalog_lock = threading.Lock()
         self._catalog: CatalogService | None = None
 
@@ -87,10 +90,12 @@ class Dispatcher:
             self.services.objects, self.services.buckets, self.services.tokens, settings.domain
         )
         s3 = S3App(self.s3_context)
+        self.catalog = LazyApp(self._catalog_app)
+        metrics = self.services.metrics
         self.apps: dict[int, Any] = {
-            settings.s3_port: s3,
-            settings.catalog_port: LazyApp(self._catalog_app),
-            settings.console_port: create_console_app(self.services),
+            settings.s3_port: MeteredApp(s3, "s3", metrics),
+            settings.catalog_port: MeteredApp(self.catalog, "catalog", metrics),
+            settings.console_port: MeteredApp(create_console_app(self.services), "admin", metrics),
         }
 
     def _catalog_app(self) -> ASGIApp:
@@ -119,17 +124,28 @@ class Dispatcher:
                 if message["type"] == "lifespan.startup":
                     tg.start_soon(self._reaper)
                     tg.start_soon(self._warm_up)
+                    tg.start_soon(self._flush_metrics)
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     tg.cancel_scope.cancel()
+                    with suppress(OSError):
+                        self.services.metrics.flush()
                     self.services.db.dispose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
 
     async def _warm_up(self) -> None:
-        catalog = self.apps[self.settings.catalog_port]
         with suppress(Exception):
-            await anyio.to_thread.run_sync(catalog.get)
+            await anyio.to_thread.run_sync(self.catalog.get)
+
+    async def _flush_metrics(self) -> None:
+        """Publishes this worker's request totals for whichever worker answers a scrape of ``/metrics``."""
+        while True:
+            await anyio.sleep(METRICS_FLUSH_INTERVAL)
+            try:
+                self.services.metrics.flush()
+            except OSError as exc:
+                log.warning("cannot write request metrics: %s", exc)
 
     async def _reaper(self) -> None:
         """Deletes the files of replaced and deleted objects, a little after the fact, and aborts multipart

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from litestar import Litestar, get
+import anyio.to_thread
+from litestar import Litestar, Response, get
 from litestar.openapi import OpenAPIConfig
+from sqlalchemy import func, select
 
-from lakebox import admin
+from lakebox import admin, metrics
+from objectstore.store.tables import BlobGarbageRow
 
 if TYPE_CHECKING:
     from lakebox.app import Services
@@ -20,8 +23,17 @@ def create_console_app(services: Services) -> Litestar:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    @get("/metrics", include_in_schema=False)
+    async def node_metrics() -> Response[bytes]:
+        """Prometheus text: every worker of this node (requests, bytes, latency) and the node's gauges."""
+        services.metrics.flush()  # on the event loop, where this worker's totals change
+        body = await anyio.to_thread.run_sync(
+            metrics.render, services.metrics.directory, None, lambda: _gauges(services)
+        )
+        return Response(body, media_type=metrics.CONTENT_TYPE)
+
     app = Litestar(
-        route_handlers=[health, admin.admin_router()],
+        route_handlers=[health, node_metrics, admin.admin_router()],
         logging_config=None,  # the server configures logging (level, format); Litestar must not override it
         openapi_config=OpenAPIConfig(
             title="lakebox admin API",
@@ -35,3 +47,17 @@ def create_console_app(services: Services) -> Litestar:
     )
     app.state.update(admin.install(services))
     return app
+
+
+_GARBAGE_COUNT = select(func.count()).select_from(BlobGarbageRow.__table__)  # type: ignore[attr-defined]
+
+
+def _gauges(services: Services) -> dict[str, tuple[str, float]]:
+    with services.db.read(snapshot=False) as conn:
+        pending = conn.execute(_GARBAGE_COUNT).scalar_one()
+    return {
+        "lakebox_blob_garbage_pending": (
+            "Blobs of replaced or deleted objects not yet reaped (all nodes of the database)",
+            float(pending),
+        )
+    }

@@ -20,6 +20,7 @@ import uvicorn
 
 from lakebox.app import SETTINGS_ENV, settings_to_env
 from lakebox.bootstrap import prepare
+from lakebox.metrics import metrics_dir, reset_dir
 from lakebox.settings import Settings
 
 log = logging.getLogger("lakebox")
@@ -63,6 +64,7 @@ def serve(settings: Settings) -> None:
         bind(settings.host, port) for port in (settings.s3_port, settings.catalog_port, settings.console_port)
     ]
     created = prepare(settings)
+    reset_dir(metrics_dir(settings.data_dir, settings.node_id))
     os.environ[SETTINGS_ENV] = settings_to_env(settings)
     announce(settings, created)
     if settings.workers <= 1:

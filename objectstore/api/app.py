@@ -51,6 +51,7 @@ class S3App:
             return
         try:
             op = resolve(req)
+            scope["s3.operation"] = op.name  # for the server's request metrics
             req.principal = await authn.authenticate(req, self.ctx)
             access.enforce(req, op)
             resp = await op.handler(self.ctx, req)
