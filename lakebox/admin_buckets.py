@@ -15,10 +15,12 @@ from auth.service.principal import Principal
 from catalog.service.errors import CatalogError, NoSuchWarehouse
 from objectstore.service.buckets import BucketInfo, BucketService
 from objectstore.service.errors import StoreError
+from objectstore.service.public import PublicAccess as PublicState
 
 if TYPE_CHECKING:
     from catalog.service.catalog import CatalogService
     from lakebox.app import Services
+    from lakebox.settings import Settings
 
 log = logging.getLogger("lakebox.admin")
 
@@ -48,6 +50,15 @@ class Catalog(msgspec.Struct, kw_only=True):
     warehouse: str
     catalog_uri: str
     warehouse_id: str | None = None
+
+
+class PublicAccess(msgspec.Struct, kw_only=True):
+    """The bucket's public development URL (R2's r2.dev): anonymous GET/HEAD of its objects when enabled."""
+
+    bucket: str
+    enabled: bool
+    public_id: str | None
+    url: str | None
 
 
 def _bucket(info: BucketInfo) -> Bucket:
@@ -117,6 +128,24 @@ class BucketController(Controller):
         log.info("catalog of bucket %s disabled by %s", bucket, caller.token_id)
         return self._view(request, bucket, info.enabled, info.warehouse_id)
 
+    @get("/{bucket:str}/public", sync_to_thread=True, summary="Get the bucket's public development URL")
+    def get_public(self, request: Request[Any, Any, Any], caller: Principal, bucket: str) -> PublicAccess:
+        return _public_view(request, request.app.state["services"].public.get(bucket))
+
+    @post("/{bucket:str}/public/enable", sync_to_thread=True, status_code=200, summary="Allow public access")
+    def enable_public(self, request: Request[Any, Any, Any], caller: Principal, bucket: str) -> PublicAccess:
+        state = request.app.state["services"].public.set(bucket, True)
+        log.info("public access to bucket %s enabled by %s", bucket, caller.token_id)
+        return _public_view(request, state)
+
+    @post(
+        "/{bucket:str}/public/disable", sync_to_thread=True, status_code=200, summary="Refuse public access"
+    )
+    def disable_public(self, request: Request[Any, Any, Any], caller: Principal, bucket: str) -> PublicAccess:
+        state = request.app.state["services"].public.set(bucket, False)
+        log.info("public access to bucket %s disabled by %s", bucket, caller.token_id)
+        return _public_view(request, state)
+
     @staticmethod
     def _view(
         request: Request[Any, Any, Any], bucket: str, enabled: bool, warehouse_id: str | None
@@ -125,6 +154,12 @@ class BucketController(Controller):
         return Catalog(
             bucket=bucket, enabled=enabled, warehouse=bucket, catalog_uri=uri, warehouse_id=warehouse_id
         )
+
+
+def _public_view(request: Request[Any, Any, Any], state: PublicState) -> PublicAccess:
+    settings: Settings = request.app.state["services"].settings
+    url = settings.public_bucket_url(state.public_id) if state.public_id and state.enabled else None
+    return PublicAccess(bucket=state.bucket, enabled=state.enabled, public_id=state.public_id, url=url)
 
 
 _STORE_STATUS = {"NoSuchBucket": 404, "BucketNotEmpty": 409, "BucketAlreadyOwnedByYou": 409}

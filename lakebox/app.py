@@ -24,9 +24,12 @@ from lakebox.metrics import MeteredApp, Metrics, metrics_dir
 from lakebox.settings import Settings
 from objectstore.api.app import S3App
 from objectstore.api.context import S3Context
+from objectstore.api.public import PublicApp
 from objectstore.service.buckets import BucketService
 from objectstore.service.objects import ObjectService
+from objectstore.service.public import PublicAccessService
 from objectstore.store.blobs import LocalBlobStore
+from objectstore.store.public import PublicBucketRepository
 from objectstore.store.repo import ObjectRepository
 
 ASGIApp = Callable[..., Awaitable[None]]
@@ -61,6 +64,7 @@ class Services:
         repo = ObjectRepository(self.db)
         self.objects = ObjectService(repo, LocalBlobStore(settings.data_dir, settings.node_id))
         self.buckets = BucketService(repo)
+        self.public = PublicAccessService(PublicBucketRepository(self.db))
         self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
         self._catalog_lock = threading.Lock()
         self._catalog: CatalogService | None = None
@@ -96,6 +100,9 @@ class Dispatcher:
             settings.s3_port: MeteredApp(s3, "s3", metrics),
             settings.catalog_port: MeteredApp(self.catalog, "catalog", metrics),
             settings.console_port: MeteredApp(create_console_app(self.services), "admin", metrics),
+            settings.public_port: MeteredApp(
+                PublicApp(self.s3_context, self.services.public, settings.public_domain), "public", metrics
+            ),
         }
 
     def _catalog_app(self) -> ASGIApp:

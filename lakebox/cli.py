@@ -27,6 +27,8 @@ def main() -> None:
 @click.option("--s3-port", type=int, help="S3 API port [9000]")
 @click.option("--catalog-port", type=int, help="Iceberg REST catalog port [8181]")
 @click.option("--console-port", type=int, help="Console and admin API port [9001]")
+@click.option("--public-port", type=int, help="Public buckets port (anonymous GET/HEAD) [9002]")
+@click.option("--public-domain", help="Domain for public buckets by Host (<public id>.<domain>)")
 @click.option("--workers", type=int, help="Worker processes [one per core]")
 @click.option("--domain", help="Domain for virtual-hosted addressing (<bucket>.<domain>)")
 @click.option("--tls-cert", type=click.Path(path_type=Path, exists=True), help="TLS certificate (PEM)")

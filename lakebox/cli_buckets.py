@@ -99,3 +99,38 @@ def catalog_get(name: str, **admin: Any) -> None:
 def _call(admin: dict[str, Any], method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     data_dir: Path | None = admin["data_dir"]
     return _client(admin["console_url"], admin["token"], data_dir).call(method, path, body)
+
+
+@bucket.group("dev-url")
+def dev_url() -> None:
+    """The bucket's public development URL (R2's r2.dev): anonymous GET/HEAD of its objects."""
+
+
+def _dev_url_lines(p: dict[str, Any]) -> list[str]:
+    if p["enabled"]:
+        return [f"Public access is enabled at '{p['url']}'."]
+    return [f"Public access via the dev URL is disabled for bucket '{p['bucket']}'."]
+
+
+@dev_url.command("enable")
+@click.argument("name")
+@admin_options
+def dev_url_enable(name: str, **admin: Any) -> None:
+    """Serve the bucket's objects to anyone at an address that names neither account nor bucket."""
+    _print(_call(admin, "POST", f"/buckets/{name}/public/enable"), admin["as_json"], _dev_url_lines)
+
+
+@dev_url.command("disable")
+@click.argument("name")
+@admin_options
+def dev_url_disable(name: str, **admin: Any) -> None:
+    """Stop serving the bucket publicly (the address is kept for a later enable)."""
+    _print(_call(admin, "POST", f"/buckets/{name}/public/disable"), admin["as_json"], _dev_url_lines)
+
+
+@dev_url.command("get")
+@click.argument("name")
+@admin_options
+def dev_url_get(name: str, **admin: Any) -> None:
+    """Show whether public access is enabled, and where."""
+    _print(_call(admin, "GET", f"/buckets/{name}/public"), admin["as_json"], _dev_url_lines)

@@ -61,7 +61,8 @@ def serve(settings: Settings) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     sockets = [
-        bind(settings.host, port) for port in (settings.s3_port, settings.catalog_port, settings.console_port)
+        bind(settings.host, port)
+        for port in (settings.s3_port, settings.catalog_port, settings.console_port, settings.public_port)
     ]
     created = prepare(settings)
     reset_dir(metrics_dir(settings.data_dir, settings.node_id))
@@ -118,6 +119,7 @@ def announce(settings: Settings, created: dict[str, str] | None) -> None:
         f"lakebox: S3 endpoint  {settings.s3_endpoint}  (region auto)",
         f"lakebox: catalog URI  {settings.catalog_uri}",
         f"lakebox: console      {settings.console_url}",
+        f"lakebox: public       {settings.public_url}  (buckets with public access enabled)",
         f"lakebox: data dir     {settings.data_dir}  ({settings.workers} worker(s))",
     ]
     if created is not None:

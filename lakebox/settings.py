@@ -18,8 +18,11 @@ class Settings:
     s3_port: int = 9000
     catalog_port: int = 8181
     console_port: int = 9001
+    public_port: int = 9002
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     domain: str | None = None
+    # Public buckets answer on public_port at <public id>.<public_domain>, or at /<public id>/ on any host.
+    public_domain: str | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
     database_url: str | None = None
@@ -46,6 +49,16 @@ class Settings:
     @property
     def console_url(self) -> str:
         return f"{self.scheme}://{self.public_host()}:{self.console_port}"
+
+    @property
+    def public_url(self) -> str:
+        return f"{self.scheme}://{self.public_host()}:{self.public_port}"
+
+    def public_bucket_url(self, public_id: str) -> str:
+        """Where a public bucket is served: by Host with a public domain, else by path prefix."""
+        if self.public_domain:
+            return f"{self.scheme}://{public_id}.{self.public_domain}:{self.public_port}"
+        return f"{self.public_url}/{public_id}"
 
     @property
     def db_url(self) -> str:

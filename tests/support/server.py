@@ -55,6 +55,7 @@ class LakeboxServer:
     s3_port: int = field(default_factory=free_port)
     catalog_port: int = field(default_factory=free_port)
     console_port: int = field(default_factory=free_port)
+    public_port: int = field(default_factory=free_port)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(30))
     access_key_id: str = field(default_factory=lambda: secrets.token_hex(16))
     process: subprocess.Popen[bytes] | None = None
@@ -77,6 +78,10 @@ class LakeboxServer:
         return f"{self.scheme}://127.0.0.1:{self.console_port}"
 
     @property
+    def public_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.public_port}"
+
+    @property
     def secret_access_key(self) -> str:
         import hashlib
 
@@ -96,7 +101,7 @@ class LakeboxServer:
         cmd = [
             *LAKEBOX, "serve", "--data-dir", str(self.data_dir), "--workers", str(self.workers),
             "--s3-port", str(self.s3_port), "--catalog-port", str(self.catalog_port),
-            "--console-port", str(self.console_port),
+            "--console-port", str(self.console_port), "--public-port", str(self.public_port),
         ]  # fmt: skip
         if self.tls:
             cmd += ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]

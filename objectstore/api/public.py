@@ -1,0 +1,67 @@
+"""Anonymous read access to public buckets (R2's ``r2.dev`` URL), on its own listener.
+
+A bucket is addressed by its opaque public id, never by its name: ``Host: <public id>.<public domain>`` or the path
+prefix ``/<public id>/``. Only GET and HEAD of an object are served, with GetObject's behaviour (Range,
+conditionals, object headers); a listing, an unknown id and a disabled bucket are all the same 404.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from objectstore.api.app import _error_response, _send, host_id
+from objectstore.api.context import S3Context
+from objectstore.api.handlers.objects import get_object, head_object
+from objectstore.api.request import Receive, Scope, Send, new_request_id, parse_request
+from objectstore.api.response import S3Response
+from objectstore.service.errors import MethodNotAllowed, NoSuchBucket, NoSuchKey, StoreError
+from objectstore.service.public import PublicAccessService
+
+log = logging.getLogger("lakebox.public")
+
+
+class PublicApp:
+    def __init__(self, ctx: S3Context, public: PublicAccessService, domain: str | None) -> None:
+        self.ctx = ctx
+        self.public = public
+        self.domain = domain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        try:
+            req = parse_request(scope, receive, self.domain)
+        except Exception:
+            await _send(send, "GET", _error_response(StoreError("Invalid request"), new_request_id(), ""))
+            return
+        # parse_request reads "<id>.<domain>" hosts as (bucket, key) and paths as /<bucket>/<key>: here the
+        # "bucket" part is the public id.
+        public_id, key = req.bucket, req.key
+        operation = "GetObject" if req.method == "GET" else "HeadObject"
+        scope["s3.operation"] = operation
+        try:
+            if req.method not in ("GET", "HEAD"):
+                raise MethodNotAllowed(Method=req.method, ResourceType="OBJECT")
+            bucket = await self.ctx.read(self.public.bucket_for, public_id) if public_id else None
+            if bucket is None:
+                raise NoSuchBucket()
+            if key is None:
+                raise NoSuchKey()  # public buckets are never listed
+            req.bucket = bucket
+            resp = await (get_object if req.method == "GET" else head_object)(self.ctx, req)
+        except StoreError as exc:
+            exc.fields.pop("BucketName", None)  # the address must never reveal the bucket's name
+            resp = _error_response(exc, req.request_id, "")
+        except Exception:
+            log.exception("internal error in public %s", req.method)
+            resp = _error_response(RuntimeError(), req.request_id, "")
+        _finish(resp, req.request_id)
+        try:
+            await _send(send, req.method, resp)
+        except StoreError as exc:
+            log.warning("response body aborted: %s", exc.code)
+
+
+def _finish(resp: S3Response, request_id: str) -> None:
+    resp.headers.append(("x-amz-request-id", request_id))
+    resp.headers.append(("x-amz-id-2", host_id()))
