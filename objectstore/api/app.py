@@ -47,7 +47,9 @@ class S3App:
         try:
             req = parse_request(scope, body.receive, self.ctx.domain)
         except Exception:  # an undecodable request line: answer without a handler
-            await _send(send, "GET", _error_response(StoreError("Invalid request"), new_request_id(), ""))
+            await send_response(
+                send, "GET", error_response(StoreError("Invalid request"), new_request_id(), "")
+            )
             return
         try:
             op = resolve(req)
@@ -56,10 +58,10 @@ class S3App:
             access.enforce(req, op)
             resp = await op.handler(self.ctx, req)
         except (StoreError, AuthError) as exc:
-            resp = _error_response(exc, req.request_id, req.resource)
+            resp = error_response(exc, req.request_id, req.resource)
         except Exception:
             log.exception("internal error in %s %s", req.method, req.bucket)
-            resp = _error_response(RuntimeError(), req.request_id, req.resource)
+            resp = error_response(RuntimeError(), req.request_id, req.resource)
         resp.headers.append(("x-amz-request-id", req.request_id))
         resp.headers.append(("x-amz-id-2", host_id()))
         if not body.finished and _may_have_body(req.headers):
@@ -67,7 +69,7 @@ class S3App:
             # never sends it): the connection cannot carry another request, so it must close (RFC 9110 10.1.1).
             resp.headers.append(("connection", "close"))
         try:
-            await _send(send, req.method, resp)
+            await send_response(send, req.method, resp)
         except StoreError as exc:
             # The body failed mid-stream (object gone, disk error): nothing more can be said on this response.
             log.warning("response body aborted: %s", exc.code)
@@ -102,7 +104,7 @@ def host_id() -> str:
     return _host_id(os.getpid())
 
 
-def _error_response(exc: BaseException, request_id: str, resource: str) -> S3Response:
+def error_response(exc: BaseException, request_id: str, resource: str) -> S3Response:
     code, message, fields = errors.describe(exc)
     status = errors.error_status(code)
     if status == 304:
@@ -111,7 +113,7 @@ def _error_response(exc: BaseException, request_id: str, resource: str) -> S3Res
     return S3Response(status, [("content-type", "application/xml")], body)
 
 
-async def _send(send: Send, method: str, resp: S3Response) -> None:
+async def send_response(send: Send, method: str, resp: S3Response) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in resp.headers]
     body = resp.body
     if isinstance(body, bytes):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from objectstore.api.app import _error_response, _send, host_id
+from objectstore.api.app import error_response, host_id, send_response
 from objectstore.api.context import S3Context
 from objectstore.api.handlers.objects import get_object, head_object
 from objectstore.api.request import Receive, Scope, Send, new_request_id, parse_request
@@ -32,7 +32,9 @@ class PublicApp:
         try:
             req = parse_request(scope, receive, self.domain)
         except Exception:
-            await _send(send, "GET", _error_response(StoreError("Invalid request"), new_request_id(), ""))
+            await send_response(
+                send, "GET", error_response(StoreError("Invalid request"), new_request_id(), "")
+            )
             return
         # parse_request reads "<id>.<domain>" hosts as (bucket, key) and paths as /<bucket>/<key>: here the
         # "bucket" part is the public id.
@@ -51,13 +53,13 @@ class PublicApp:
             resp = await (get_object if req.method == "GET" else head_object)(self.ctx, req)
         except StoreError as exc:
             exc.fields.pop("BucketName", None)  # the address must never reveal the bucket's name
-            resp = _error_response(exc, req.request_id, "")
+            resp = error_response(exc, req.request_id, "")
         except Exception:
             log.exception("internal error in public %s", req.method)
-            resp = _error_response(RuntimeError(), req.request_id, "")
+            resp = error_response(RuntimeError(), req.request_id, "")
         _finish(resp, req.request_id)
         try:
-            await _send(send, req.method, resp)
+            await send_response(send, req.method, resp)
         except StoreError as exc:
             log.warning("response body aborted: %s", exc.code)
 
