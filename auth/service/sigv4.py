@@ -178,7 +178,8 @@ def parse_presigned_query(params: Mapping[str, str]) -> ParsedPresign:
         raise AuthorizationQueryParametersError("X-Amz-Expires should be a number")
     expires = int(raw_expires)
     if expires < 0:
-        raise AuthorizationQueryParametersError("X-Amz-Expires must be non-negative")
+        # A URL presigned to expire before it was made (e.g. botocore's ExpiresIn=-1000) is simply expired.
+        raise AccessDenied("Request has expired")
     if expires == 0:
         raise AuthorizationQueryParametersError("X-Amz-Expires must be at least 1 second")
     if expires > MAX_PRESIGN_EXPIRES:

@@ -108,7 +108,7 @@ def error_response(exc: BaseException, request_id: str, resource: str) -> S3Resp
     code, message, fields = errors.describe(exc)
     status = errors.error_status(code)
     if status == 304:
-        return S3Response(304)
+        return S3Response(304, [("etag", fields["ETag"]), ("last-modified", fields["LastModified"])])
     body = errors.error_body(code, message, request_id, resource, **fields)
     return S3Response(status, [("content-type", "application/xml")], body)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 
 from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response
@@ -40,13 +41,16 @@ def storage_class(req: S3Request) -> str:
     return value
 
 
+_AWS_CHUNKED = re.compile(r"(?:^|,)\s*aws-chunked\s*(?=,|$)", re.IGNORECASE)
+
+
 def content_encoding(req: S3Request) -> str | None:
     """Content-Encoding without the transfer-only ``aws-chunked`` token."""
     value = req.headers.get("content-encoding")
     if value is None:
         return None
-    kept = [v.strip() for v in value.split(",") if v.strip() and v.strip().lower() != "aws-chunked"]
-    return ",".join(kept) or None
+    kept = _AWS_CHUNKED.sub("", value).strip(", \t")  # the client's own spelling of the rest is kept
+    return kept or None
 
 
 def checksum_request(req: S3Request) -> tuple[str | None, str | None, bool]:

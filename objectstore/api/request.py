@@ -96,11 +96,19 @@ async def sha256_checked(source: AsyncIterator[bytes], expected_hex: str) -> Asy
         )
 
 
+def _header_text(raw: bytes) -> str:
+    """Header bytes as text: clients (botocore among them) send and sign non-ASCII values as UTF-8."""
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def parse_request(scope: Scope, receive: Receive, domain: str | None) -> S3Request:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
+        value = _header_text(raw_value)
         headers[name] = f"{headers[name]},{value}" if name in headers else value
     raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
     raw_path, _, embedded_query = raw_path.partition("?")

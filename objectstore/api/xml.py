@@ -44,8 +44,8 @@ def quote_etag(etag: str) -> str:
 
 
 def url_encode(value: str) -> str:
-    """``encoding-type=url`` as S3 applies it (spaces become '+', '/' kept)."""
-    return quote(value, safe="/").replace("%20", "+")
+    """``encoding-type=url`` as S3 applies it: percent-encoding of UTF-8 with '/' kept (a space is %20)."""
+    return quote(value, safe="/")
 
 
 def document(root: str, inner: str) -> bytes:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from email.utils import formatdate, parsedate_to_datetime
 
-from objectstore.service.errors import NotModified, PreconditionFailed
+from objectstore.service.errors import NoSuchKey, NotModified, PreconditionFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +57,21 @@ def check_read(cond: Conditions, etag: str, last_modified: float) -> None:
             raise PreconditionFailed(Condition="If-Match")
     elif cond.if_unmodified_since is not None and modified > cond.if_unmodified_since:
         raise PreconditionFailed(Condition="If-Unmodified-Since")
-    if cond.if_none_match is not None:
-        if _matches(cond.if_none_match, etag):
-            raise NotModified()
-    elif cond.if_modified_since is not None and modified <= cond.if_modified_since:
-        raise NotModified()
+    not_modified = (
+        _matches(cond.if_none_match, etag)
+        if cond.if_none_match is not None
+        else cond.if_modified_since is not None and modified <= cond.if_modified_since
+    )
+    if not_modified:
+        # A 304 still names the representation it stands for (RFC 9110 section 15.4.5).
+        raise NotModified(ETag=f'"{etag}"', LastModified=formatdate(modified, usegmt=True))
 
 
 def check_write(cond: Conditions, etag: str | None, last_modified: float | None) -> None:
-    """Conditional PUT/complete/copy destination: every failure is 412 (no 304 for writes)."""
+    """Conditional PUT/complete/copy destination: a failure is 412 (no 304 for writes), except If-Match on a key
+    that does not exist, which is 404 NoSuchKey (as S3 answers)."""
+    if cond.if_match is not None and etag is None:
+        raise NoSuchKey()
     if cond.if_match is not None and not _matches(cond.if_match, etag):
         raise PreconditionFailed(Condition="If-Match")
     if cond.if_none_match is not None and (

@@ -71,6 +71,8 @@ def _page(
     max_keys: int,
 ) -> Listing:
     out = Listing()
+    if max_keys == 0:
+        return out  # as S3: nothing, and not truncated
     cursor, inclusive = _resume_point(prefix, delimiter, after)
     limit = max_keys + 1  # one more than fits tells whether the listing is truncated
     while True:

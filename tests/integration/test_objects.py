@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import unicodedata
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -202,3 +203,50 @@ def test_aws_chunked_is_not_stored_as_content_encoding(server: LakeboxServer, bu
     assert s3.head_object(Bucket=bucket, Key="enc")["ContentEncoding"] == "gzip"
     s3.put_object(Bucket=bucket, Key="enc2", Body=b"x" * 10, ContentEncoding="aws-chunked")
     assert "ContentEncoding" not in s3.head_object(Bucket=bucket, Key="enc2")
+
+
+def test_not_modified_names_the_representation(server: LakeboxServer, bucket: str) -> None:
+    s3 = server.s3()
+    etag = s3.put_object(Bucket=bucket, Key="cond", Body=b"x")["ETag"]
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="cond", IfNoneMatch=etag)
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    assert exc.value.response["ResponseMetadata"]["HTTPHeaders"]["etag"] == etag
+    assert "last-modified" in exc.value.response["ResponseMetadata"]["HTTPHeaders"]
+
+
+def test_if_match_on_a_missing_key_is_no_such_key(server: LakeboxServer, bucket: str) -> None:
+    s3 = server.s3()
+    for tag in ("*", '"0123"'):
+        with pytest.raises(ClientError) as exc:
+            s3.put_object(Bucket=bucket, Key="never", Body=b"x", IfMatch=tag)
+        assert error_code(exc) == "NoSuchKey"
+    with pytest.raises(ClientError) as missing:
+        s3.head_object(Bucket=bucket, Key="never")
+    assert missing.value.response["Error"]["Code"] == "404"
+
+
+def test_non_ascii_metadata_sent_as_utf8(server: LakeboxServer, bucket: str) -> None:
+    s3 = server.s3()
+
+    def add_header(**kwargs: Any) -> None:
+        kwargs["params"]["headers"]["x-amz-meta-greeting"] = "Grüße é"
+
+    s3.meta.events.register("before-call.s3.PutObject", add_header)
+    s3.put_object(Bucket=bucket, Key="utf8-meta", Body=b"x")
+    assert server.s3().head_object(Bucket=bucket, Key="utf8-meta")["Metadata"] == {"greeting": "Grüße é"}
+
+
+def test_listing_encoding_and_zero_max_keys(server: LakeboxServer, bucket: str) -> None:
+    s3 = server.s3()
+    for key in ("sp ace/a", "plus+/b", "nl\n"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"")
+    # botocore asks for encoding-type=url and decodes what S3 encodes; the round trip must be exact.
+    v2 = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
+    assert sorted(p["Prefix"] for p in v2["CommonPrefixes"]) == ["plus+/", "sp ace/"]
+    assert [o["Key"] for o in v2["Contents"]] == ["nl\n"]
+    v1 = s3.list_objects(Bucket=bucket, Prefix="nl\n")
+    assert (v1["Prefix"], [o["Key"] for o in v1["Contents"]]) == ("nl\n", ["nl\n"])
+    for listed in (s3.list_objects(Bucket=bucket, MaxKeys=0), s3.list_objects_v2(Bucket=bucket, MaxKeys=0)):
+        assert listed["IsTruncated"] is False
+        assert "Contents" not in listed

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import http.client
 import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from botocore.auth import S3SigV4Auth
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
@@ -155,3 +158,42 @@ def test_expect_100_continue_is_refused_before_the_body(server: LakeboxServer, b
         reply = sock.recv(4096).decode()
     assert reply.startswith("HTTP/1.1 403"), reply
     assert "AccessDenied" in reply
+
+
+def test_put_without_content_length_or_chunking_is_refused(server: LakeboxServer, bucket: str) -> None:
+    url = urlsplit(
+        server.s3().generate_presigned_url(
+            "put_object", Params={"Bucket": bucket, "Key": "nolen"}, ExpiresIn=60
+        )
+    )
+    conn = http.client.HTTPConnection(url.hostname or "", url.port)
+    conn.putrequest("PUT", f"{url.path}?{url.query}", skip_accept_encoding=True)
+    conn.endheaders()
+    response = conn.getresponse()
+    body = response.read().decode()
+    conn.close()
+    assert (response.status, re.search(r"<Code>([^<]+)</Code>", body).group(1)) == (
+        411,
+        "MissingContentLength",
+    )  # type: ignore[union-attr]
+
+
+def test_put_with_chunked_transfer_encoding(server: LakeboxServer, bucket: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"streamed "
+        yield b"without a length"
+
+    url = server.s3().generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "chunked"}, ExpiresIn=60
+    )
+    assert httpx.put(url, content=chunks()).status_code == 200
+    assert server.s3().get_object(Bucket=bucket, Key="chunked")["Body"].read() == b"streamed without a length"
+
+
+def test_presigned_url_expired_before_it_was_made(server: LakeboxServer, bucket: str) -> None:
+    # What botocore's pure-Python signer makes of ExpiresIn=-1000 (the CRT signer refuses to).
+    request = AWSRequest(method="PUT", url=f"{server.s3_endpoint}/{bucket}/neg")
+    creds = Credentials(server.access_key_id, server.secret_access_key)
+    S3SigV4QueryAuth(creds, "s3", "auto", expires=-1000).add_auth(request)
+    response = httpx.put(request.url, content=b"x")
+    assert (response.status_code, code_of(response)) == (403, "AccessDenied")

@@ -291,7 +291,6 @@ PRESIGN = dict(parse_qsl(PRESIGNED_QUERY))
     ("change", "message"),
     [
         ({"X-Amz-Expires": "604801"}, "X-Amz-Expires must be less than a week (in seconds) that is 604800"),
-        ({"X-Amz-Expires": "-1"}, "X-Amz-Expires must be non-negative"),
         ({"X-Amz-Expires": "0"}, "X-Amz-Expires must be at least 1 second"),
         ({"X-Amz-Expires": "ten"}, "X-Amz-Expires should be a number"),
         ({"X-Amz-Algorithm": "AWS4-HMAC-SHA1"}, 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"'),
@@ -321,6 +320,12 @@ def test_parse_presigned_query_errors(change: dict[str, str | None], message: st
     with pytest.raises(AuthorizationQueryParametersError) as info:
         parse_presigned_query(params)
     assert message in info.value.message
+
+
+def test_negative_expiry_is_an_expired_url() -> None:
+    with pytest.raises(AccessDenied) as info:
+        parse_presigned_query({**PRESIGN, "X-Amz-Expires": "-1000"})
+    assert info.value.message == "Request has expired"
 
 
 def test_parse_presigned_query_limits_and_token() -> None:

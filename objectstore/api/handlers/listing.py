@@ -103,7 +103,9 @@ async def list_objects_v1(ctx: S3Context, req: S3Request) -> S3Response:
         last = listing.common_prefixes[-1] if listing.last == (listing.common_prefixes or [""])[-1] else None
         next_marker = last if last is not None else (listing.objects[-1].key if listing.objects else None)
     inner = (
-        f"<Name>{xml.escape(req.bucket)}</Name><Prefix>{enc(prefix)}</Prefix><Marker>{enc(marker)}</Marker>"  # type: ignore[operator]
+        # v1 url-encodes keys, common prefixes, Delimiter, Marker and NextMarker, but not Prefix (as S3 does:
+        # botocore decodes exactly those fields).
+        f"<Name>{xml.escape(req.bucket)}</Name><Prefix>{xml.escape(prefix)}</Prefix><Marker>{enc(marker)}</Marker>"  # type: ignore[operator]
         + (f"<NextMarker>{enc(next_marker)}</NextMarker>" if next_marker is not None else "")  # type: ignore[operator]
         + f"<MaxKeys>{max_keys}</MaxKeys>"
         + (f"<Delimiter>{enc(delimiter)}</Delimiter>" if delimiter else "")  # type: ignore[operator]

@@ -26,7 +26,7 @@ async def put_object(ctx: S3Context, req: S3Request) -> S3Response:
     if decoded is not None:
         length = int(decoded) if decoded.isdigit() else None
     elif length is None and req.headers.get("transfer-encoding", "").lower() != "chunked":
-        raise MissingContentLength()
+        raise MissingContentLength()  # a body of unknown length may still come chunked (up to the size limit)
     trailers = req.trailers
     result = await ctx.objects.put_object(
         req.bucket,
