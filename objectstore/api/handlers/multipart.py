@@ -86,11 +86,11 @@ async def upload_part(ctx: S3Context, req: S3Request) -> S3Response:
     number = _part_number(req)
     algorithm, checksum_value, in_trailer = checksum_request(req)
     length = req.content_length()
+    if length is None and req.headers.get("transfer-encoding", "").lower() != "chunked":
+        raise MissingContentLength()
     decoded = req.headers.get("x-amz-decoded-content-length")
     if decoded is not None:
         length = int(decoded) if decoded.isdigit() else None
-    elif length is None and req.headers.get("transfer-encoding", "").lower() != "chunked":
-        raise MissingContentLength()
     trailers = req.trailers
     part = await ctx.multipart.upload_part(
         req.bucket,

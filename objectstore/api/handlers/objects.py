@@ -22,11 +22,11 @@ async def put_object(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.key is not None
     algorithm, checksum_value, in_trailer = checksum_request(req)
     length = req.content_length()
+    if length is None and req.headers.get("transfer-encoding", "").lower() != "chunked":
+        raise MissingContentLength()
     decoded = req.headers.get("x-amz-decoded-content-length")
     if decoded is not None:
         length = int(decoded) if decoded.isdigit() else None
-    elif length is None and req.headers.get("transfer-encoding", "").lower() != "chunked":
-        raise MissingContentLength()  # a body of unknown length may still come chunked (up to the size limit)
     trailers = req.trailers
     result = await ctx.objects.put_object(
         req.bucket,
