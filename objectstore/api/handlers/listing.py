@@ -13,7 +13,7 @@ from objectstore.api.headers import int_query, invalid_argument
 from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response
 from objectstore.api.router import route
-from objectstore.service.errors import InvalidArgument
+from objectstore.service.errors import InvalidArgument, NotImplementedOp
 from objectstore.service.listing import Listing, list_objects
 from objectstore.service.names import key_identity
 
@@ -27,6 +27,20 @@ def _encoder(req: S3Request) -> tuple[str | None, object]:
     if encoding.lower() != "url":
         raise InvalidArgument("Invalid Encoding Method specified in Request", ArgumentName="encoding-type")
     return "url", lambda s: xml.escape(xml.url_encode(s))
+
+
+V1_PARAMETERS = frozenset({"prefix", "delimiter", "marker", "max-keys", "encoding-type", "x-id"})
+V2_PARAMETERS = frozenset(
+    {"list-type", "continuation-token", "delimiter", "encoding-type", "fetch-owner", "max-keys", "prefix"}
+    | {"start-after", "x-id"}
+)
+
+
+def _only(req: S3Request, known: frozenset[str]) -> None:
+    """R2 answers 501 NotImplemented to a list parameter it does not support (``x-id`` is ignored)."""
+    for name in req.query:
+        if name not in known and not name.lower().startswith("x-amz-"):
+            raise NotImplementedOp(f"The list parameter {name!r} is not implemented.")
 
 
 def _identity(value: str) -> str:
@@ -51,6 +65,7 @@ def _entries(listing: Listing, enc: object, fetch_owner: bool) -> str:
 @route("ListObjectsV2", "GET", "bucket", Action.LIST_OBJECTS, query="list-type", keys="prefix")
 async def list_objects_v2(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.bucket is not None
+    _only(req, V2_PARAMETERS)
     if req.query["list-type"] != "2":
         raise invalid_argument("list-type", req.query["list-type"])
     encoding, enc = _encoder(req)
@@ -90,6 +105,7 @@ async def list_objects_v2(ctx: S3Context, req: S3Request) -> S3Response:
 @route("ListObjects", "GET", "bucket", Action.LIST_OBJECTS, keys="prefix")
 async def list_objects_v1(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.bucket is not None
+    _only(req, V1_PARAMETERS)
     encoding, enc = _encoder(req)
     prefix = req.query.get("prefix", "")
     delimiter = req.query.get("delimiter", "")
