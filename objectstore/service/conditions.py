@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 
-from objectstore.service.errors import NoSuchKey, NotModified, PreconditionFailed
+from objectstore.service.errors import NotModified, PreconditionFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +68,9 @@ def check_read(cond: Conditions, etag: str, last_modified: float) -> None:
 
 
 def check_write(cond: Conditions, etag: str | None, last_modified: float | None) -> None:
-    """Conditional PUT/complete/copy destination: a failure is 412 (no 304 for writes), except If-Match on a key
-    that does not exist, which is 404 NoSuchKey (as S3 answers)."""
-    if cond.if_match is not None and etag is None:
-        raise NoSuchKey()
+    """Conditional PUT/complete/copy destination: every failure is 412 PreconditionFailed, as R2 documents for
+    conditional PutObject ("when the preceding state of the object ... does not match"), including If-Match on
+    a key that does not exist (where AWS answers 404 NoSuchKey)."""
     if cond.if_match is not None and not _matches(cond.if_match, etag):
         raise PreconditionFailed(Condition="If-Match")
     if cond.if_none_match is not None and (

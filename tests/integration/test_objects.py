@@ -215,12 +215,13 @@ def test_not_modified_names_the_representation(server: LakeboxServer, bucket: st
     assert "last-modified" in exc.value.response["ResponseMetadata"]["HTTPHeaders"]
 
 
-def test_if_match_on_a_missing_key_is_no_such_key(server: LakeboxServer, bucket: str) -> None:
+def test_if_match_on_a_missing_key_is_precondition_failed(server: LakeboxServer, bucket: str) -> None:
+    # R2: a conditional PutObject whose condition does not match the preceding state is 412 (AWS says 404 here).
     s3 = server.s3()
     for tag in ("*", '"0123"'):
         with pytest.raises(ClientError) as exc:
             s3.put_object(Bucket=bucket, Key="never", Body=b"x", IfMatch=tag)
-        assert error_code(exc) == "NoSuchKey"
+        assert error_code(exc) == "PreconditionFailed"
     with pytest.raises(ClientError) as missing:
         s3.head_object(Bucket=bucket, Key="never")
     assert missing.value.response["Error"]["Code"] == "404"
