@@ -10,7 +10,12 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from auth.service.principal import Principal
-from objectstore.service.errors import IncompleteBody, InvalidArgument, XAmzContentSHA256Mismatch
+from objectstore.service.errors import (
+    IncompleteBody,
+    InvalidArgument,
+    MissingContentLength,
+    XAmzContentSHA256Mismatch,
+)
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -54,6 +59,17 @@ class S3Request:
             raise InvalidArgument("Invalid Content-Length", ArgumentName="Content-Length") from None
         if length < 0:
             raise InvalidArgument("Invalid Content-Length", ArgumentName="Content-Length")
+        return length
+
+    def payload_length(self) -> int | None:
+        """The length of the object data a write carries: ``x-amz-decoded-content-length`` for aws-chunked bodies,
+        else Content-Length; None for a chunked transfer of unknown length. Neither: MissingContentLength."""
+        length = self.content_length()
+        if length is None and self.headers.get("transfer-encoding", "").lower() != "chunked":
+            raise MissingContentLength()
+        decoded = self.headers.get("x-amz-decoded-content-length")
+        if decoded is not None:
+            return int(decoded) if decoded.isdigit() else None
         return length
 
     def body(self) -> AsyncIterator[bytes]:

@@ -14,7 +14,7 @@ from objectstore.api.response import S3Response, empty
 from objectstore.api.router import route
 from objectstore.api.xml import quote_etag
 from objectstore.service.checksums import ALGORITHMS, header_name, parse_algorithm, requested_checksums
-from objectstore.service.errors import InvalidArgument, MalformedXML, MissingContentLength
+from objectstore.service.errors import InvalidArgument, MalformedXML
 from objectstore.service.model import PutIntegrity
 from objectstore.service.multipart import RequestedPart, UploadInfo
 
@@ -85,12 +85,7 @@ async def upload_part(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.key is not None
     number = _part_number(req)
     algorithm, checksum_value, in_trailer = checksum_request(req)
-    length = req.content_length()
-    if length is None and req.headers.get("transfer-encoding", "").lower() != "chunked":
-        raise MissingContentLength()
-    decoded = req.headers.get("x-amz-decoded-content-length")
-    if decoded is not None:
-        length = int(decoded) if decoded.isdigit() else None
+    length = req.payload_length()
     trailers = req.trailers
     part = await ctx.multipart.upload_part(
         req.bucket,

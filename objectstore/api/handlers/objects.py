@@ -12,7 +12,6 @@ from objectstore.api.response import S3Response, empty
 from objectstore.api.router import route
 from objectstore.api.xml import quote_etag
 from objectstore.service.checksums import header_name
-from objectstore.service.errors import MissingContentLength
 from objectstore.service.model import PutIntegrity
 
 
@@ -21,12 +20,7 @@ async def put_object(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.bucket is not None
     assert req.key is not None
     algorithm, checksum_value, in_trailer = checksum_request(req)
-    length = req.content_length()
-    if length is None and req.headers.get("transfer-encoding", "").lower() != "chunked":
-        raise MissingContentLength()
-    decoded = req.headers.get("x-amz-decoded-content-length")
-    if decoded is not None:
-        length = int(decoded) if decoded.isdigit() else None
+    length = req.payload_length()
     trailers = req.trailers
     result = await ctx.objects.put_object(
         req.bucket,
