@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,30 +73,6 @@ def _catalog_lines(c: dict[str, Any]) -> list[str]:
     ]
 
 
-@catalog.command("enable")
-@click.argument("name")
-@admin_options
-def catalog_enable(name: str, **admin: Any) -> None:
-    """Turn the bucket into an Iceberg warehouse."""
-    _print(_call(admin, "POST", f"/buckets/{name}/catalog/enable"), admin["as_json"], _catalog_lines)
-
-
-@catalog.command("disable")
-@click.argument("name")
-@admin_options
-def catalog_disable(name: str, **admin: Any) -> None:
-    """Refuse catalog requests for the bucket (its tables are kept for a later enable)."""
-    _print(_call(admin, "POST", f"/buckets/{name}/catalog/disable"), admin["as_json"], _catalog_lines)
-
-
-@catalog.command("get")
-@click.argument("name")
-@admin_options
-def catalog_get(name: str, **admin: Any) -> None:
-    """Show the catalog's status, URI and warehouse name."""
-    _print(_call(admin, "GET", f"/buckets/{name}/catalog"), admin["as_json"], _catalog_lines)
-
-
 def _call(admin: dict[str, Any], method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     data_dir: Path | None = admin["data_dir"]
     return _client(admin["console_url"], admin["token"], data_dir).call(method, path, body)
@@ -112,25 +89,40 @@ def _dev_url_lines(p: dict[str, Any]) -> list[str]:
     return [f"Public access via the dev URL is disabled for bucket '{p['bucket']}'."]
 
 
-@dev_url.command("enable")
-@click.argument("name")
-@admin_options
-def dev_url_enable(name: str, **admin: Any) -> None:
-    """Serve the bucket's objects to anyone at an address that names neither account nor bucket."""
-    _print(_call(admin, "POST", f"/buckets/{name}/public/enable"), admin["as_json"], _dev_url_lines)
+def _state_commands(
+    group: click.Group, resource: str, lines: Callable[[dict[str, Any]], list[str]], docs: dict[str, str]
+) -> None:
+    """enable/disable/get of a per-bucket setting behind ``/buckets/{name}/<resource>`` of the admin API."""
+
+    def command(action: str, method: str, suffix: str) -> None:
+        @group.command(action, help=docs[action])
+        @click.argument("name")
+        @admin_options
+        def run(name: str, **admin: Any) -> None:
+            _print(_call(admin, method, f"/buckets/{name}/{resource}{suffix}"), admin["as_json"], lines)
+
+    command("enable", "POST", "/enable")
+    command("disable", "POST", "/disable")
+    command("get", "GET", "")
 
 
-@dev_url.command("disable")
-@click.argument("name")
-@admin_options
-def dev_url_disable(name: str, **admin: Any) -> None:
-    """Stop serving the bucket publicly (the address is kept for a later enable)."""
-    _print(_call(admin, "POST", f"/buckets/{name}/public/disable"), admin["as_json"], _dev_url_lines)
-
-
-@dev_url.command("get")
-@click.argument("name")
-@admin_options
-def dev_url_get(name: str, **admin: Any) -> None:
-    """Show whether public access is enabled, and where."""
-    _print(_call(admin, "GET", f"/buckets/{name}/public"), admin["as_json"], _dev_url_lines)
+_state_commands(
+    catalog,
+    "catalog",
+    _catalog_lines,
+    {
+        "enable": "Turn the bucket into an Iceberg warehouse.",
+        "disable": "Refuse catalog requests for the bucket (its tables are kept for a later enable).",
+        "get": "Show the catalog's status, URI and warehouse name.",
+    },
+)
+_state_commands(
+    dev_url,
+    "public",
+    _dev_url_lines,
+    {
+        "enable": "Serve the bucket's objects to anyone at an address that names neither account nor bucket.",
+        "disable": "Stop serving the bucket publicly (the address is kept for a later enable).",
+        "get": "Show whether public access is enabled, and where.",
+    },
+)

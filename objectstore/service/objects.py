@@ -313,10 +313,6 @@ class ObjectService:
             finally:
                 f.close()
 
-    @staticmethod
-    def check_key(raw_key: str) -> str:
-        return key_identity(raw_key)
-
     # -- delete ----------------------------------------------------------------------------------------------
 
     def delete(self, bucket: str, raw_key: str, conditions: Conditions = Conditions()) -> None:

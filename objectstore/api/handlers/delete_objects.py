@@ -11,6 +11,7 @@ from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response
 from objectstore.api.router import route
 from objectstore.service.errors import MalformedXML, StoreError
+from objectstore.service.names import key_identity
 
 MAX_KEYS = 1000
 
@@ -37,7 +38,7 @@ async def delete_objects(ctx: S3Context, req: S3Request) -> S3Response:
             )
             continue
         try:
-            ctx.objects.check_key(key)
+            key_identity(key)
             valid.append(key)
         except StoreError as exc:
             errors.append(
