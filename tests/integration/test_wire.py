@@ -155,7 +155,12 @@ def test_expect_100_continue_is_refused_before_the_body(server: LakeboxServer, b
             f"PUT /{bucket}/expect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n"
             "Expect: 100-continue\r\n\r\n".encode()
         )
-        reply = sock.recv(4096).decode()
+        # The refusal closes the connection: read until then (headers and body may come in separate segments).
+        sock.settimeout(10)
+        chunks = []
+        while chunk := sock.recv(4096):
+            chunks.append(chunk)
+        reply = b"".join(chunks).decode()
     assert reply.startswith("HTTP/1.1 403"), reply
     assert "AccessDenied" in reply
 
