@@ -9,11 +9,15 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_FILE = "secret.key"
+# Opened secrets are kept per process (every request of a key needs its secret to check the signature); the
+# sealed bytes are the cache key, so a rotated or re-issued secret is never served stale.
+_OPENED_MAX = 4096
 
 
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
+        self._opened: dict[tuple[bytes, str], str] = {}
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> SecretBox:
@@ -40,4 +44,11 @@ class SecretBox:
         return nonce + self._aead.encrypt(nonce, plaintext.encode(), context.encode())
 
     def open(self, sealed: bytes, context: str) -> str:
-        return self._aead.decrypt(sealed[:12], sealed[12:], context.encode()).decode()
+        cached = self._opened.get((sealed, context))
+        if cached is not None:
+            return cached
+        plaintext = self._aead.decrypt(sealed[:12], sealed[12:], context.encode()).decode()
+        if len(self._opened) >= _OPENED_MAX:
+            self._opened.clear()
+        self._opened[(bytes(sealed), context)] = plaintext
+        return plaintext

@@ -211,9 +211,17 @@ def _header(headers: Headers, name: str) -> str | None:
     return ",".join(value) if value else None
 
 
+@functools.lru_cache(maxsize=64)
 def _parse_amz_date(value: str) -> datetime | None:
+    """``YYYYMMDDTHHMMSSZ`` as an aware datetime (None if not a valid time). Sliced, not strptime'd (5x
+    faster), and cached: every request of the same second carries the same stamp."""
+    if not _AMZ_DATE.fullmatch(value):
+        return None
     try:
-        return datetime.strptime(value, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        return datetime(
+            int(value[0:4]), int(value[4:6]), int(value[6:8]),
+            int(value[9:11]), int(value[11:13]), int(value[13:15]), tzinfo=UTC,
+        )  # fmt: skip
     except ValueError:
         return None
 

@@ -97,6 +97,8 @@ class TokenService:
         self._db = db
         self._box = box
         self.temporary = TemporaryCredentials(db, box)
+        self._by_id = db.point_query(_BY_ID)
+        self._by_secret_hash = db.point_query(_BY_SECRET_HASH)
 
     # -- administration -------------------------------------------------------------------------------
 
@@ -212,8 +214,7 @@ class TokenService:
         """
         if session_token is not None:
             return self.temporary.s3_identity(access_key_id, session_token)
-        with self._db.read(snapshot=False) as conn:
-            row = conn.execute(_BY_ID, {"id_": access_key_id}).first()
+        row = self._by_id.first({"id_": access_key_id})
         if row is None or row.revoked_at is not None:
             raise InvalidAccessKeyId()
         if row.expires_at is not None and row.expires_at <= time.time():
@@ -223,8 +224,7 @@ class TokenService:
     def authenticate_bearer(self, token_value: str) -> Principal:
         """The principal of an API token value (the catalog's and the admin API's bearer token)."""
         digest = _secret_hash(secret_access_key_for(token_value))
-        with self._db.read(snapshot=False) as conn:
-            row = conn.execute(_BY_SECRET_HASH, {"digest_": digest}).first()
+        row = self._by_secret_hash.first({"digest_": digest})
         if row is None or not hmac.compare_digest(row.secret_hash, digest) or row.revoked_at is not None:
             raise InvalidToken()
         if row.expires_at is not None and row.expires_at <= time.time():

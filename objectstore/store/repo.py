@@ -84,14 +84,16 @@ def prefix_end(prefix: str) -> str | None:
 class ObjectRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._bucket = db.point_query(_BUCKET)
+        self._bucket_and_object = db.point_query(_BUCKET_AND_OBJECT)
 
     # -- buckets ---------------------------------------------------------------------------------------------
 
     def get_bucket(self, name: str, conn: Connection | None = None) -> Row[Any] | None:
         if conn is not None:
             return conn.execute(_BUCKET, {"b_": name}).first()
-        with self.db.read(snapshot=False) as c:
-            return c.execute(_BUCKET, {"b_": name}).first()
+        row: Row[Any] | None = self._bucket.first({"b_": name})
+        return row
 
     def create_bucket(self, name: str, location: str, storage_class: str) -> bool:
         """Inserts the bucket; False if it already exists."""
@@ -140,8 +142,7 @@ class ObjectRepository:
 
     def get_object(self, bucket: str, key: str) -> tuple[Row[Any] | None, Row[Any] | None]:
         """(bucket row, object row) in one snapshot (one statement)."""
-        with self.db.read(snapshot=False) as conn:
-            row = conn.execute(_BUCKET_AND_OBJECT, {"b_": bucket, "k_": key}).first()
+        row = self._bucket_and_object.first({"b_": bucket, "k_": key})
         if row is None:
             return None, None
         return row, (row if row.key is not None else None)
