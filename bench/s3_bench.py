@@ -3,7 +3,7 @@
     scripts/bench [--workers N] [--concurrency 16] [--scale 1.0] [--only get_4k,head_4k] [--servers lakebox,moto]
 
 Starts each server in turn (lakebox on a temporary data dir, then moto_server), runs every workload against it with
-one fast asyncio client (bench/client.py: aiohttp, keep-alive, SigV4 with UNSIGNED-PAYLOAD), and prints per
+one fast asyncio client (bench/client.py: raw HTTP/1.1 keep-alive with httptools, SigV4 with UNSIGNED-PAYLOAD), and prints per
 workload ops/s, MiB/s, p50/p99 latency, the server's CPU time per operation, the client's, and the peak RSS of the
 server's process tree; then the lakebox/moto ratios next to the targets. Results also go to bench/results/*.json.
 
@@ -611,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"S3 benchmark: concurrency {args.concurrency}, lakebox --workers {args.workers}, "
-        f"{os.cpu_count()} CPUs, one aiohttp client process (srv/cli us/op: CPU time per operation)"
+        f"{os.cpu_count()} CPUs, one client process (srv/cli us/op: CPU time per operation)"
     )
     for name, results in all_results.items():
         print()

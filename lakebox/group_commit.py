@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from lakebox.db import Database
+from lakebox.db import Database, savepoint
 
 log = logging.getLogger("lakebox.commit")
 MAX_BATCH = 64
@@ -77,7 +77,7 @@ class GroupCommitter:
             with self._db.write() as conn:
                 for write in batch:
                     try:
-                        with conn.begin_nested():
+                        with savepoint(self._db, conn):
                             outcomes.append((write.apply(conn), None))
                     except Exception as exc:
                         outcomes.append((None, exc))

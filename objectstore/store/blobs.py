@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,12 +24,57 @@ def new_blob_id() -> str:
     return uuid.uuid4().hex
 
 
-def fsync_dir(path: Path) -> None:
+def _fsync_dir_now(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class _DirSync:
+    """Coalesces fsyncs of one directory between threads: an fsync that starts after a caller arrives makes
+    that caller's entries durable too, so concurrent uploads into ``incoming/`` share one directory fsync
+    instead of queueing one each on the disk."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._cond = threading.Condition()
+        self._started = 0  # generation of the last fsync begun
+        self._done = 0  # generation of the last fsync finished
+        self._running = False
+
+    def sync(self) -> None:
+        with self._cond:
+            needed = self._started + 1  # the first fsync to begin from now on covers this caller
+            while self._done < needed:
+                if self._running:
+                    self._cond.wait()
+                    continue
+                self._running = True
+                self._started += 1
+                generation = self._started
+                self._cond.release()
+                try:
+                    _fsync_dir_now(self._path)
+                finally:
+                    self._cond.acquire()
+                    self._running = False
+                    self._cond.notify_all()
+                self._done = generation
+
+
+_dir_syncs: dict[Path, _DirSync] = {}
+_dir_syncs_lock = threading.Lock()
+
+
+def fsync_dir(path: Path) -> None:
+    """Makes the directory's entries durable (blocking), sharing an fsync with concurrent callers."""
+    syncer = _dir_syncs.get(path)
+    if syncer is None:
+        with _dir_syncs_lock:
+            syncer = _dir_syncs.setdefault(path, _DirSync(path))
+    syncer.sync()
 
 
 class BlobWriter:

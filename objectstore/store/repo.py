@@ -40,9 +40,17 @@ _BUCKET_AND_OBJECT = (
     )
     .where(buckets.c.name == bindparam("b_"))
 )
-_UPDATE_OBJECT = update(objects).where(_OBJECT_WHERE)
+# A new object version replaces every column of the row: a column the writer leaves out takes its default.
+_OBJECT_COLUMNS = [c for c in objects.c if c.name not in ("bucket", "key")]
+_OBJECT_DEFAULTS = {
+    c.name: (c.default.arg if c.default is not None and c.default.is_scalar else None) for c in objects.c
+}
+_UPDATE_OBJECT = (
+    update(objects).where(_OBJECT_WHERE).values({c.name: bindparam(c.name) for c in _OBJECT_COLUMNS})
+)
 _DELETE_OBJECT = delete(objects).where(_OBJECT_WHERE)
-_INSERT_OBJECT = insert(objects)
+_INSERT_OBJECT = insert(objects).values({c.name: bindparam(c.name) for c in objects.c})
+_INSERT_GARBAGE = insert(garbage).values(blob_id=bindparam("blob_id"), created_at=bindparam("created_at"))
 _LISTINGS: dict[tuple[str, bool, bool], Any] = {}
 
 
@@ -84,8 +92,13 @@ def prefix_end(prefix: str) -> str | None:
 class ObjectRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._bucket = db.point_query(_BUCKET)
-        self._bucket_and_object = db.point_query(_BUCKET_AND_OBJECT)
+        self._bucket = db.prepare(_BUCKET)
+        self._bucket_and_object = db.prepare(_BUCKET_AND_OBJECT)
+        self._bucket_name = db.prepare(_BUCKET_NAME)
+        self._object = db.prepare(_OBJECT if db.is_sqlite else _OBJECT_FOR_UPDATE)
+        self._insert_object = db.prepare(_INSERT_OBJECT, _OBJECT_DEFAULTS)
+        self._update_object = db.prepare(_UPDATE_OBJECT, _OBJECT_DEFAULTS)
+        self._insert_garbage = db.prepare(_INSERT_GARBAGE)
 
     # -- buckets ---------------------------------------------------------------------------------------------
 
@@ -185,7 +198,7 @@ class ObjectRepository:
     ) -> bool:
         """``put_object`` inside the caller's write transaction."""
         bucket, key = values["bucket"], values["key"]
-        if conn.execute(_BUCKET_NAME, {"b_": bucket}).first() is None:
+        if self._bucket_name.first({"b_": bucket}, conn) is None:
             if not create_bucket:
                 return False
             conn.execute(insert(buckets).values(name=bucket, created_at=time.time()))
@@ -194,9 +207,9 @@ class ObjectRepository:
             check(current)
         if current is not None:
             self.discard(conn, current)
-            conn.execute(_UPDATE_OBJECT, {**values, "b_": bucket, "k_": key})
+            self._update_object.execute(conn, {**values, "b_": bucket, "k_": key})
         else:
-            conn.execute(_INSERT_OBJECT, values)
+            self._insert_object.execute(conn, values)
         if also is not None:
             also(conn)
         return True
@@ -221,8 +234,9 @@ class ObjectRepository:
                     conn.execute(_DELETE_OBJECT, {"b_": bucket, "k_": key})
 
     def locked_object(self, conn: Connection, bucket: str, key: str) -> Row[Any] | None:
-        query = _OBJECT if self.db.is_sqlite else _OBJECT_FOR_UPDATE
-        return conn.execute(query, {"b_": bucket, "k_": key}).first()
+        """The object's row in a write transaction, locked against concurrent writers on PostgreSQL."""
+        row: Row[Any] | None = self._object.first({"b_": bucket, "k_": key}, conn)
+        return row
 
     def discard(self, conn: Connection, row: Row[Any]) -> None:
         """Marks the blobs of a replaced or deleted object as garbage (and forgets a multipart layout)."""
@@ -236,8 +250,8 @@ class ObjectRepository:
                 for r in conn.execute(select(parts.c.blob_id).where(parts.c.upload_id == row.upload_id))
             ]
             conn.execute(delete(parts).where(parts.c.upload_id == row.upload_id))
-        if blob_ids:
-            conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in blob_ids])
+        for blob_id in blob_ids:
+            self._insert_garbage.execute(conn, {"blob_id": blob_id, "created_at": now})
 
     def list_keys(
         self,
