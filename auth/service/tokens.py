@@ -97,8 +97,8 @@ class TokenService:
         self._db = db
         self._box = box
         self.temporary = TemporaryCredentials(db, box)
-        self._by_id = db.point_query(_BY_ID)
-        self._by_secret_hash = db.point_query(_BY_SECRET_HASH)
+        self._by_id = db.prepare(_BY_ID)
+        self._by_secret_hash = db.prepare(_BY_SECRET_HASH)
 
     # -- administration -------------------------------------------------------------------------------
 
