@@ -8,6 +8,7 @@ database holds the secret access key only encrypted (``secret_enc``, for SigV4) 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -238,11 +239,17 @@ _BY_SECRET_HASH = select(_tokens).where(_tokens.c.secret_hash == bindparam("dige
 
 
 def _principal(row: Any) -> Principal:
+    return _principal_of(row.id, row.permission, row.buckets, row.expires_at)
+
+
+@functools.lru_cache(maxsize=1024)
+def _principal_of(token_id: str, permission: str, buckets: str | None, expires_at: float | None) -> Principal:
+    """Principals are immutable values of these columns: built once per distinct row, not per request."""
     return Principal(
-        token_id=row.id,
-        permission=Permission(row.permission),
-        buckets=tuple(json.loads(row.buckets or "[]")),
-        expires_at=when(row.expires_at),
+        token_id=token_id,
+        permission=Permission(permission),
+        buckets=tuple(json.loads(buckets or "[]")),
+        expires_at=when(expires_at),
     )
 
 

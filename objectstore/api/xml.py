@@ -36,7 +36,12 @@ def iso8601(ts: float) -> str:
 
 
 def http_date(ts: float) -> str:
-    return formatdate(int(ts), usegmt=True)
+    return _http_date(int(ts))
+
+
+@lru_cache(maxsize=4096)
+def _http_date(seconds: int) -> str:
+    return formatdate(seconds, usegmt=True)
 
 
 def quote_etag(etag: str) -> str:

@@ -128,6 +128,7 @@ class BlobWriter:
 class LocalBlobStore:
     def __init__(self, data_dir: Path, node_id: str) -> None:
         self.root = data_dir / "blobs"
+        self._root = str(self.root)
         self.incoming_root = data_dir / "incoming"
         self.incoming = self.incoming_root / node_id
         self.root.mkdir(parents=True, exist_ok=True)
@@ -177,7 +178,8 @@ class LocalBlobStore:
     def open(self, blob_id: str) -> BinaryIO:
         """Opens a blob for reading; FileNotFoundError if it was deleted (the caller re-reads its row)."""
         try:
-            return open(self.path(blob_id), "rb")
+            # A string path: building the Path costs more than opening the file.
+            return open(f"{self._root}/{blob_id[:2]}/{blob_id[2:4]}/{blob_id}", "rb")
         except FileNotFoundError:
             for node_dir in self.incoming_root.iterdir():
                 with contextlib.suppress(FileNotFoundError):
