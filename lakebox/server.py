@@ -20,6 +20,7 @@ import uvicorn
 
 from lakebox.app import SETTINGS_ENV, settings_to_env
 from lakebox.bootstrap import prepare
+from lakebox.http_protocol import CoalescingHttpToolsProtocol
 from lakebox.metrics import metrics_dir, reset_dir
 from lakebox.settings import Settings
 
@@ -40,7 +41,7 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
         "lakebox.app:create_app",
         factory=True,
-        http="httptools",
+        http=CoalescingHttpToolsProtocol,
         loop="uvloop",
         lifespan="on",
         access_log=False,
