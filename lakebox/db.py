@@ -148,6 +148,13 @@ class Prepared:
         compiled = stmt.compile(dialect=dialect)
         self._sql = str(compiled)
         self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        # Binds the statement fixes itself (literals, SQLite's OFFSET beside a LIMIT) keep their values.
+        fixed = {
+            name: value
+            for name, value in compiled.params.items()
+            if not compiled.binds[name].required and name not in self._defaults
+        }
+        self._defaults = {**fixed, **self._defaults}
         if isinstance(stmt, Select):
             columns = list(stmt.selected_columns)
             self._row = namedtuple("_Row", [c.key for c in columns])  # type: ignore[misc]
@@ -155,8 +162,6 @@ class Prepared:
             self._processors = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
 
     def _params(self, params: Mapping[str, Any]) -> list[Any]:
-        if not self._defaults:
-            return [params[name] for name in self._names]
         defaults = self._defaults
         return [params[name] if name in params else defaults[name] for name in self._names]
 
@@ -176,6 +181,26 @@ class Prepared:
             for i, proc in self._processors:
                 values[i] = proc(values[i])
         return self._row._make(values)
+
+    def all(self, params: Mapping[str, Any], conn: Connection | None = None) -> list[Any]:
+        """Every row, in ``conn``'s transaction or as one autocommit statement."""
+        if not self._db.is_sqlite:
+            if conn is not None:
+                return list(conn.execute(self._stmt, dict(params)).all())
+            with self._db.read(snapshot=False) as own:
+                return list(own.execute(self._stmt, dict(params)).all())
+        raw = self._db.raw_sqlite() if conn is None else _driver(conn)
+        rows = raw.execute(self._sql, self._params(params)).fetchall()
+        make = self._row._make
+        if not self._processors:
+            return [make(values) for values in rows]
+        out = []
+        for values in rows:
+            values = list(values)
+            for i, proc in self._processors:
+                values[i] = proc(values[i])
+            out.append(make(values))
+        return out
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Runs a DML statement in ``conn``'s transaction; the number of rows it matched."""

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from objectstore.service.errors import NoSuchBucket
 from objectstore.store.repo import ObjectRepository, prefix_end
 
-_LOOKAHEAD = 8  # rows fetched after jumping over a common prefix: the next key often starts another one
+_LOOKAHEAD = 2  # rows fetched after jumping over a common prefix: the next key often starts another one
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,9 @@ def _page(
         return out  # as S3: nothing, and not truncated
     cursor, inclusive = _resume_point(prefix, delimiter, after)
     limit = max_keys + 1  # one more than fits tells whether the listing is truncated
+    if delimiter:
+        # Any row may open a common prefix that ends the batch: start small and double while rows are objects.
+        limit = min(limit, _LOOKAHEAD)
     while True:
         rows = repo.list_keys(bucket, prefix, cursor, limit, inclusive, conn)
         jumped = False

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Select, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from lakebox.db import Database
+from lakebox.db import Database, Prepared
 from objectstore.store.tables import BlobGarbageRow, BucketRow, MultipartUploadRow, ObjectRow, UploadPartRow
 
 buckets = BucketRow.__table__  # type: ignore[attr-defined]
@@ -51,30 +51,24 @@ _UPDATE_OBJECT = (
 _DELETE_OBJECT = delete(objects).where(_OBJECT_WHERE)
 _INSERT_OBJECT = insert(objects).values({c.name: bindparam(c.name) for c in objects.c})
 _INSERT_GARBAGE = insert(garbage).values(blob_id=bindparam("blob_id"), created_at=bindparam("created_at"))
-_LISTINGS: dict[tuple[str, bool, bool], Any] = {}
 
 
 _LISTED_COLUMNS = ("key", "key_raw", "size", "etag", "last_modified", "storage_class")
 
 
-def _listing_statement(after: str, inclusive: bool, prefix: bool, end: bool) -> Any:
-    """The listing select for one shape of bounds (built once per shape; bounds and limit are parameters)."""
-    shape = ("" if not after else ">=" if inclusive else ">", prefix, end)
-    stmt = _LISTINGS.get(shape)
-    if stmt is None:
-        conds = [objects.c.bucket == bindparam("b_")]
-        if shape[0] == ">=":
-            conds.append(objects.c.key >= bindparam("after_"))
-        elif shape[0] == ">":
-            conds.append(objects.c.key > bindparam("after_"))
-        if prefix:
-            conds.append(objects.c.key >= bindparam("prefix_"))
-        if end:
-            conds.append(objects.c.key < bindparam("end_"))
-        columns = [objects.c[name] for name in _LISTED_COLUMNS]
-        stmt = select(*columns).where(and_(*conds)).order_by(objects.c.key).limit(bindparam("limit_"))
-        _LISTINGS[shape] = stmt
-    return stmt
+def _listing_statement(after: bool, inclusive: bool, prefix: bool, end: bool) -> Select[Any]:
+    """The listing select for one shape of bounds (bounds and limit are parameters)."""
+    conds = [objects.c.bucket == bindparam("b_")]
+    if after:
+        conds.append(
+            objects.c.key >= bindparam("after_") if inclusive else objects.c.key > bindparam("after_")
+        )
+    if prefix:
+        conds.append(objects.c.key >= bindparam("prefix_"))
+    if end:
+        conds.append(objects.c.key < bindparam("end_"))
+    columns = [objects.c[name] for name in _LISTED_COLUMNS]
+    return select(*columns).where(and_(*conds)).order_by(objects.c.key).limit(bindparam("limit_"))
 
 
 def prefix_end(prefix: str) -> str | None:
@@ -99,6 +93,7 @@ class ObjectRepository:
         self._insert_object = db.prepare(_INSERT_OBJECT, _OBJECT_DEFAULTS)
         self._update_object = db.prepare(_UPDATE_OBJECT, _OBJECT_DEFAULTS)
         self._insert_garbage = db.prepare(_INSERT_GARBAGE)
+        self._listings: dict[tuple[bool, bool, bool, bool], Prepared] = {}  # one per shape of bounds
 
     # -- buckets ---------------------------------------------------------------------------------------------
 
@@ -266,12 +261,12 @@ class ObjectRepository:
         starting with ``prefix`` and greater than ``after`` (or equal, ``inclusive``), in key order; in the
         caller's transaction when ``conn`` is given."""
         end = prefix_end(prefix) if prefix else None
-        query = _listing_statement(after, inclusive, bool(prefix), end is not None)
+        shape = (after != "", inclusive, bool(prefix), end is not None)
+        query = self._listings.get(shape)
+        if query is None:
+            query = self._listings[shape] = self.db.prepare(_listing_statement(*shape))
         params = {"b_": bucket, "after_": after, "prefix_": prefix, "end_": end, "limit_": limit}
-        if conn is not None:
-            return list(conn.execute(query, params).all())
-        with self.db.read(snapshot=False) as own:
-            return list(own.execute(query, params).all())
+        return query.all(params, conn)
 
     def count_objects(self, bucket: str) -> int:
         with self.db.read() as conn:
