@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 _WRITE_BUFFER = 1 << 20
+_DIRECT_WRITE = 64 << 10
 
 
 def new_blob_id() -> str:
@@ -97,9 +98,17 @@ class BlobWriter:
 
     def write(self, data: bytes | memoryview) -> None:
         self.size += len(data)
+        if len(data) >= _DIRECT_WRITE and not self._buffer:
+            self._write_all(data)  # large chunks go straight to the file: no copy into the buffer
+            return
         self._buffer += data
         if len(self._buffer) >= _WRITE_BUFFER:
             self._flush()
+
+    def _write_all(self, data: bytes | memoryview) -> None:
+        with memoryview(data) as view:
+            while view:
+                view = view[os.write(self._fd, view) :]
 
     def _flush(self) -> None:
         with memoryview(self._buffer) as whole:
