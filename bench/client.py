@@ -92,7 +92,7 @@ def canonical_query(params: dict[str, str] | None) -> str:
 class Reply:
     status: int
     headers: Mapping[str, str]  # names lower-case
-    body: bytes
+    body: bytes | bytearray
     length: int  # bytes received (equals len(body) unless the body was drained without keeping it)
 
 
@@ -101,10 +101,16 @@ class ConnectionDropped(Exception):
 
 
 WRITE_SLICE = 1024 * 1024
+SCRATCH = 64 * 1024  # receive buffer for status lines, headers and bodies of unknown length
+WINDOW = 1024 * 1024  # receive buffer handed to a sink as it fills
 
 
-class _Connection(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection carrying one request at a time."""
+class _Connection(asyncio.BufferedProtocol):
+    """One keep-alive HTTP/1.1 connection carrying one request at a time.
+
+    The status line and headers go through httptools; a body of known length is then received straight into its
+    final buffer (``get_buffer``), so a 1 MiB GET costs the client one kernel copy instead of four.
+    """
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -112,6 +118,7 @@ class _Connection(asyncio.Protocol):
         self._can_write = asyncio.Event()
         self._can_write.set()
         self._done: asyncio.Future[None] | None = None
+        self._scratch = bytearray(SCRATCH)
         self._reset(False, None)
 
     def _reset(self, head: bool, sink: Callable[[int, bytes], None] | None) -> None:
@@ -120,23 +127,59 @@ class _Connection(asyncio.Protocol):
         self._sink = sink
         self._headers: dict[str, str] = {}
         self._chunks: list[bytes] = []
-        self._length = 0
+        self._length = 0  # body bytes received
+        self._expected = -1  # Content-Length (-1: delimited otherwise)
+        self._keep_alive = False
+        self._body: bytearray | None = None  # the whole body when its length is known and no sink takes it
+        self._direct = False  # past the parser: the socket fills the body buffer itself
+        self._window: bytearray | None = None  # with a sink: a reused buffer handed to it as it fills
+        self._window_fill = 0
         self._started = False
         self._complete = False
 
-    # -- asyncio.Protocol ------------------------------------------------------------------------------------
+    # -- asyncio.BufferedProtocol ----------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview | bytearray:
+        if not self._direct or self._complete:
+            return self._scratch  # also between exchanges: the loop asks for a buffer before data arrives
+        remaining = self._expected - self._length
+        if self._body is not None:
+            return memoryview(self._body)[self._length : self._expected]
+        assert self._window is not None
+        return memoryview(self._window)[self._window_fill : self._window_fill + remaining]
+
+    def buffer_updated(self, nbytes: int) -> None:
         self._started = True
+        if self._direct:
+            self._length += nbytes
+            if self._window is not None:
+                self._window_fill += nbytes
+                if self._window_fill == len(self._window) or self._length == self._expected:
+                    assert self._sink is not None
+                    self._sink(self._length - self._window_fill, bytes(self._window[: self._window_fill]))
+                    self._window_fill = 0
+            if self._length == self._expected:
+                self._direct = False
+                self._finish()
+            return
         try:
-            self._parser.feed_data(data)
+            self._parser.feed_data(memoryview(self._scratch)[:nbytes])
         except httptools.HttpParserUpgrade:  # pragma: no cover - never asked for
             self._fail(ConnectionError("unexpected protocol upgrade"))
+            return
         except httptools.HttpParserError as exc:
             self._fail(ConnectionError(f"bad response: {exc}"))
+            return
+        if not self._complete and self._expected > self._length and (self._body is not None or self._sink):
+            self._direct = True
+            if self._body is None:
+                self._window = bytearray(min(WINDOW, self._expected - self._length))
+
+    def eof_received(self) -> bool:
+        return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -144,7 +187,7 @@ class _Connection(asyncio.Protocol):
         if self._done is None or self._done.done():
             return
         delimited = "content-length" in self._headers or "transfer-encoding" in self._headers
-        if self._started and not delimited and not self._parser.should_keep_alive():
+        if self._started and not delimited and not self._keep_alive and not self._direct:
             self._finish()  # a body delimited by the connection's end
         elif self._started:
             self._fail(ConnectionError("connection closed mid-response"))
@@ -163,11 +206,21 @@ class _Connection(asyncio.Protocol):
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self._keep_alive = self._parser.should_keep_alive()
         if self._head:
             self._finish()
+            return
+        length = self._headers.get("content-length")
+        bodiless = self._parser.get_status_code() in (204, 304)
+        if length is not None and "transfer-encoding" not in self._headers and not bodiless:
+            self._expected = int(length)
+            if self._sink is None:
+                self._body = bytearray(self._expected)
 
     def on_body(self, body: bytes) -> None:
-        if self._sink is not None:
+        if self._body is not None:
+            self._body[self._length : self._length + len(body)] = body
+        elif self._sink is not None:
             self._sink(self._length, body)
         else:
             self._chunks.append(body)
@@ -212,10 +265,10 @@ class _Connection(asyncio.Protocol):
                 self.transport.write(view[start : start + WRITE_SLICE])
         await self._done
         status = self._parser.get_status_code()
-        if not self._parser.should_keep_alive() or self._headers.get("connection", "").lower() == "close":
+        if not self._keep_alive or self._headers.get("connection", "").lower() == "close":
             self.transport.close()
             self.closed = True
-        data = b"".join(self._chunks)
+        data = self._body if self._body is not None else b"".join(self._chunks)
         return Reply(status, self._headers, data, self._length)
 
 
