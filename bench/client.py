@@ -103,6 +103,8 @@ class ConnectionDropped(Exception):
 WRITE_SLICE = 1024 * 1024
 SCRATCH = 64 * 1024  # receive buffer for status lines, headers and bodies of unknown length
 WINDOW = 1024 * 1024  # receive buffer handed to a sink as it fills
+# Takes (offset, chunk) as a body arrives; a memoryview chunk is valid only during the call (its buffer is reused).
+Sink = Callable[[int, bytes | memoryview], None]
 
 
 class _Connection(asyncio.BufferedProtocol):
@@ -121,7 +123,7 @@ class _Connection(asyncio.BufferedProtocol):
         self._scratch = bytearray(SCRATCH)
         self._reset(False, None)
 
-    def _reset(self, head: bool, sink: Callable[[int, bytes], None] | None) -> None:
+    def _reset(self, head: bool, sink: Sink | None) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._head = head
         self._sink = sink
@@ -159,7 +161,8 @@ class _Connection(asyncio.BufferedProtocol):
                 self._window_fill += nbytes
                 if self._window_fill == len(self._window) or self._length == self._expected:
                     assert self._sink is not None
-                    self._sink(self._length - self._window_fill, bytes(self._window[: self._window_fill]))
+                    with memoryview(self._window) as window:
+                        self._sink(self._length - self._window_fill, window[: self._window_fill])
                     self._window_fill = 0
             if self._length == self._expected:
                 self._direct = False
@@ -248,7 +251,7 @@ class _Connection(asyncio.BufferedProtocol):
         head: bytes,
         body: bytes | memoryview | None,
         is_head: bool,
-        sink: Callable[[int, bytes], None] | None,
+        sink: Sink | None,
     ) -> Reply:
         assert self.transport is not None
         self._reset(is_head, sink)
@@ -308,7 +311,7 @@ class S3Client:
         params: dict[str, str] | None = None,
         body: bytes | memoryview | None = None,
         *,
-        sink: Callable[[int, bytes], None] | None = None,
+        sink: Sink | None = None,
         extra_headers: dict[str, str] | None = None,
     ) -> Reply:
         """One signed request. With ``sink`` the body is streamed to ``sink(offset, chunk)``, not kept."""

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from bench.client import Reply, S3Client
 from bench.targets import LakeboxTarget, MotoTarget, Target, TreeSampler
+from lakebox.memory import tune_malloc
 
 KiB, MiB = 1024, 1024 * 1024
 ROOT = Path(__file__).resolve().parents[1]
@@ -290,8 +291,10 @@ class Bench:
             expect(r.headers.get("etag") == etag, f"PUT large ETag {r.headers.get('etag')}")
             return size
 
-        def compare(offset: int, chunk: bytes) -> None:
-            if not body.startswith(chunk, offset):  # memcmp; a memoryview comparison is ~100x slower
+        def compare(offset: int, chunk: bytes | memoryview) -> None:
+            # bytes.find takes any buffer and, on a window of the needle's length, is a memcmp (a memoryview
+            # comparison is ~100x slower); the chunk is not copied.
+            if body.find(chunk, offset, offset + len(chunk)) != offset:
                 raise CheckFailed(f"GET large: bytes differ at offset {offset}")
 
         async def get_op(_i: int) -> int:
@@ -595,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         import uvloop
 
         uvloop.install()
+    tune_malloc()  # the client's own megabyte buffers, as lakebox tunes its workers (the same for every server)
     bench = Bench(args)
     all_results: dict[str, dict[str, Result]] = {}
     targets: dict[str, Target] = {}

@@ -21,6 +21,7 @@ import uvicorn
 from lakebox.app import SETTINGS_ENV, settings_to_env
 from lakebox.bootstrap import prepare
 from lakebox.http_protocol import CoalescingHttpToolsProtocol
+from lakebox.memory import tune_malloc
 from lakebox.metrics import metrics_dir, reset_dir
 from lakebox.settings import Settings
 
@@ -65,6 +66,7 @@ def serve(settings: Settings) -> None:
         bind(settings.host, port)
         for port in (settings.s3_port, settings.catalog_port, settings.console_port, settings.public_port)
     ]
+    tune_malloc()  # before the fork: every worker inherits it
     created = prepare(settings)
     reset_dir(metrics_dir(settings.data_dir, settings.node_id))
     os.environ[SETTINGS_ENV] = settings_to_env(settings)
