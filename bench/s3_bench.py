@@ -292,9 +292,8 @@ class Bench:
             return size
 
         def compare(offset: int, chunk: bytes | memoryview) -> None:
-            # bytes.find takes any buffer and, on a window of the needle's length, is a memcmp (a memoryview
-            # comparison is ~100x slower); the chunk is not copied.
-            if body.find(chunk, offset, offset + len(chunk)) != offset:
+            # A copy and a memcmp (~60 us a MiB); bytes.find and memoryview comparisons are 15-100x slower.
+            if not body.startswith(bytes(chunk), offset):
                 raise CheckFailed(f"GET large: bytes differ at offset {offset}")
 
         async def get_op(_i: int) -> int:
