@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, create_engine, event
+from sqlalchemy import String, create_engine, event, inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Delete, Insert, Select, Update
@@ -66,12 +66,15 @@ class Database:
         On PostgreSQL an advisory lock serialises nodes that start at the same time.
         """
         if self.is_sqlite:
-            SQLModel.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                SQLModel.metadata.create_all(conn)
+                _add_new_columns(conn)
             return
         with self.engine.connect() as conn:
             conn.exec_driver_sql("SELECT pg_advisory_lock(7410925)")
             try:
                 SQLModel.metadata.create_all(conn)
+                _add_new_columns(conn)
                 conn.commit()
             finally:
                 conn.exec_driver_sql("SELECT pg_advisory_unlock(7410925)")
@@ -235,6 +238,21 @@ def savepoint(db: Database, conn: Connection) -> Iterator[None]:
         raw.execute("RELEASE lakebox_sp")
         raise
     raw.execute("RELEASE lakebox_sp")
+
+
+def _add_new_columns(conn: Connection) -> None:
+    """Adds the nullable columns a newer lakebox defines to tables an older one created (``create_all`` makes
+    missing tables only). Other schema changes would need a migration; none exists yet."""
+    existing = inspect(conn)
+    for table in SQLModel.metadata.sorted_tables:
+        present = {column["name"] for column in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable or column.primary_key:
+                raise RuntimeError(f"table {table.name} lacks column {column.name}, which cannot be added")
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

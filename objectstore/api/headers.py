@@ -10,8 +10,10 @@ from objectstore.api.response import S3Response
 from objectstore.api.xml import http_date, quote_etag
 from objectstore.service.checksums import decode_checksum, header_name, parse_algorithm, requested_checksums
 from objectstore.service.conditions import Conditions, parse_http_date
-from objectstore.service.errors import InvalidArgument, InvalidStorageClass
+from objectstore.service.errors import InvalidArgument, InvalidRequest, InvalidStorageClass
 from objectstore.service.model import CONTENT_HEADERS, ObjectMeta, WriteOptions
+from objectstore.service.sse import ALGORITHM as SSE_ALGORITHM
+from objectstore.service.sse import CustomerKey, parse_customer_key
 
 STORAGE_CLASSES = {"STANDARD", "STANDARD_IA"}
 META_PREFIX = "x-amz-meta-"
@@ -71,7 +73,9 @@ def checksum_request(req: S3Request) -> tuple[str | None, str | None, bool]:
     return algorithm, None, False
 
 
-def write_options(req: S3Request, key: str, *, algorithm: str | None) -> WriteOptions:
+def write_options(
+    req: S3Request, key: str, *, algorithm: str | None, sse: CustomerKey | None = None
+) -> WriteOptions:
     h = req.headers
     content_type = (
         h.get("content-type") or mimetypes.guess_type(key, strict=False)[0] or "application/octet-stream"
@@ -86,6 +90,8 @@ def write_options(req: S3Request, key: str, *, algorithm: str | None) -> WriteOp
         user_metadata=user_metadata(req),
         storage_class=storage_class(req),
         checksum_algorithm=algorithm,
+        sse_key_md5=sse.key_md5 if sse is not None else None,
+        sse_key_check=sse.check_value() if sse is not None else None,
     )
 
 
@@ -112,6 +118,7 @@ def object_headers(resp: S3Response, meta: ObjectMeta, req: S3Request, *, whole:
         resp.header(META_PREFIX + name, value)
     if meta.storage_class != "STANDARD":
         resp.header("x-amz-storage-class", meta.storage_class)
+    sse_headers(resp, meta.sse_key_md5)
     if meta.parts_count is not None and "partNumber" in req.query:
         resp.header("x-amz-mp-parts-count", meta.parts_count)
     if (
@@ -140,3 +147,34 @@ def int_query(req: S3Request, name: str, default: int, low: int, high: int) -> i
     if value < low:
         raise invalid_argument(name, raw)
     return min(value, high)
+
+
+_SSE_PREFIX = "x-amz-server-side-encryption-customer-"
+_SSE_SOURCE_PREFIX = "x-amz-copy-source-server-side-encryption-customer-"
+
+
+def customer_key(req: S3Request, *, source: bool = False) -> CustomerKey | None:
+    """The SSE-C key of the request (of its copy source with ``source``), validated; None if none is given.
+
+    Like S3, a key is refused on a channel where it could be read on the way (plain HTTP from another host);
+    lakebox accepts plain HTTP from this machine, as a laptop or CI setup uses it.
+    """
+    h = req.headers
+    prefix = _SSE_SOURCE_PREFIX if source else _SSE_PREFIX
+    key = parse_customer_key(
+        h.get(prefix + "algorithm"), h.get(prefix + "key"), h.get(prefix + "key-md5"), source=source
+    )
+    if key is not None and not req.private_channel:
+        raise InvalidRequest(
+            "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure "
+            "connection."
+        )
+    return key
+
+
+def sse_headers(resp: S3Response, key_md5: str | None) -> S3Response:
+    """The SSE-C response headers of an object encrypted under a customer key."""
+    if key_md5 is not None:
+        resp.header(_SSE_PREFIX + "algorithm", SSE_ALGORITHM)
+        resp.header(_SSE_PREFIX + "key-md5", key_md5)
+    return resp

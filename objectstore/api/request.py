@@ -41,6 +41,8 @@ class S3Request:
     # The decoded payload: set by authentication (signed hash check, aws-chunked decoding).
     payload: Callable[[], AsyncIterator[bytes]] | None = None
     trailers: dict[str, str] = field(default_factory=dict)
+    # Reached over TLS, or from this machine: where secrets such as SSE-C keys may travel.
+    private_channel: bool = False
 
     @property
     def resource(self) -> str:
@@ -156,4 +158,9 @@ def parse_request(scope: Scope, receive: Receive, domain: str | None) -> S3Reque
         key=key,
         request_id=new_request_id(),
         receive=receive,
+        private_channel=scope.get("scheme") == "https" or _is_loopback((scope.get("client") or ("",))[0]),
     )
+
+
+def _is_loopback(host: str) -> bool:
+    return host.startswith("127.") or host in ("::1", "localhost")

@@ -31,7 +31,7 @@ from objectstore.service.objects import (
     object_values,
     write_check,
 )
-from objectstore.store.blobs import BlobWriter
+from objectstore.service.sse import CustomerKey, Writer, check_key
 from objectstore.store.repo import parts
 
 DIRECTIVES = ("COPY", "REPLACE", "MERGE")
@@ -51,6 +51,8 @@ class CopyRequest:
     storage_class: str | None = None  # x-amz-storage-class, if given
     source_conditions: Conditions = field(default_factory=Conditions)
     destination_conditions: Conditions = field(default_factory=Conditions)  # R2's cf-copy-destination-if-*
+    source_sse: CustomerKey | None = None  # SSE-C key of the source (x-amz-copy-source-server-side-...)
+    sse: CustomerKey | None = None  # SSE-C key to encrypt the copy under
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,9 @@ class CopyService:
 
     async def _copy_once(self, req: CopyRequest) -> CopyResult:
         source = await anyio.to_thread.run_sync(self.objects.head, req.source_bucket, req.source_key)
+        check_key(source.sse_key_check, req.source_sse)
         check_copy_source(req.source_conditions, source.etag, source.last_modified)
+        encrypted = source.sse_key_check is not None or req.sse is not None
         key = key_identity(req.key)
         if self.objects.repo.get_bucket(req.bucket) is None:
             raise NoSuchBucket(BucketName=req.bucket)
@@ -106,14 +110,24 @@ class CopyService:
             and key_identity(req.source_key) == key
             and req.directive == "COPY"
             and (req.storage_class is None or req.storage_class == source.storage_class)
+            and not encrypted
         ):
             raise InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing "
                 "the object's metadata, storage class, website redirect location or encryption attributes."
             )
         options = copy_options(req, source)
+        if req.sse is not None:
+            options = dataclasses.replace(
+                options, sse_key_md5=req.sse.key_md5, sse_key_check=req.sse.check_value()
+            )
         check_metadata(options.user_metadata)
-        writers, part_rows = await anyio.to_thread.run_sync(self._link, source)
+        writers: list[Writer] | None
+        part_rows: list[dict[str, Any]] | None
+        if encrypted:  # decrypted and (re-)encrypted on the way: blobs are keyed to their own ids
+            writers, part_rows = None, None
+        else:
+            writers, part_rows = await anyio.to_thread.run_sync(self._link, source)
         extra: dict[str, Any] = {
             "checksum_algorithm": source.checksum_algorithm,
             "checksum_value": source.checksum_value,
@@ -122,7 +136,7 @@ class CopyService:
         if writers is None:  # no hard links here: stream the bytes into one new blob
             plan = await anyio.to_thread.run_sync(
                 lambda: self.objects.plan_read(
-                    req.source_bucket, req.source_key, Conditions(), with_body=False
+                    req.source_bucket, req.source_key, Conditions(), with_body=False, sse=req.source_sse
                 )
             )
             if plan.meta.etag != source.etag:
@@ -132,6 +146,7 @@ class CopyService:
                 PutIntegrity(content_length=plan.length),
                 None,
                 max_size=MAX_PUT_SIZE,
+                sse=req.sse,
             )
             writers = [writer]
         if part_rows is None:
@@ -151,7 +166,7 @@ class CopyService:
             source.checksum_type,
         )
 
-    def _link(self, source: ObjectMeta) -> tuple[list[BlobWriter] | None, list[dict[str, Any]] | None]:
+    def _link(self, source: ObjectMeta) -> tuple[list[Writer] | None, list[dict[str, Any]] | None]:
         """Hard links to every blob of ``source`` (blocking): (writers, part rows for a multipart source), or
         (None, None) when links cannot be made. FileNotFoundError if a blob is gone (source replaced)."""
         if source.upload_id:
@@ -162,7 +177,7 @@ class CopyService:
         else:
             rows = []
             sources = [source.blob_id or ""]
-        writers: list[BlobWriter] = []
+        writers: list[Writer] = []
         try:
             for blob_id in sources:
                 writers.append(self.objects.blobs.link(blob_id))
@@ -196,7 +211,7 @@ class CopyService:
     def _commit(
         self,
         values: dict[str, Any],
-        writers: list[BlobWriter],
+        writers: list[Writer],
         part_rows: list[dict[str, Any]] | None,
         check: Any,
     ) -> None:

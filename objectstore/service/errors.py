@@ -74,6 +74,11 @@ class InvalidArgument(StoreError):
     default_message = "Invalid Argument"
 
 
+class InvalidEncryptionAlgorithm(StoreError):
+    code = "InvalidEncryptionAlgorithmError"
+    default_message = "The encryption request you specified is not valid. The valid value is AES256."
+
+
 class InvalidRequest(StoreError):
     code = "InvalidRequest"
     default_message = "Invalid Request"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from objectstore.service.conditions import Conditions
+from objectstore.service.sse import CustomerKey
 
 # The content headers S3 stores with an object and returns on GET/HEAD (attribute name -> header name).
 CONTENT_HEADERS = {
@@ -40,6 +41,8 @@ class ObjectMeta:
     blob_id: str | None = None
     upload_id: str | None = None
     parts_count: int | None = None
+    sse_key_md5: str | None = None
+    sse_key_check: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> ObjectMeta:
@@ -63,6 +66,8 @@ class ObjectMeta:
             blob_id=row.blob_id,
             upload_id=row.upload_id,
             parts_count=row.parts_count,
+            sse_key_md5=row.sse_key_md5,
+            sse_key_check=row.sse_key_check,
         )
 
 
@@ -79,6 +84,8 @@ class WriteOptions:
     user_metadata: dict[str, str] = field(default_factory=dict)
     storage_class: str = "STANDARD"
     checksum_algorithm: str | None = None  # the algorithm the client asked for (or sent a value of)
+    sse_key_md5: str | None = None  # SSE-C: set when the object is to be encrypted under a customer key
+    sse_key_check: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,7 @@ class ReadPlan:
     partial: bool
     segments: tuple[tuple[str, int, int], ...]  # (blob id, offset of the blob in the object, blob size)
     body: bytes | None = None  # small bodies are read together with the metadata
+    key: CustomerKey | None = None  # SSE-C: the (verified) key that decrypts the blobs
 
     @property
     def length(self) -> int:

@@ -40,7 +40,7 @@ from objectstore.service.errors import (
 from objectstore.service.model import PutIntegrity, ReadPlan, WriteOptions
 from objectstore.service.names import key_identity
 from objectstore.service.objects import ObjectService, check_metadata, object_values, write_check
-from objectstore.store.blobs import BlobWriter
+from objectstore.service.sse import CustomerKey, Writer
 from objectstore.store.repo import prefix_end
 from objectstore.store.uploads import UploadRepository
 
@@ -213,31 +213,54 @@ class MultipartService:
         integrity: PutIntegrity,
         checksum_algorithm: str | None,
         trailer_checksum: Callable[[], str | None] | None = None,
+        sse: CustomerKey | None = None,
     ) -> PartInfo:
         self.check_part_number(part_number)
         upload = await anyio.to_thread.run_sync(self.get, bucket, raw_key, upload_id)
+        self._check_part_key(upload, sse)
         algorithm = self._part_algorithm(upload, checksum_algorithm)
         writer, etag, checksum = await self.objects.receive_blob(
-            body, integrity, algorithm, trailer_checksum, max_size=MAX_PART_SIZE
+            body, integrity, algorithm, trailer_checksum, max_size=MAX_PART_SIZE, sse=sse
         )
         part = await self._commit_part(upload_id, part_number, writer, etag, checksum if algorithm else None)
         return dataclasses.replace(part, checksum_algorithm=algorithm if checksum else None)
 
     async def upload_part_copy(
-        self, bucket: str, raw_key: str, upload_id: str, part_number: int, plan: ReadPlan
+        self,
+        bucket: str,
+        raw_key: str,
+        upload_id: str,
+        part_number: int,
+        plan: ReadPlan,
+        sse: CustomerKey | None = None,
     ) -> PartInfo:
         """A part made of bytes of another object (``plan``: its range, already checked)."""
         self.check_part_number(part_number)
         upload = await anyio.to_thread.run_sync(self.get, bucket, raw_key, upload_id)
+        self._check_part_key(upload, sse)
         algorithm = upload.options.checksum_algorithm
         writer, etag, checksum = await self.objects.receive_blob(
             self.objects.stream(plan),
             PutIntegrity(content_length=plan.length),
             algorithm,
             max_size=MAX_PART_SIZE,
+            sse=sse,
         )
         part = await self._commit_part(upload_id, part_number, writer, etag, checksum)
         return dataclasses.replace(part, checksum_algorithm=algorithm if checksum else None)
+
+    @staticmethod
+    def _check_part_key(upload: UploadInfo, sse: CustomerKey | None) -> None:
+        """Every part of an SSE-C upload is encrypted under the key the upload was created with."""
+        check = upload.options.sse_key_check
+        if check is None and sse is None:
+            return
+        if check is None or sse is None or not sse.matches(check):
+            raise InvalidRequest(
+                "The provided encryption parameters did not match the ones used originally."
+                if check is not None and sse is not None
+                else "The multipart upload's encryption parameters and the part's do not agree."
+            )
 
     @staticmethod
     def _part_algorithm(upload: UploadInfo, requested: str | None) -> str | None:
@@ -250,7 +273,7 @@ class MultipartService:
         return expected or requested
 
     async def _commit_part(
-        self, upload_id: str, part_number: int, writer: BlobWriter, etag: str, checksum: str | None
+        self, upload_id: str, part_number: int, writer: Writer, etag: str, checksum: str | None
     ) -> PartInfo:
         now = time.time()
         values = {

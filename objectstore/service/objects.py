@@ -13,8 +13,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, BinaryIO
 
 import anyio.to_thread
 from sqlalchemy.engine import Connection
@@ -36,7 +36,8 @@ from objectstore.service.errors import (
 from objectstore.service.model import ObjectMeta, PutIntegrity, PutResult, ReadPlan, WriteOptions
 from objectstore.service.names import key_identity
 from objectstore.service.ranges import parse_range
-from objectstore.store.blobs import BlobWriter, LocalBlobStore
+from objectstore.service.sse import CustomerKey, EncryptingWriter, Writer, check_key, decrypt_range
+from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.repo import ObjectRepository
 
 log = logging.getLogger("lakebox.objects")
@@ -81,6 +82,8 @@ def object_values(
         "blob_id": None,
         "upload_id": None,
         "parts_count": None,
+        "sse_key_md5": options.sse_key_md5,
+        "sse_key_check": options.sse_key_check,
         **extra,
     }
 
@@ -110,14 +113,17 @@ class ObjectService:
         checksum_algorithm: str | None,
         trailer_checksum: Callable[[], str | None] | None = None,
         max_size: int = MAX_PUT_SIZE,
-    ) -> tuple[BlobWriter, str, str | None]:
-        """Streams a body into a new durable blob, verifying length, MD5 and checksum.
+        sse: CustomerKey | None = None,
+    ) -> tuple[Writer, str, str | None]:
+        """Streams a body into a new durable blob (encrypted under ``sse``), verifying length, MD5 and checksum
+        of the plaintext.
 
         Returns (writer, md5 hex, checksum base64). On any error the blob is removed.
         """
         if integrity.content_length is not None and integrity.content_length > max_size:
             raise EntityTooLarge(MaxSizeAllowed=str(max_size))
-        writer = self.blobs.create()
+        plain = self.blobs.create()
+        writer: Writer = plain if sse is None else EncryptingWriter(plain, sse)
         try:
             md5 = hashlib.md5()  # noqa: S324 - the ETag is defined as MD5
             hasher = new_hasher(checksum_algorithm) if checksum_algorithm else None
@@ -163,13 +169,15 @@ class ObjectService:
         *,
         trailer_checksum: Callable[[], str | None] | None = None,
         create_bucket_if_missing: bool = False,
+        sse: CustomerKey | None = None,
     ) -> PutResult:
+        """Stores an object; with ``sse`` (whose MD5 and check ``options`` carry) encrypted under that key."""
         key = key_identity(raw_key)
         check_metadata(options.user_metadata)
         if not create_bucket_if_missing and self.repo.get_bucket(bucket) is None:
             raise NoSuchBucket(BucketName=bucket)
         writer, etag, checksum = await self.receive_blob(
-            body, integrity, options.checksum_algorithm, trailer_checksum
+            body, integrity, options.checksum_algorithm, trailer_checksum, sse=sse
         )
         algorithm = options.checksum_algorithm if checksum else None
         values = object_values(
@@ -190,7 +198,7 @@ class ObjectService:
     async def commit_blob(
         self,
         values: dict[str, Any],
-        writer: BlobWriter,
+        writer: Writer,
         check: Callable[[Any], None] | None,
         create_bucket: bool = False,
     ) -> None:
@@ -234,12 +242,17 @@ class ObjectService:
         part_number: int | None = None,
         *,
         with_body: bool = True,
+        sse: CustomerKey | None = None,
     ) -> ReadPlan:
-        """Looks the object up, applies preconditions and the range; small bodies come back read (blocking)."""
+        """Looks the object up, checks the SSE-C key (``sse``) and preconditions, applies the range; small
+        bodies come back read (blocking)."""
         for _attempt in range(5):
             meta = self.head(bucket, raw_key)
             check_read(conditions, meta.etag, meta.last_modified)
             plan = self._plan(meta, range_header, part_number)
+            check_key(meta.sse_key_check, sse)  # after the part number and range are known good, as S3
+            if sse is not None:
+                plan = dataclasses.replace(plan, key=sse)
             if not with_body or plan.length > SMALL_BODY:
                 return plan
             try:
@@ -270,19 +283,10 @@ class ObjectService:
     def read_range(self, plan: ReadPlan, start: int, length: int) -> bytes:
         """Reads ``length`` bytes from object offset ``start`` across the plan's blobs (blocking)."""
         out = bytearray()
-        for blob_id, offset, size in plan.segments:
-            if length <= 0:
-                break
-            if start >= offset + size or size == 0:
-                continue
-            inner = start - offset
-            take = min(length, size - inner)
+        for blob_id, inner, take in _pieces(plan, start, length):
             with self.blobs.open(blob_id) as f:
-                if inner:
-                    f.seek(inner)
-                out += f.read(take)
-            start += take
-            length -= take
+                for chunk in self._blob_bytes(plan, f, blob_id, inner, take):
+                    out += chunk
         return bytes(out)
 
     async def stream(self, plan: ReadPlan) -> AsyncIterator[bytes]:
@@ -290,28 +294,36 @@ class ObjectService:
         if plan.body is not None:
             yield plan.body
             return
-        position, remaining = plan.start, plan.length
-        for blob_id, offset, size in plan.segments:
-            if remaining <= 0:
-                break
-            if position >= offset + size or size == 0:
-                continue
+        for blob_id, inner, take in _pieces(plan, plan.start, plan.length):
             f = await anyio.to_thread.run_sync(self.blobs.open, blob_id)
             try:
-                inner = position - offset
-                if inner:
-                    f.seek(inner)
-                left = min(remaining, size - inner)
-                while left > 0:
-                    data = await anyio.to_thread.run_sync(f.read, min(READ_CHUNK, left))
-                    if not data:
-                        raise IncompleteBody("blob shorter than its index entry")
-                    left -= len(data)
-                    position += len(data)
-                    remaining -= len(data)
+                chunks = self._blob_bytes(plan, f, blob_id, inner, take)
+                while (data := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
                     yield data
             finally:
                 f.close()
+
+    def _blob_bytes(
+        self, plan: ReadPlan, f: BinaryIO, blob_id: str, inner: int, take: int
+    ) -> Iterator[bytes]:
+        """Plaintext ``[inner, inner + take)`` of one open blob, in chunks of up to READ_CHUNK (blocking)."""
+        if plan.key is not None:
+            size = next(size for bid, _offset, size in plan.segments if bid == blob_id)
+
+            def read_at(offset: int, count: int) -> bytes:
+                f.seek(offset)
+                return f.read(count)
+
+            yield from decrypt_range(plan.key.blob_cipher(blob_id), read_at, size, inner, take)
+            return
+        if inner:
+            f.seek(inner)
+        while take > 0:
+            data = f.read(min(READ_CHUNK, take))
+            if not data:
+                raise IncompleteBody("blob shorter than its index entry")
+            take -= len(data)
+            yield data
 
     # -- delete ----------------------------------------------------------------------------------------------
 
@@ -346,3 +358,17 @@ class ObjectService:
             self.repo.forget_garbage(ids)
             total += len(ids)
         return total
+
+
+def _pieces(plan: ReadPlan, start: int, length: int) -> Iterator[tuple[str, int, int]]:
+    """(blob id, offset in the blob, byte count) of each blob holding bytes ``[start, start + length)``."""
+    for blob_id, offset, size in plan.segments:
+        if length <= 0:
+            break
+        if start >= offset + size or size == 0:
+            continue
+        inner = start - offset
+        take = min(length, size - inner)
+        yield blob_id, inner, take
+        start += take
+        length -= take

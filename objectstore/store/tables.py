@@ -49,6 +49,9 @@ class ObjectRow(SQLModel, table=True):
     blob_id: str | None = Field(default=None, max_length=64)  # single-blob object
     upload_id: str | None = Field(default=None, max_length=64)  # multipart object: parts in s3_object_part
     parts_count: int | None = None
+    # SSE-C: the key's MD5 (echoed to clients) and a salted HMAC that recognises the key (objectstore.service.sse)
+    sse_key_md5: str | None = Field(default=None, max_length=32)
+    sse_key_check: str | None = Field(default=None, max_length=96)
 
 
 class MultipartUploadRow(SQLModel, table=True):

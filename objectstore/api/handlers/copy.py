@@ -11,7 +11,7 @@ from objectstore.api import xml
 from objectstore.api.access import copy_source
 from objectstore.api.context import S3Context
 from objectstore.api.handlers.multipart import _part_number
-from objectstore.api.headers import conditions, storage_class, write_options
+from objectstore.api.headers import conditions, customer_key, sse_headers, storage_class, write_options
 from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response
 from objectstore.api.router import route
@@ -36,6 +36,7 @@ async def copy_object(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.key is not None
     source_bucket, source_key = _source(req)
     directive = req.headers.get("x-amz-metadata-directive", "COPY").strip().upper()
+    sse = customer_key(req)
     given_headers = frozenset(h for h in CONTENT_HEADERS.values() if h in req.headers)
     result = await ctx.copies.copy(
         CopyRequest(
@@ -49,6 +50,8 @@ async def copy_object(ctx: S3Context, req: S3Request) -> S3Response:
             storage_class=storage_class(req) if "x-amz-storage-class" in req.headers else None,
             source_conditions=conditions(req, "x-amz-copy-source-"),
             destination_conditions=conditions(req, "cf-copy-destination-"),
+            source_sse=customer_key(req, source=True),
+            sse=sse,
         )
     )
     inner = xml.elements(LastModified=xml.iso8601(result.last_modified), ETag=quote_etag(result.etag))
@@ -59,7 +62,8 @@ async def copy_object(ctx: S3Context, req: S3Request) -> S3Response:
                 "ChecksumType": result.checksum_type,
             }
         )
-    return S3Response(200, [("content-type", "application/xml")], xml.document("CopyObjectResult", inner))
+    resp = S3Response(200, [("content-type", "application/xml")], xml.document("CopyObjectResult", inner))
+    return sse_headers(resp, sse.key_md5 if sse else None)
 
 
 def copy_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -94,20 +98,23 @@ async def upload_part_copy(ctx: S3Context, req: S3Request) -> S3Response:
     ctx.multipart.check_part_number(number)
     source_conditions = conditions(req, "x-amz-copy-source-")
     await anyio.to_thread.run_sync(ctx.multipart.get, req.bucket, req.key, req.query["uploadId"])
+    source_sse, sse = customer_key(req, source=True), customer_key(req)
 
     def plan() -> ReadPlan:
-        whole = ctx.objects.plan_read(source_bucket, source_key, Conditions(), with_body=False)
+        whole = ctx.objects.plan_read(
+            source_bucket, source_key, Conditions(), with_body=False, sse=source_sse
+        )
         check_copy_source(source_conditions, whole.meta.etag, whole.meta.last_modified)
         bounds = copy_range(req.headers.get("x-amz-copy-source-range"), whole.meta.size)
         if bounds is None:
             return whole
-        return ReadPlan(whole.meta, bounds[0], bounds[1], True, whole.segments)
+        return ReadPlan(whole.meta, bounds[0], bounds[1], True, whole.segments, key=whole.key)
 
     for _attempt in range(5):
         source_plan = await anyio.to_thread.run_sync(plan)
         try:
             part = await ctx.multipart.upload_part_copy(
-                req.bucket, req.key, req.query["uploadId"], number, source_plan
+                req.bucket, req.key, req.query["uploadId"], number, source_plan, sse
             )
             break
         except FileNotFoundError:
@@ -117,4 +124,5 @@ async def upload_part_copy(ctx: S3Context, req: S3Request) -> S3Response:
     inner = xml.elements(LastModified=xml.iso8601(part.last_modified), ETag=quote_etag(part.etag))
     if part.checksum_algorithm and part.checksum_value:
         inner += xml.elements(**{"Checksum" + part.checksum_algorithm: part.checksum_value})
-    return S3Response(200, [("content-type", "application/xml")], xml.document("CopyPartResult", inner))
+    resp = S3Response(200, [("content-type", "application/xml")], xml.document("CopyPartResult", inner))
+    return sse_headers(resp, sse.key_md5 if sse else None)

@@ -8,7 +8,14 @@ import anyio.to_thread
 from auth.service.principal import Action
 from objectstore.api import xml
 from objectstore.api.context import S3Context
-from objectstore.api.headers import checksum_request, conditions, int_query, write_options
+from objectstore.api.headers import (
+    checksum_request,
+    conditions,
+    customer_key,
+    int_query,
+    sse_headers,
+    write_options,
+)
 from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response, empty
 from objectstore.api.router import route
@@ -44,7 +51,8 @@ async def create_multipart_upload(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.key is not None
     declared = req.headers.get("x-amz-checksum-algorithm")
     algorithm = parse_algorithm(declared, "x-amz-checksum-algorithm") if declared else None
-    options = write_options(req, req.key, algorithm=algorithm)
+    sse = customer_key(req)
+    options = write_options(req, req.key, algorithm=algorithm, sse=sse)
     upload = await anyio.to_thread.run_sync(
         lambda: ctx.multipart.create(
             req.bucket or "",
@@ -59,7 +67,7 @@ async def create_multipart_upload(ctx: S3Context, req: S3Request) -> S3Response:
         "InitiateMultipartUploadResult",
         xml.elements(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id),
     )
-    resp = S3Response(200, [("content-type", "application/xml")], body)
+    resp = sse_headers(S3Response(200, [("content-type", "application/xml")], body), options.sse_key_md5)
     if upload.options.checksum_algorithm:
         resp.header("x-amz-checksum-algorithm", upload.options.checksum_algorithm)
         resp.header("x-amz-checksum-type", upload.checksum_type)
@@ -85,6 +93,7 @@ async def upload_part(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.key is not None
     number = _part_number(req)
     algorithm, checksum_value, in_trailer = checksum_request(req)
+    sse = customer_key(req)
     length = req.payload_length()
     trailers = req.trailers
     part = await ctx.multipart.upload_part(
@@ -96,8 +105,9 @@ async def upload_part(ctx: S3Context, req: S3Request) -> S3Response:
         PutIntegrity(length, req.headers.get("content-md5"), checksum_value),
         algorithm,
         trailer_checksum=(lambda: trailers.get(header_name(algorithm or ""))) if in_trailer else None,
+        sse=sse,
     )
-    resp = empty().header("etag", quote_etag(part.etag))
+    resp = sse_headers(empty().header("etag", quote_etag(part.etag)), sse.key_md5 if sse else None)
     if part.checksum_algorithm and part.checksum_value:
         resp.header(header_name(part.checksum_algorithm), part.checksum_value)
     return resp

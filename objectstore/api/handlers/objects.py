@@ -6,7 +6,15 @@ import anyio.to_thread
 
 from auth.service.principal import Action
 from objectstore.api.context import S3Context
-from objectstore.api.headers import checksum_request, conditions, int_query, object_headers, write_options
+from objectstore.api.headers import (
+    checksum_request,
+    conditions,
+    customer_key,
+    int_query,
+    object_headers,
+    sse_headers,
+    write_options,
+)
 from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response, empty
 from objectstore.api.router import route
@@ -20,19 +28,21 @@ async def put_object(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.bucket is not None
     assert req.key is not None
     algorithm, checksum_value, in_trailer = checksum_request(req)
+    sse = customer_key(req)
     length = req.payload_length()
     trailers = req.trailers
     result = await ctx.objects.put_object(
         req.bucket,
         req.key,
         req.body(),
-        write_options(req, req.key, algorithm=algorithm),
+        write_options(req, req.key, algorithm=algorithm, sse=sse),
         PutIntegrity(length, req.headers.get("content-md5"), checksum_value),
         conditions(req),
         trailer_checksum=(lambda: trailers.get(header_name(algorithm or ""))) if in_trailer else None,
         create_bucket_if_missing=req.headers.get("cf-create-bucket-if-missing", "").lower() == "true",
+        sse=sse,
     )
-    resp = empty().header("etag", quote_etag(result.etag))
+    resp = sse_headers(empty().header("etag", quote_etag(result.etag)), sse.key_md5 if sse else None)
     if result.checksum_algorithm and result.checksum_value:
         resp.header(header_name(result.checksum_algorithm), result.checksum_value)
         resp.header("x-amz-checksum-type", result.checksum_type)
@@ -51,6 +61,7 @@ async def _read(ctx: S3Context, req: S3Request, *, with_body: bool) -> S3Respons
         req.headers.get("range"),
         part,
         with_body=with_body,
+        sse=customer_key(req),
     )
     meta = plan.meta
     resp = S3Response(206 if plan.partial else 200)
