@@ -3,6 +3,7 @@ s3cmd and rclone. Each round trip is byte-exact."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -130,3 +131,90 @@ def test_rclone(server: LakeboxServer, bucket: str, tmp_path: Path) -> None:
     for name, data in files.items():
         assert (tmp_path / "dst" / name).read_bytes() == data
     run([*rclone, "check", str(src), f"lb:{bucket}/rc"], env)
+
+
+def write_random(path: Path, size: int, chunk: int = 8 * 1024 * 1024) -> str:
+    """Writes ``size`` random bytes to ``path`` a chunk at a time; their SHA-256."""
+    digest = hashlib.sha256()
+    with path.open("wb") as f:
+        left = size
+        while left:
+            data = os.urandom(min(chunk, left))
+            digest.update(data)
+            f.write(data)
+            left -= len(data)
+    return digest.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while data := f.read(8 * 1024 * 1024):
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def test_aws_cli_cp_200_mib(server: LakeboxServer, bucket: str, tmp_path: Path) -> None:
+    """``aws s3 cp`` of 200 MiB: a multipart upload of the CLI's 8 MiB parts, and ranged parallel GETs back."""
+    env = aws_env(server, tmp_path)
+    aws = [str(BIN / "aws"), "--endpoint-url", server.s3_endpoint]
+    size = 200 * 1024 * 1024
+    digest = write_random(tmp_path / "big.bin", size)
+    run([*aws, "s3", "cp", str(tmp_path / "big.bin"), f"s3://{bucket}/big.bin"], env)
+    head = server.s3().head_object(Bucket=bucket, Key="big.bin")
+    assert head["ContentLength"] == size
+    assert head["ETag"].endswith('-25"')  # 200 MiB in the CLI's default 8 MiB parts
+    (tmp_path / "big.bin").unlink()
+    run([*aws, "s3", "cp", f"s3://{bucket}/big.bin", str(tmp_path / "back.bin")], env)
+    assert sha256_of(tmp_path / "back.bin") == digest
+
+
+@pytest.mark.parametrize("chunk_mib", [5, 16])
+def test_rclone_multipart_chunk_size(
+    server: LakeboxServer, bucket: str, tmp_path: Path, chunk_mib: int
+) -> None:
+    """rclone with ``--s3-chunk-size``: files above the upload cutoff go up in parts of that size."""
+    config = tmp_path / "rclone.conf"
+    config.write_text(
+        "[lb]\ntype = s3\nprovider = Cloudflare\n"
+        f"access_key_id = {server.access_key_id}\nsecret_access_key = {server.secret_access_key}\n"
+        f"endpoint = {server.s3_endpoint}\nregion = auto\n"
+    )
+    src = tmp_path / "src"
+    src.mkdir()
+    sizes = {"large.bin": 3 * chunk_mib * 1024 * 1024 + 12345, "small.bin": 1024 * 1024}
+    digests = {name: write_random(src / name, size) for name, size in sizes.items()}
+    rclone = [
+        "rclone", "--config", str(config), "--s3-chunk-size", f"{chunk_mib}M", "--s3-upload-cutoff", "4M",
+        "--s3-upload-concurrency", "4",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+    run([*rclone, "copy", str(src), f"lb:{bucket}/chunked"], env)
+    s3 = server.s3()
+    large = s3.head_object(Bucket=bucket, Key="chunked/large.bin")
+    assert large["ContentLength"] == sizes["large.bin"]
+    assert large["ETag"].endswith('-4"')  # three full parts and the rest
+    assert s3.get_object(Bucket=bucket, Key="chunked/large.bin", PartNumber=1)["ContentLength"] == (
+        chunk_mib * 1024 * 1024
+    )
+    assert "-" not in s3.head_object(Bucket=bucket, Key="chunked/small.bin")["ETag"]
+    run([*rclone, "check", str(src), f"lb:{bucket}/chunked"], env)
+    run([*rclone, "copy", f"lb:{bucket}/chunked", str(tmp_path / "dst")], env)
+    assert {name: sha256_of(tmp_path / "dst" / name) for name in sizes} == digests
+
+
+def test_s3cmd_multipart(server: LakeboxServer, bucket: str, tmp_path: Path) -> None:
+    config = tmp_path / "s3cfg"
+    host = f"127.0.0.1:{server.s3_port}"
+    config.write_text(
+        "[default]\n"
+        f"access_key = {server.access_key_id}\nsecret_key = {server.secret_access_key}\n"
+        f"host_base = {host}\nhost_bucket = {host}\nbucket_location = auto\nuse_https = False\n"
+        "signature_v2 = False\n"
+    )
+    s3cmd = [str(BIN / "s3cmd"), "-c", str(config), "--multipart-chunk-size-mb=5"]
+    digest = write_random(tmp_path / "f.bin", 12 * 1024 * 1024 + 7)
+    run([*s3cmd, "put", str(tmp_path / "f.bin"), f"s3://{bucket}/s3cmd/mp.bin"], dict(os.environ))
+    assert server.s3().head_object(Bucket=bucket, Key="s3cmd/mp.bin")["ETag"].endswith('-3"')
+    run([*s3cmd, "get", f"s3://{bucket}/s3cmd/mp.bin", str(tmp_path / "back.bin")], dict(os.environ))
+    assert sha256_of(tmp_path / "back.bin") == digest
