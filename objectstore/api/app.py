@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 from auth.service.errors import AuthError
-from objectstore.api import access, authn, errors
+from objectstore.api import access, authn, cors, errors
 from objectstore.api.context import S3Context
 from objectstore.api.handlers import (  # noqa: F401 - registers routes
     bucket_config,
@@ -52,16 +52,22 @@ class S3App:
             )
             return
         try:
-            op = resolve(req)
-            scope["s3.operation"] = op.name  # for the server's request metrics
-            req.principal = await authn.authenticate(req, self.ctx)
-            access.enforce(req, op)
-            resp = await op.handler(self.ctx, req)
+            if req.method == "OPTIONS":  # a CORS preflight: browsers send it without credentials
+                scope["s3.operation"] = "PreflightCORS"
+                resp = await cors.preflight(self.ctx, req, req.bucket)
+            else:
+                op = resolve(req)
+                scope["s3.operation"] = op.name  # for the server's request metrics
+                req.principal = await authn.authenticate(req, self.ctx)
+                access.enforce(req, op)
+                resp = await op.handler(self.ctx, req)
         except (StoreError, AuthError) as exc:
             resp = error_response(exc, req.request_id, req.resource)
         except Exception:
             log.exception("internal error in %s %s", req.method, req.bucket)
             resp = error_response(RuntimeError(), req.request_id, req.resource)
+        if "origin" in req.headers and req.method != "OPTIONS":
+            await cors.decorate(self.ctx, req, req.bucket, resp)
         resp.headers.append(("x-amz-request-id", req.request_id))
         resp.headers.append(("x-amz-id-2", host_id()))
         if not body.finished and _may_have_body(req.headers):

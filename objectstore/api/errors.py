@@ -8,6 +8,7 @@ from objectstore.service.errors import StoreError
 
 STATUS = {
     "AccessDenied": 403,
+    "AccessForbidden": 403,
     "AuthorizationHeaderMalformed": 400,
     "AuthorizationQueryParametersError": 400,
     "BadDigest": 400,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from objectstore.api import cors
 from objectstore.api.app import error_response, host_id, send_response
 from objectstore.api.context import S3Context
 from objectstore.api.handlers.objects import get_object, head_object
@@ -39,24 +40,30 @@ class PublicApp:
         # parse_request reads "<id>.<domain>" hosts as (bucket, key) and paths as /<bucket>/<key>: here the
         # "bucket" part is the public id.
         public_id, key = req.bucket, req.key
-        operation = "GetObject" if req.method == "GET" else "HeadObject"
+        operation = {"GET": "GetObject", "HEAD": "HeadObject", "OPTIONS": "PreflightCORS"}.get(req.method, "")
         scope["s3.operation"] = operation
+        bucket: str | None = None
         try:
-            if req.method not in ("GET", "HEAD"):
+            if req.method not in ("GET", "HEAD", "OPTIONS"):
                 raise MethodNotAllowed(Method=req.method, ResourceType="OBJECT")
             bucket = await self.ctx.read(self.public.bucket_for, public_id) if public_id else None
             if bucket is None:
                 raise NoSuchBucket()
-            if key is None:
-                raise NoSuchKey()  # public buckets are never listed
-            req.bucket = bucket
-            resp = await (get_object if req.method == "GET" else head_object)(self.ctx, req)
+            if req.method == "OPTIONS":
+                resp = await cors.preflight(self.ctx, req, bucket)
+            else:
+                if key is None:
+                    raise NoSuchKey()  # public buckets are never listed
+                req.bucket = bucket
+                resp = await (get_object if req.method == "GET" else head_object)(self.ctx, req)
         except StoreError as exc:
             exc.fields.pop("BucketName", None)  # the address must never reveal the bucket's name
             resp = error_response(exc, req.request_id, "")
         except Exception:
             log.exception("internal error in public %s", req.method)
             resp = error_response(RuntimeError(), req.request_id, "")
+        if "origin" in req.headers and req.method != "OPTIONS":
+            await cors.decorate(self.ctx, req, bucket, resp)
         _finish(resp, req.request_id)
         try:
             await send_response(send, req.method, resp)
