@@ -39,6 +39,30 @@ def aws_env(server: LakeboxServer, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def s3cmd_command(server: LakeboxServer, tmp_path: Path) -> list[str]:
+    """s3cmd configured for the server (SigV4, path-style, plain http)."""
+    config = tmp_path / "s3cfg"
+    host = f"127.0.0.1:{server.s3_port}"
+    config.write_text(
+        "[default]\n"
+        f"access_key = {server.access_key_id}\nsecret_key = {server.secret_access_key}\n"
+        f"host_base = {host}\nhost_bucket = {host}\nbucket_location = auto\nuse_https = False\n"
+        "signature_v2 = False\n"
+    )
+    return [str(BIN / "s3cmd"), "-c", str(config)]
+
+
+def rclone_config(server: LakeboxServer, tmp_path: Path) -> Path:
+    """An rclone config with the server as remote ``lb`` (R2's provider settings)."""
+    config = tmp_path / "rclone.conf"
+    config.write_text(
+        "[lb]\ntype = s3\nprovider = Cloudflare\n"
+        f"access_key_id = {server.access_key_id}\nsecret_access_key = {server.secret_access_key}\n"
+        f"endpoint = {server.s3_endpoint}\nregion = auto\n"
+    )
+    return config
+
+
 @pytest.fixture
 def localhost_subdomains(monkeypatch: pytest.MonkeyPatch) -> None:
     """Resolves <bucket>.localhost to 127.0.0.1 in this process (virtual-hosted addressing without DNS)."""
@@ -91,15 +115,7 @@ def test_aws_cli(server: LakeboxServer, bucket: str, tmp_path: Path) -> None:
 
 
 def test_s3cmd(server: LakeboxServer, bucket: str, tmp_path: Path) -> None:
-    config = tmp_path / "s3cfg"
-    host = f"127.0.0.1:{server.s3_port}"
-    config.write_text(
-        "[default]\n"
-        f"access_key = {server.access_key_id}\nsecret_key = {server.secret_access_key}\n"
-        f"host_base = {host}\nhost_bucket = {host}\nbucket_location = auto\nuse_https = False\n"
-        "signature_v2 = False\n"
-    )
-    s3cmd = [str(BIN / "s3cmd"), "-c", str(config)]
+    s3cmd = s3cmd_command(server, tmp_path)
     data = os.urandom(200_000)
     (tmp_path / "f.bin").write_bytes(data)
     run([*s3cmd, "put", str(tmp_path / "f.bin"), f"s3://{bucket}/s3cmd/f.bin"], dict(os.environ))
@@ -111,12 +127,7 @@ def test_s3cmd(server: LakeboxServer, bucket: str, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("rclone") is None, reason="rclone is installed by scripts/system-deps")
 def test_rclone(server: LakeboxServer, bucket: str, tmp_path: Path) -> None:
-    config = tmp_path / "rclone.conf"
-    config.write_text(
-        "[lb]\ntype = s3\nprovider = Cloudflare\n"
-        f"access_key_id = {server.access_key_id}\nsecret_access_key = {server.secret_access_key}\n"
-        f"endpoint = {server.s3_endpoint}\nregion = auto\n"
-    )
+    config = rclone_config(server, tmp_path)
     src = tmp_path / "src"
     src.mkdir()
     files = {"one.bin": os.urandom(100_000), "two.txt": b"hello rclone"}
@@ -174,12 +185,7 @@ def test_rclone_multipart_chunk_size(
     server: LakeboxServer, bucket: str, tmp_path: Path, chunk_mib: int
 ) -> None:
     """rclone with ``--s3-chunk-size``: files above the upload cutoff go up in parts of that size."""
-    config = tmp_path / "rclone.conf"
-    config.write_text(
-        "[lb]\ntype = s3\nprovider = Cloudflare\n"
-        f"access_key_id = {server.access_key_id}\nsecret_access_key = {server.secret_access_key}\n"
-        f"endpoint = {server.s3_endpoint}\nregion = auto\n"
-    )
+    config = rclone_config(server, tmp_path)
     src = tmp_path / "src"
     src.mkdir()
     sizes = {"large.bin": 3 * chunk_mib * 1024 * 1024 + 12345, "small.bin": 1024 * 1024}
@@ -204,15 +210,7 @@ def test_rclone_multipart_chunk_size(
 
 
 def test_s3cmd_multipart(server: LakeboxServer, bucket: str, tmp_path: Path) -> None:
-    config = tmp_path / "s3cfg"
-    host = f"127.0.0.1:{server.s3_port}"
-    config.write_text(
-        "[default]\n"
-        f"access_key = {server.access_key_id}\nsecret_key = {server.secret_access_key}\n"
-        f"host_base = {host}\nhost_bucket = {host}\nbucket_location = auto\nuse_https = False\n"
-        "signature_v2 = False\n"
-    )
-    s3cmd = [str(BIN / "s3cmd"), "-c", str(config), "--multipart-chunk-size-mb=5"]
+    s3cmd = [*s3cmd_command(server, tmp_path), "--multipart-chunk-size-mb=5"]
     digest = write_random(tmp_path / "f.bin", 12 * 1024 * 1024 + 7)
     run([*s3cmd, "put", str(tmp_path / "f.bin"), f"s3://{bucket}/s3cmd/mp.bin"], dict(os.environ))
     assert server.s3().head_object(Bucket=bucket, Key="s3cmd/mp.bin")["ETag"].endswith('-3"')
