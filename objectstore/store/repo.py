@@ -245,8 +245,10 @@ class ObjectRepository:
                 for r in conn.execute(select(parts.c.blob_id).where(parts.c.upload_id == row.upload_id))
             ]
             conn.execute(delete(parts).where(parts.c.upload_id == row.upload_id))
-        for blob_id in blob_ids:
-            self._insert_garbage.execute(conn, {"blob_id": blob_id, "created_at": now})
+        if len(blob_ids) == 1:  # the common case, on the PUT path
+            self._insert_garbage.execute(conn, {"blob_id": blob_ids[0], "created_at": now})
+        elif blob_ids:  # a multipart object's parts: one executemany
+            conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in blob_ids])
 
     def list_keys(
         self,
