@@ -35,6 +35,10 @@ def main() -> None:
 @click.option("--tls-key", type=click.Path(path_type=Path, exists=True), help="TLS private key (PEM)")
 @click.option("--database-url", help="Metadata database (default: SQLite in the data dir)")
 @click.option(
+    "--forwarded-allow-ips",
+    help="Reverse proxies trusted for X-Forwarded-For/-Proto (comma-separated IPs, or *) [none]",
+)
+@click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level [info]"
 )
 def serve(**flags: Any) -> None:

@@ -25,6 +25,9 @@ class Settings:
     public_domain: str | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto lakebox believes (comma-separated, or "*"); unset,
+    # those headers are ignored. A proxy that terminates TLS must be listed for SSE-C keys to be accepted.
+    forwarded_allow_ips: str | None = None
     database_url: str | None = None
     node_id: str = field(default_factory=lambda: os.uname().nodename)
     log_level: str = "info"

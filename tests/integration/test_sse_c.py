@@ -15,7 +15,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from tests.support.server import LakeboxServer
+from tests.support.server import LakeboxServer, running
 
 MiB = 1024 * 1024
 SEGMENT = 64 * 1024
@@ -287,3 +287,30 @@ def test_transfer_manager_with_customer_key(
     target = tmp_path / "out.bin"
     s3.download_file(bucket, "tm", str(target), ExtraArgs=sse(key), Config=config)
     assert target.read_bytes() == source.read_bytes()
+
+
+def test_keys_need_a_private_channel_behind_a_proxy(tmp_path: Path) -> None:
+    """Behind a trusted proxy the channel is the client's: a key that crossed plain HTTP from another host is
+    refused, one the proxy received over TLS is accepted; untrusted X-Forwarded-* headers change nothing."""
+    body = os.urandom(1000)
+    key = new_key()
+    with running(tmp_path / "data", extra_env={"LAKEBOX_FORWARDED_ALLOW_IPS": "127.0.0.1"}) as proxied:
+        proxied.s3().create_bucket(Bucket="bkt")
+        remote_http = with_headers(proxied.s3(), "PutObject", {"X-Forwarded-For": "10.0.0.7"})
+        with pytest.raises(ClientError) as exc:
+            remote_http.put_object(Bucket="bkt", Key="k", Body=body, **sse(key))
+        assert code(exc) == (400, "InvalidRequest")
+        assert "secure connection" in exc.value.response["Error"]["Message"]
+        assert missing(proxied.s3(), "bkt", "k")
+        remote_tls = with_headers(
+            proxied.s3(), "PutObject", {"X-Forwarded-For": "10.0.0.7", "X-Forwarded-Proto": "https"}
+        )
+        remote_tls.put_object(Bucket="bkt", Key="k", Body=body, **sse(key))
+        assert proxied.s3().get_object(Bucket="bkt", Key="k", **sse(key))["Body"].read() == body
+
+
+def test_forwarded_headers_ignored_without_trusted_proxies(server: LakeboxServer, bucket: str) -> None:
+    s3 = with_headers(server.s3(), "PutObject", {"X-Forwarded-For": "10.0.0.7"})
+    key = new_key()
+    s3.put_object(Bucket=bucket, Key="direct", Body=b"local", **sse(key))
+    assert server.s3().get_object(Bucket=bucket, Key="direct", **sse(key))["Body"].read() == b"local"
