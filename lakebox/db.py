@@ -171,39 +171,32 @@ class Prepared:
     def first(self, params: Mapping[str, Any], conn: Connection | None = None) -> Any:
         """The first row (None if none), in ``conn``'s transaction or as one autocommit statement."""
         if not self._db.is_sqlite:
-            if conn is not None:
-                return conn.execute(self._stmt, dict(params)).first()
-            with self._db.read(snapshot=False) as own:
-                return own.execute(self._stmt, dict(params)).first()
-        raw = self._db.raw_sqlite() if conn is None else _driver(conn)
-        values = raw.execute(self._sql, self._params(params)).fetchone()
-        if values is None:
-            return None
+            rows = self._engine_rows(params, conn)
+            return rows[0] if rows else None
+        values = self._raw(conn).execute(self._sql, self._params(params)).fetchone()
+        return None if values is None else self._make(values)
+
+    def all(self, params: Mapping[str, Any], conn: Connection | None = None) -> list[Any]:
+        """Every row, in ``conn``'s transaction or as one autocommit statement."""
+        if not self._db.is_sqlite:
+            return self._engine_rows(params, conn)
+        return [self._make(values) for values in self._raw(conn).execute(self._sql, self._params(params))]
+
+    def _engine_rows(self, params: Mapping[str, Any], conn: Connection | None) -> list[Any]:
+        if conn is not None:
+            return list(conn.execute(self._stmt, dict(params)).all())
+        with self._db.read(snapshot=False) as own:
+            return list(own.execute(self._stmt, dict(params)).all())
+
+    def _raw(self, conn: Connection | None) -> Any:
+        return self._db.raw_sqlite() if conn is None else _driver(conn)
+
+    def _make(self, values: Any) -> Any:
         if self._processors:
             values = list(values)
             for i, proc in self._processors:
                 values[i] = proc(values[i])
         return self._row._make(values)
-
-    def all(self, params: Mapping[str, Any], conn: Connection | None = None) -> list[Any]:
-        """Every row, in ``conn``'s transaction or as one autocommit statement."""
-        if not self._db.is_sqlite:
-            if conn is not None:
-                return list(conn.execute(self._stmt, dict(params)).all())
-            with self._db.read(snapshot=False) as own:
-                return list(own.execute(self._stmt, dict(params)).all())
-        raw = self._db.raw_sqlite() if conn is None else _driver(conn)
-        rows = raw.execute(self._sql, self._params(params)).fetchall()
-        make = self._row._make
-        if not self._processors:
-            return [make(values) for values in rows]
-        out = []
-        for values in rows:
-            values = list(values)
-            for i, proc in self._processors:
-                values[i] = proc(values[i])
-            out.append(make(values))
-        return out
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Runs a DML statement in ``conn``'s transaction; the number of rows it matched."""

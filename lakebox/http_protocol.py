@@ -33,16 +33,11 @@ class CoalescingTransport:
     def write(self, data: bytes) -> None:
         if not data:
             return
-        if len(data) >= HOLD_LIMIT or self._pending_size + len(data) >= HOLD_LIMIT:
-            if self._pending:
-                self._pending.append(data)
-                self.flush()
-            else:
-                self._transport.write(data)
-            return
         self._pending.append(data)
         self._pending_size += len(data)
-        if not self._scheduled:
+        if self._pending_size >= HOLD_LIMIT:
+            self.flush()
+        elif not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self._flush_soon)
 

@@ -8,6 +8,7 @@ headers may hold one ``*`` wildcard; header names compare case-insensitively, or
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,7 +26,7 @@ class CorsRule:
     def allows_origin(self, origin: str) -> bool:
         return any(_matches(pattern, origin) for pattern in self.origins)
 
-    def allows(self, origin: str, method: str, headers: list[str] = []) -> bool:  # noqa: B006 - never mutated
+    def allows(self, origin: str, method: str, headers: Sequence[str] = ()) -> bool:
         return (
             method in self.methods
             and self.allows_origin(origin)
@@ -67,6 +68,6 @@ def first_match(
     rules: tuple[CorsRule, ...],
     origin: str,
     method: str,
-    headers: list[str] = [],  # noqa: B006
+    headers: Sequence[str] = (),
 ) -> CorsRule | None:
     return next((rule for rule in rules if rule.allows(origin, method, headers)), None)

@@ -255,12 +255,10 @@ class MultipartService:
         check = upload.options.sse_key_check
         if check is None and sse is None:
             return
-        if check is None or sse is None or not sse.matches(check):
-            raise InvalidRequest(
-                "The provided encryption parameters did not match the ones used originally."
-                if check is not None and sse is not None
-                else "The multipart upload's encryption parameters and the part's do not agree."
-            )
+        if check is None or sse is None:
+            raise InvalidRequest("The multipart upload's encryption parameters and the part's do not agree.")
+        if not sse.matches(check):
+            raise InvalidRequest("The provided encryption parameters did not match the ones used originally.")
 
     @staticmethod
     def _part_algorithm(upload: UploadInfo, requested: str | None) -> str | None:

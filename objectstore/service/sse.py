@@ -50,11 +50,15 @@ class CustomerKey:
     key: bytes  # 32 bytes
     key_md5: str  # base64 MD5 of the key, as S3 echoes it
 
+    def _mac(self, salt: bytes) -> bytes:
+        return hmac.digest(self.key, b"lakebox sse-c check" + salt, "sha256")
+
     def check_value(self) -> str:
         """What the object row keeps to recognise this key later: a salted HMAC, never the key."""
         salt = os.urandom(16)
-        mac = hmac.digest(self.key, b"lakebox sse-c check" + salt, "sha256")
-        return f"{_CHECK_VERSION}:{base64.b64encode(salt).decode()}:{base64.b64encode(mac).decode()}"
+        return (
+            f"{_CHECK_VERSION}:{base64.b64encode(salt).decode()}:{base64.b64encode(self._mac(salt)).decode()}"
+        )
 
     def matches(self, check: str) -> bool:
         try:
@@ -64,7 +68,7 @@ class CustomerKey:
             return False
         if version != _CHECK_VERSION:
             return False
-        return hmac.compare_digest(hmac.digest(self.key, b"lakebox sse-c check" + salt, "sha256"), mac)
+        return hmac.compare_digest(self._mac(salt), mac)
 
     def blob_cipher(self, blob_id: str) -> AESGCM:
         derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=blob_id.encode(), info=_KDF_INFO).derive(
@@ -80,23 +84,24 @@ def parse_customer_key(
     as S3 checks it."""
     if algorithm is None and key_b64 is None and key_md5 is None:
         return None
+    header = f"x-amz-{'copy-source-' if source else ''}server-side-encryption"
     if algorithm is None:
         raise InvalidArgument(
             "Requests specifying Server Side Encryption with Customer provided keys must provide a valid "
             "encryption algorithm.",
-            ArgumentName=f"x-amz-{'copy-source-' if source else ''}server-side-encryption",
+            ArgumentName=header,
             ArgumentValue="null",
         )
     if algorithm != ALGORITHM:
         raise InvalidEncryptionAlgorithm(
-            ArgumentName=f"x-amz-{'copy-source-' if source else ''}server-side-encryption-customer-algorithm",
+            ArgumentName=f"{header}-customer-algorithm",
             ArgumentValue=algorithm,
         )
     if key_b64 is None:
         raise InvalidArgument(
             "Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate "
             "secret key.",
-            ArgumentName=f"x-amz-{'copy-source-' if source else ''}server-side-encryption",
+            ArgumentName=header,
             ArgumentValue="null",
         )
     try:
@@ -106,21 +111,21 @@ def parse_customer_key(
     if len(key) != 32:
         raise InvalidArgument(
             "The secret key was invalid for the specified algorithm.",
-            ArgumentName=f"x-amz-{'copy-source-' if source else ''}server-side-encryption",
+            ArgumentName=header,
             ArgumentValue="null",
         )
     if key_md5 is None:
         raise InvalidArgument(
             "Requests specifying Server Side Encryption with Customer provided keys must provide the client "
             "calculated MD5 of the secret key.",
-            ArgumentName=f"x-amz-{'copy-source-' if source else ''}server-side-encryption",
+            ArgumentName=header,
             ArgumentValue="null",
         )
     expected = base64.b64encode(hashlib.md5(key).digest()).decode()  # noqa: S324 - S3 defines it as MD5
     if not hmac.compare_digest(expected, key_md5):
         raise InvalidArgument(
             "The calculated MD5 hash of the key did not match the hash that was provided.",
-            ArgumentName=f"x-amz-{'copy-source-' if source else ''}server-side-encryption",
+            ArgumentName=header,
             ArgumentValue="null",
         )
     return CustomerKey(key, key_md5)

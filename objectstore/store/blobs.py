@@ -105,17 +105,15 @@ class BlobWriter:
         if len(self._buffer) >= _WRITE_BUFFER:
             self._flush()
 
-    def _write_all(self, data: bytes | memoryview) -> None:
-        with memoryview(data) as view:
-            while view:
-                view = view[os.write(self._fd, view) :]
-
-    def _flush(self) -> None:
-        with memoryview(self._buffer) as whole:
+    def _write_all(self, data: bytes | bytearray | memoryview) -> None:
+        with memoryview(data) as whole:
             view = whole
             while view:
                 view = view[os.write(self._fd, view) :]
-            view.release()
+            view.release()  # a bytearray cannot be resized while a view of it exists
+
+    def _flush(self) -> None:
+        self._write_all(self._buffer)
         self._buffer.clear()
 
     def finish(self) -> None:

@@ -98,9 +98,7 @@ class ObjectRepository:
     # -- buckets ---------------------------------------------------------------------------------------------
 
     def get_bucket(self, name: str, conn: Connection | None = None) -> Row[Any] | None:
-        if conn is not None:
-            return conn.execute(_BUCKET, {"b_": name}).first()
-        row: Row[Any] | None = self._bucket.first({"b_": name})
+        row: Row[Any] | None = self._bucket.first({"b_": name}, conn)
         return row
 
     def create_bucket(self, name: str, location: str, storage_class: str) -> bool:
