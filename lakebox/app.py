@@ -3,6 +3,7 @@ its own port (dispatched by the port the connection arrived on)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -144,6 +145,7 @@ class Dispatcher:
     async def _warm_up(self) -> None:
         with suppress(Exception):
             await anyio.to_thread.run_sync(self.catalog.get)
+        gc.freeze()  # what startup built lives as long as the worker: the collector need not walk it again
 
     async def _flush_metrics(self) -> None:
         """Publishes this worker's request totals for whichever worker answers a scrape of ``/metrics``."""

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from typing import Any, BinaryIO
 
 import anyio.to_thread
@@ -44,7 +44,6 @@ log = logging.getLogger("lakebox.objects")
 MAX_PUT_SIZE = 5 * 1024**3 - 5 * 1024**2  # R2: 5 MiB less than 5 GiB
 MAX_METADATA_BYTES = 8192
 SMALL_BODY = 1024 * 1024  # bodies up to this size are read together with their metadata (one call)
-READ_CHUNK = 1 << 20
 GARBAGE_GRACE = 300.0
 
 
@@ -134,6 +133,8 @@ class ObjectService:
                 if hasher is not None:
                     hasher.update(chunk)
                 writer.write(chunk)
+                if writer.needs_drain:
+                    await anyio.to_thread.run_sync(writer.drain)
             if integrity.content_length is not None and writer.size != integrity.content_length:
                 raise IncompleteBody()
             digest = md5.digest()
@@ -282,12 +283,11 @@ class ObjectService:
 
     def read_range(self, plan: ReadPlan, start: int, length: int) -> bytes:
         """Reads ``length`` bytes from object offset ``start`` across the plan's blobs (blocking)."""
-        out = bytearray()
+        chunks: list[bytes] = []
         for blob_id, inner, take in _pieces(plan, start, length):
             with self.blobs.open(blob_id) as f:
-                for chunk in self._blob_bytes(plan, f, blob_id, inner, take):
-                    out += chunk
-        return bytes(out)
+                chunks.extend(self._blob_bytes(plan, f, blob_id, inner, take))
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def stream(self, plan: ReadPlan) -> AsyncIterator[bytes]:
         """The plan's bytes in chunks, read in worker threads."""
@@ -296,17 +296,18 @@ class ObjectService:
             return
         for blob_id, inner, take in _pieces(plan, plan.start, plan.length):
             f = await anyio.to_thread.run_sync(self.blobs.open, blob_id)
+            chunks = self._blob_bytes(plan, f, blob_id, inner, take)
             try:
-                chunks = self._blob_bytes(plan, f, blob_id, inner, take)
                 while (data := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
                     yield data
             finally:
+                chunks.close()  # returns a pooled read buffer
                 f.close()
 
     def _blob_bytes(
         self, plan: ReadPlan, f: BinaryIO, blob_id: str, inner: int, take: int
-    ) -> Iterator[bytes]:
-        """Plaintext ``[inner, inner + take)`` of one open blob, in chunks of up to READ_CHUNK (blocking)."""
+    ) -> Generator[bytes, None, None]:
+        """Plaintext ``[inner, inner + take)`` of one open blob, in chunks of at most 1 MiB (blocking)."""
         if plan.key is not None:
             size = next(size for bid, _offset, size in plan.segments if bid == blob_id)
 
@@ -316,14 +317,10 @@ class ObjectService:
 
             yield from decrypt_range(plan.key.blob_cipher(blob_id), read_at, size, inner, take)
             return
-        if inner:
-            f.seek(inner)
-        while take > 0:
-            data = f.read(min(READ_CHUNK, take))
-            if not data:
-                raise IncompleteBody("blob shorter than its index entry")
-            take -= len(data)
-            yield data
+        try:
+            yield from self.blobs.read(f, inner, take)
+        except EOFError:
+            raise IncompleteBody("blob shorter than its index entry") from None
 
     # -- delete ----------------------------------------------------------------------------------------------
 

@@ -174,6 +174,13 @@ class EncryptingWriter:
         self.inner.write(self._aead.encrypt(_nonce(self._index), bytes(plaintext), None))
         self._index += 1
 
+    @property
+    def needs_drain(self) -> bool:
+        return self.inner.needs_drain
+
+    def drain(self) -> None:
+        self.inner.drain()
+
     def finish(self) -> None:
         if self._pending:
             self._seal(self._pending)

@@ -5,20 +5,33 @@ transaction reference it; after the commit the file is renamed to ``blobs/<id[:2
 ``recover`` publishes the files a committed row references and deletes the rest: no orphan survives a crash, and
 no directory walk of ``blobs/`` is ever needed. Readers that find no published file look in ``incoming/`` (the
 short window between commit and rename).
+
+Large blobs are written around the page cache (``O_DIRECT``), as MinIO and Ceph's BlueStore write theirs: bytes
+are staged in a pooled, page-aligned buffer and go from there to the disk, so a big write neither copies every
+byte into kernel memory nor evicts the small, hot objects the cache is good for, and its fsync has only the
+metadata and the unaligned tail left to do. Small blobs, and file systems without ``O_DIRECT``, go through the
+page cache. Reads always use the page cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
+import logging
+import mmap
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-_WRITE_BUFFER = 1 << 20
-_DIRECT_WRITE = 64 << 10
+log = logging.getLogger("lakebox.blobs")
+BUFFER_SIZE = 1 << 20  # a writer's staging buffer, and the chunk of a large read
+DIRECT_MIN = 256 << 10  # blobs at least this big bypass the page cache
+_BLOCK = 4096  # O_DIRECT alignment of memory, offsets and lengths: covers 512-byte and 4 KiB sectors
+_POOLED_BUFFERS = 32
 
 
 def new_blob_id() -> str:
@@ -78,62 +91,161 @@ def fsync_dir(path: Path) -> None:
     syncer.sync()
 
 
-class BlobWriter:
-    """Appends to a new blob file through a small buffer; not thread-safe (one request owns it)."""
+class DirectIO:
+    """Page-aligned staging buffers, pooled per process (fresh memory costs page faults; reused memory does
+    not), and whether this data directory's file system takes ``O_DIRECT`` (learned on first use)."""
 
-    def __init__(self, blob_id: str, path: Path) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._free: list[mmap.mmap] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> mmap.mmap:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return mmap.mmap(-1, BUFFER_SIZE)
+
+    def give(self, buffer: mmap.mmap) -> None:
+        with self._lock:
+            if len(self._free) < _POOLED_BUFFERS:
+                self._free.append(buffer)
+                return
+        buffer.close()
+
+    def set_direct(self, fd: int) -> bool:
+        """Switches an open file to O_DIRECT; False (and never again tried) where the file system refuses."""
+        if not self.enabled:
+            return False
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_DIRECT)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            self.enabled = False
+            log.info("the data directory's file system has no O_DIRECT: all blob I/O uses the page cache")
+            return False
+        return True
+
+
+def _clear_direct(fd: int) -> None:
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    with memoryview(data) as view:
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+class BlobWriter:
+    """Appends to a new blob file through a pooled staging buffer; not thread-safe (one request owns it).
+
+    ``write`` only copies into memory and never blocks on the disk. When it reports ``needs_drain``, the
+    caller runs ``drain`` (blocking) in a worker thread before the next write; ``finish`` makes the file durable.
+    """
+
+    def __init__(self, blob_id: str, path: Path, direct: DirectIO) -> None:
         self.blob_id = blob_id
         self.path = path
         self.size = 0
+        self._direct = direct
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._buffer = bytearray()
+        self._buffer: mmap.mmap | None = None
+        self._view = memoryview(b"")
+        self._filled = 0
+        self._overflow: list[bytes] = []  # what did not fit in the buffer, until ``drain``
+        self._on_disk = 0
+        self._is_direct = False
 
     @classmethod
     def adopt(cls, blob_id: str, path: Path, size: int) -> BlobWriter:
         """A writer for a blob file that is already complete and durable (a hard link): only ``abort`` applies."""
         writer = cls.__new__(cls)
         writer.blob_id, writer.path, writer.size = blob_id, path, size
-        writer._fd, writer._buffer = -1, bytearray()
+        writer._fd, writer._buffer, writer._overflow = -1, None, []
         return writer
+
+    @property
+    def needs_drain(self) -> bool:
+        return bool(self._overflow)
 
     def write(self, data: bytes | memoryview) -> None:
         self.size += len(data)
-        if len(data) >= _DIRECT_WRITE and not self._buffer:
-            self._write_all(data)  # large chunks go straight to the file: no copy into the buffer
+        self._stage(data)
+
+    def _stage(self, data: bytes | memoryview) -> None:
+        size = len(data)
+        if self._overflow:
+            self._overflow.append(bytes(data))
             return
-        self._buffer += data
-        if len(self._buffer) >= _WRITE_BUFFER:
-            self._flush()
+        if self._buffer is None:
+            self._buffer = self._direct.take()
+            self._view = memoryview(self._buffer)
+        space = BUFFER_SIZE - self._filled
+        if size <= space:
+            self._view[self._filled : self._filled + size] = data
+            self._filled += size
+            return
+        with memoryview(data) as view:
+            self._view[self._filled :] = view[:space]
+            self._overflow.append(bytes(view[space:]))  # the caller may reuse its buffer once we return
+        self._filled = BUFFER_SIZE
 
-    def _write_all(self, data: bytes | bytearray | memoryview) -> None:
-        with memoryview(data) as whole:
-            view = whole
-            while view:
-                view = view[os.write(self._fd, view) :]
-            view.release()  # a bytearray cannot be resized while a view of it exists
+    def drain(self) -> None:
+        """Writes out full buffers until what is held fits in memory again (blocking)."""
+        while self._overflow:
+            self._write_buffer(BUFFER_SIZE)
+            held, self._overflow = self._overflow, []
+            for chunk in held:
+                self._stage(chunk)
 
-    def _flush(self) -> None:
-        self._write_all(self._buffer)
-        self._buffer.clear()
+    def _write_buffer(self, count: int) -> None:
+        """Writes the buffer's first ``count`` bytes (a multiple of the block size unless it is the last)."""
+        direct = count >= _BLOCK and (self._on_disk or count >= DIRECT_MIN)
+        if direct and not self._is_direct:
+            self._is_direct = self._direct.set_direct(self._fd)
+        aligned = count - count % _BLOCK if self._is_direct else count
+        if aligned:
+            _write_all(self._fd, self._view[:aligned])
+        if aligned < count:
+            if self._is_direct:
+                _clear_direct(self._fd)
+                self._is_direct = False
+            _write_all(self._fd, self._view[aligned:count])
+        self._on_disk += count
+        self._filled = 0
 
     def finish(self) -> None:
         """Makes the file durable (blocking: call from a worker thread)."""
-        self._flush()
+        self.drain()
+        if self._filled:
+            self._write_buffer(self._filled)
         os.fsync(self._fd)
         os.close(self._fd)
         self._fd = -1
+        self._release_buffer()
         fsync_dir(self.path.parent)
 
     def abort(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        self._release_buffer()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
+    def _release_buffer(self) -> None:
+        self._overflow = []
+        if self._buffer is not None:
+            self._view.release()
+            self._direct.give(self._buffer)
+            self._buffer = None
+
 
 class LocalBlobStore:
-    def __init__(self, data_dir: Path, node_id: str) -> None:
+    def __init__(self, data_dir: Path, node_id: str, direct_io: bool = True) -> None:
+        self.direct = DirectIO(direct_io)
         self.root = data_dir / "blobs"
         self._root = str(self.root)
         self.incoming_root = data_dir / "incoming"
@@ -146,7 +258,7 @@ class LocalBlobStore:
 
     def create(self) -> BlobWriter:
         blob_id = new_blob_id()
-        return BlobWriter(blob_id, self.incoming / blob_id)
+        return BlobWriter(blob_id, self.incoming / blob_id, self.direct)
 
     def link(self, source_blob_id: str) -> BlobWriter:
         """A new blob that shares the (immutable) data of ``source_blob_id`` through a hard link, durable on
@@ -192,6 +304,20 @@ class LocalBlobStore:
                 with contextlib.suppress(FileNotFoundError):
                     return open(node_dir / blob_id, "rb")
             raise
+
+    def read(self, f: BinaryIO, offset: int, length: int) -> Iterator[bytes]:
+        """Bytes ``[offset, offset + length)`` of an open blob in chunks of up to BUFFER_SIZE (blocking).
+
+        Through the page cache: a read of a blob written around it fills the cache (the disk's bandwidth, not
+        the CPU, bounds that first read), and later reads are served from memory. EOFError if the file is
+        shorter than asked."""
+        f.seek(offset)
+        while length > 0:
+            data = f.read(min(BUFFER_SIZE, length))
+            if not data:
+                raise EOFError("blob shorter than its index entry")
+            length -= len(data)
+            yield data
 
     def delete(self, blob_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -24,7 +24,7 @@ from objectstore.service.sse import (
     parse_customer_key,
     stored_size,
 )
-from objectstore.store.blobs import BlobWriter
+from objectstore.store.blobs import BlobWriter, DirectIO
 
 KEY = CustomerKey(
     b"\x01" * 32, base64.b64encode(hashlib.md5(b"\x01" * 32, usedforsecurity=False).digest()).decode()
@@ -34,10 +34,12 @@ KEY = CustomerKey(
 def encrypt(tmp: Path, data: bytes, pieces: list[int]) -> tuple[BlobWriter, Path]:
     path = tmp / f"blob-{len(data)}-{len(pieces)}"
     path.unlink(missing_ok=True)
-    writer = EncryptingWriter(BlobWriter("blob-id", path), KEY)
+    writer = EncryptingWriter(BlobWriter("blob-id", path, DirectIO()), KEY)
     position = 0
     for size in pieces:
         writer.write(data[position : position + size])
+        if writer.needs_drain:
+            writer.drain()
         position += size
     writer.write(data[position:])
     writer.finish()
