@@ -6,11 +6,12 @@ transaction reference it; after the commit the file is renamed to ``blobs/<id[:2
 no directory walk of ``blobs/`` is ever needed. Readers that find no published file look in ``incoming/`` (the
 short window between commit and rename).
 
-Large blobs are written around the page cache (``O_DIRECT``), as MinIO and Ceph's BlueStore write theirs: bytes
-are staged in a pooled, page-aligned buffer and go from there to the disk, so a big write neither copies every
-byte into kernel memory nor evicts the small, hot objects the cache is good for, and its fsync has only the
-metadata and the unaligned tail left to do. Small blobs, and file systems without ``O_DIRECT``, go through the
-page cache. Reads always use the page cache.
+Every write is staged in a pooled, page-aligned 1 MiB buffer. A blob that fits in it goes through the page cache,
+so the small objects that are read again soon (Iceberg metadata and manifests, small files) are served from memory.
+A blob that outgrows it is streamed around the cache (``O_DIRECT``), as MinIO and Ceph's BlueStore write theirs:
+a big write then neither copies every byte into kernel memory nor evicts the hot small objects, and its fsync has
+only the metadata and the unaligned tail left to do. File systems without ``O_DIRECT`` get the page cache for
+all. Reads always use the page cache.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 log = logging.getLogger("lakebox.blobs")
-BUFFER_SIZE = 1 << 20  # a writer's staging buffer, and the chunk of a large read
-DIRECT_MIN = 256 << 10  # blobs at least this big bypass the page cache
+BUFFER_SIZE = (
+    1 << 20
+)  # a writer's staging buffer (blobs larger than this bypass the page cache), a read's chunk
 _BLOCK = 4096  # O_DIRECT alignment of memory, offsets and lengths: covers 512-byte and 4 KiB sectors
 _POOLED_BUFFERS = 32
 
@@ -195,14 +197,14 @@ class BlobWriter:
     def drain(self) -> None:
         """Writes out full buffers until what is held fits in memory again (blocking)."""
         while self._overflow:
-            self._write_buffer(BUFFER_SIZE)
+            self._write_buffer(BUFFER_SIZE, direct=True)  # the blob outgrew the buffer
             held, self._overflow = self._overflow, []
             for chunk in held:
                 self._stage(chunk)
 
-    def _write_buffer(self, count: int) -> None:
-        """Writes the buffer's first ``count`` bytes (a multiple of the block size unless it is the last)."""
-        direct = count >= _BLOCK and (self._on_disk or count >= DIRECT_MIN)
+    def _write_buffer(self, count: int, direct: bool) -> None:
+        """Writes the buffer's first ``count`` bytes (a multiple of the block size unless they are the last),
+        around the page cache if ``direct`` and the file system allows it."""
         if direct and not self._is_direct:
             self._is_direct = self._direct.set_direct(self._fd)
         aligned = count - count % _BLOCK if self._is_direct else count
@@ -220,7 +222,7 @@ class BlobWriter:
         """Makes the file durable (blocking: call from a worker thread)."""
         self.drain()
         if self._filled:
-            self._write_buffer(self._filled)
+            self._write_buffer(self._filled, direct=self._on_disk > 0)
         os.fsync(self._fd)
         os.close(self._fd)
         self._fd = -1

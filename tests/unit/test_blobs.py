@@ -10,12 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from objectstore.store.blobs import _BLOCK, BUFFER_SIZE, DIRECT_MIN, BlobWriter, DirectIO, LocalBlobStore
+from objectstore.store.blobs import _BLOCK, BUFFER_SIZE, BlobWriter, DirectIO, LocalBlobStore
 
-# Sizes on every boundary the writer cares about: block, direct threshold, buffer.
-EDGES = sorted(
-    {n + d for n in (0, _BLOCK, DIRECT_MIN, BUFFER_SIZE, 2 * BUFFER_SIZE) for d in (-1, 0, 1)} - {-1}
-)
+# Sizes on every boundary the writer cares about: the block, the buffer (past which writes go direct), two.
+EDGES = sorted({n + d for n in (0, _BLOCK, BUFFER_SIZE, 2 * BUFFER_SIZE) for d in (-1, 0, 1)} - {-1})
 PATTERN = os.urandom(3 * BUFFER_SIZE)
 
 
@@ -74,9 +72,9 @@ def test_any_chunking_and_range_round_trips(
 
 
 def test_a_short_file_is_an_eof_error(store: LocalBlobStore) -> None:
-    writer = write_blob(store, PATTERN[:DIRECT_MIN], [])
+    writer = write_blob(store, PATTERN[:BUFFER_SIZE], [])
     with open(writer.path, "rb") as f, pytest.raises(EOFError):
-        list(store.read(f, 0, DIRECT_MIN + 1))
+        list(store.read(f, 0, BUFFER_SIZE + 1))
 
 
 def test_abort_removes_the_file_and_returns_the_buffer(tmp_path: Path) -> None:
@@ -92,11 +90,11 @@ def test_abort_removes_the_file_and_returns_the_buffer(tmp_path: Path) -> None:
 
 def test_buffers_are_reused_not_reallocated(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path, "node")
-    first = write_blob(store, PATTERN[:DIRECT_MIN], [])
+    first = write_blob(store, PATTERN[:BUFFER_SIZE], [])
     pooled = list(store.direct._free)
-    write_blob(store, PATTERN[:DIRECT_MIN], [])
+    write_blob(store, PATTERN[:BUFFER_SIZE], [])
     assert store.direct._free == pooled
-    assert first.path.stat().st_size == DIRECT_MIN
+    assert first.path.stat().st_size == BUFFER_SIZE
 
 
 def cached_bytes(path: Path) -> int:
@@ -108,9 +106,9 @@ def cached_bytes(path: Path) -> int:
 def test_large_blobs_are_written_around_the_page_cache_small_ones_through_it(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path, "node")
     large = write_blob(store, PATTERN[: 2 * BUFFER_SIZE + 100], [65536] * 40)
-    small = write_blob(store, PATTERN[: DIRECT_MIN - 1], [])
+    small = write_blob(store, PATTERN[:BUFFER_SIZE], [65536] * 16)
     if store.direct.enabled:
         assert cached_bytes(large.path) <= _BLOCK  # at most the unaligned tail went through the cache
     else:  # a file system without O_DIRECT: everything through the cache
         assert cached_bytes(large.path) >= large.size
-    assert cached_bytes(small.path) == DIRECT_MIN
+    assert cached_bytes(small.path) == BUFFER_SIZE
