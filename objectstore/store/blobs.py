@@ -152,7 +152,7 @@ class BlobWriter:
         self.path = path
         self.size = 0
         self._direct = direct
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._fd = -1  # created by the first write to disk, in a worker thread: creating an inode can block
         self._buffer: mmap.mmap | None = None
         self._view = memoryview(b"")
         self._filled = 0
@@ -205,6 +205,8 @@ class BlobWriter:
     def _write_buffer(self, count: int, direct: bool) -> None:
         """Writes the buffer's first ``count`` bytes (a multiple of the block size unless they are the last),
         around the page cache if ``direct`` and the file system allows it."""
+        if self._fd < 0:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         if direct and not self._is_direct:
             self._is_direct = self._direct.set_direct(self._fd)
         aligned = count - count % _BLOCK if self._is_direct else count
@@ -221,7 +223,7 @@ class BlobWriter:
     def finish(self) -> None:
         """Makes the file durable (blocking: call from a worker thread)."""
         self.drain()
-        if self._filled:
+        if self._filled or self._fd < 0:
             self._write_buffer(self._filled, direct=self._on_disk > 0)
         os.fsync(self._fd)
         os.close(self._fd)
