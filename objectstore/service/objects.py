@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 import anyio.to_thread
@@ -296,17 +296,16 @@ class ObjectService:
             return
         for blob_id, inner, take in _pieces(plan, plan.start, plan.length):
             f = await anyio.to_thread.run_sync(self.blobs.open, blob_id)
-            chunks = self._blob_bytes(plan, f, blob_id, inner, take)
             try:
+                chunks = self._blob_bytes(plan, f, blob_id, inner, take)
                 while (data := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
                     yield data
             finally:
-                chunks.close()  # returns a pooled read buffer
                 f.close()
 
     def _blob_bytes(
         self, plan: ReadPlan, f: BinaryIO, blob_id: str, inner: int, take: int
-    ) -> Generator[bytes, None, None]:
+    ) -> Iterator[bytes]:
         """Plaintext ``[inner, inner + take)`` of one open blob, in chunks of at most 1 MiB (blocking)."""
         if plan.key is not None:
             size = next(size for bid, _offset, size in plan.segments if bid == blob_id)

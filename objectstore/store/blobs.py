@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 log = logging.getLogger("lakebox.blobs")
-BUFFER_SIZE = (
-    1 << 20
-)  # a writer's staging buffer (blobs larger than this bypass the page cache), a read's chunk
+# A writer's staging buffer (a blob larger than this bypasses the page cache), and a read's chunk.
+BUFFER_SIZE = 1 << 20
 _BLOCK = 4096  # O_DIRECT alignment of memory, offsets and lengths: covers 512-byte and 4 KiB sectors
 _POOLED_BUFFERS = 32
 
@@ -310,11 +309,8 @@ class LocalBlobStore:
             raise
 
     def read(self, f: BinaryIO, offset: int, length: int) -> Iterator[bytes]:
-        """Bytes ``[offset, offset + length)`` of an open blob in chunks of up to BUFFER_SIZE (blocking).
-
-        Through the page cache: a read of a blob written around it fills the cache (the disk's bandwidth, not
-        the CPU, bounds that first read), and later reads are served from memory. EOFError if the file is
-        shorter than asked."""
+        """Bytes ``[offset, offset + length)`` of an open blob in chunks of up to BUFFER_SIZE (blocking), through
+        the page cache (which the first read of a blob written around it fills). EOFError if the file is short."""
         f.seek(offset)
         while length > 0:
             data = f.read(min(BUFFER_SIZE, length))

@@ -82,6 +82,8 @@ def test_abort_removes_the_file_and_returns_the_buffer(tmp_path: Path) -> None:
     writer = BlobWriter("b", tmp_path / "b", direct)
     writer.write(PATTERN[: BUFFER_SIZE + 1])
     assert writer.needs_drain
+    writer.drain()
+    assert (tmp_path / "b").stat().st_size == BUFFER_SIZE
     writer.abort()
     assert not (tmp_path / "b").exists()
     assert len(direct._free) == 1
