@@ -63,7 +63,9 @@ class Services:
         self.db = Database(settings.db_url)
         self.tokens = TokenService(self.db, SecretBox.from_data_dir(settings.data_dir))
         repo = ObjectRepository(self.db)
-        self.objects = ObjectService(repo, LocalBlobStore(settings.data_dir, settings.node_id))
+        self.objects = ObjectService(
+            repo, LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io)
+        )
         self.buckets = BucketService(repo)
         self.public = PublicAccessService(PublicBucketRepository(self.db))
         self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))

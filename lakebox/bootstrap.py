@@ -33,7 +33,9 @@ def prepare(settings: Settings) -> dict[str, Any] | None:
     db = Database(settings.db_url)
     try:
         db.create_schema()
-        objects = ObjectService(ObjectRepository(db), LocalBlobStore(settings.data_dir, settings.node_id))
+        objects = ObjectService(
+            ObjectRepository(db), LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io)
+        )
         published, deleted = objects.recover()
         if published or deleted:
             log.info("recovered in-flight uploads: %d completed, %d discarded", published, deleted)

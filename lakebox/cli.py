@@ -39,13 +39,21 @@ def main() -> None:
     help="Reverse proxies trusted for X-Forwarded-For/-Proto (comma-separated IPs, or *) [none]",
 )
 @click.option(
+    "--direct-io/--no-direct-io",
+    default=None,
+    help="Write blobs over 1 MiB around the page cache (O_DIRECT) where the file system allows it [on]",
+)
+@click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level [info]"
 )
 def serve(**flags: Any) -> None:
     """Start the S3 API, the Iceberg REST catalog and the console."""
     from lakebox.server import serve as run
 
-    settings = load_settings(flags)
+    try:
+        settings = load_settings(flags)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     run(settings)

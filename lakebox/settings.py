@@ -33,6 +33,9 @@ class Settings:
     log_level: str = "info"
     # Incomplete multipart uploads are aborted after this many seconds (R2: 7 days).
     multipart_expiry_seconds: int = 7 * 24 * 3600
+    # Blobs larger than 1 MiB are written around the page cache (O_DIRECT) where the file system allows it; off,
+    # every write goes through the cache (for file systems that take O_DIRECT but serve it slowly).
+    direct_io: bool = True
 
     @property
     def scheme(self) -> str:
@@ -72,11 +75,24 @@ def _coerce(name: str, raw: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
     if raw is None:
         return None
+    if str(kind) == "bool":
+        return _boolean(name, raw)
     if "int" in str(kind):
         return int(raw)
     if "Path" in str(kind):
         return Path(raw)
     return str(raw)
+
+
+def _boolean(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{ENV_PREFIX}{name.upper()}: expected true or false, got {raw!r}")
 
 
 def load_settings(cli: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:

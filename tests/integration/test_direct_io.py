@@ -1,0 +1,60 @@
+"""Through a live server: objects over 1 MiB are written around the page cache unless --no-direct-io, objects
+that fit in the staging buffer through it, and every one reads back byte-exact."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import running
+
+MiB = 1024 * 1024
+LARGE = os.urandom(2 * MiB + 5)
+SMALL = os.urandom(MiB)
+
+
+def cached_bytes(path: Path) -> int:
+    """How much of the file is in the page cache (util-linux's fincore)."""
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "-o", "RES", str(path)], capture_output=True)
+    return int(out.stdout)
+
+
+def blob_of_size(data_dir: Path, size: int) -> Path:
+    (path,) = [p for p in (data_dir / "blobs").glob("*/*/*") if p.stat().st_size == size]
+    return path
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["default", "no-direct-io"])
+def test_large_objects_bypass_the_page_cache_unless_turned_off(tmp_path: Path, direct: bool) -> None:
+    extra_env = {} if direct else {"LAKEBOX_DIRECT_IO": "false"}
+    with running(tmp_path, extra_env=extra_env) as server:
+        s3 = server.s3()
+        s3.create_bucket(Bucket="cache")
+        s3.put_object(Bucket="cache", Key="large", Body=LARGE)
+        s3.put_object(Bucket="cache", Key="small", Body=SMALL)
+        large, small = blob_of_size(tmp_path, len(LARGE)), blob_of_size(tmp_path, len(SMALL))
+        if direct:
+            assert cached_bytes(large) <= 4096  # only the unaligned tail went through the cache
+        else:
+            assert cached_bytes(large) >= len(LARGE)
+        assert cached_bytes(small) == len(SMALL)
+        assert s3.get_object(Bucket="cache", Key="large")["Body"].read() == LARGE
+        assert s3.get_object(Bucket="cache", Key="small")["Body"].read() == SMALL
+        assert (
+            s3.get_object(Bucket="cache", Key="large", Range="bytes=1048570-1048590")["Body"].read()
+            == (LARGE[1048570:1048591])
+        )
+
+
+def test_a_bad_direct_io_value_stops_serve_with_a_usage_error(tmp_path: Path) -> None:
+    env = {**os.environ, "LAKEBOX_DIRECT_IO": "maybe", "LAKEBOX_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "lakebox", "serve"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "LAKEBOX_DIRECT_IO: expected true or false, got 'maybe'" in done.stderr
+    assert not (tmp_path / "lakebox.db").exists()
