@@ -32,7 +32,7 @@ _DIGEST_SIZE = {CRC32: 4, CRC32C: 4, CRC64NVME: 8, SHA1: 20, SHA256: 32}
 
 
 class Hasher(Protocol):
-    def update(self, data: bytes, /) -> None: ...
+    def update(self, data: bytes | memoryview, /) -> None: ...
 
     def digest(self) -> bytes: ...
 
@@ -46,8 +46,8 @@ class _Crc:
         self._fn, _, self._size = _CRC[algorithm]
         self._value = 0
 
-    def update(self, data: bytes, /) -> None:
-        self._value = self._fn(data, self._value)
+    def update(self, data: bytes | memoryview, /) -> None:
+        self._value = self._fn(data, self._value)  # type: ignore[arg-type]  # awscrt reads any buffer
 
     def digest(self) -> bytes:
         return self._value.to_bytes(self._size, "big")
@@ -63,7 +63,7 @@ class _Hashlib:
         # MD5 and SHA-1 here are integrity checksums the S3 protocol mandates, not security primitives.
         self._h = hashlib.new(name, usedforsecurity=False)
 
-    def update(self, data: bytes, /) -> None:
+    def update(self, data: bytes | memoryview, /) -> None:
         self._h.update(data)
 
     def digest(self) -> bytes:

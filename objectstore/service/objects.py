@@ -6,7 +6,6 @@ Blocking work (database transactions, fsync) runs in worker threads; the event l
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -20,13 +19,11 @@ import anyio.to_thread
 from sqlalchemy.engine import Connection
 
 from lakebox.group_commit import GroupCommitter
-from objectstore.service.checksums import check_checksum, new_hasher
+from objectstore.service.checksums import check_checksum, check_content_md5, new_hasher
 from objectstore.service.conditions import Conditions, check_read, check_write
 from objectstore.service.errors import (
-    BadDigest,
     EntityTooLarge,
     IncompleteBody,
-    InvalidDigest,
     InvalidPart,
     MetadataTooLarge,
     NoSuchBucket,
@@ -121,39 +118,45 @@ class ObjectService:
         """
         if integrity.content_length is not None and integrity.content_length > max_size:
             raise EntityTooLarge(MaxSizeAllowed=str(max_size))
-        plain = self.blobs.create()
+        md5 = hashlib.md5()  # noqa: S324 - the ETag is defined as MD5
+        hasher = new_hasher(checksum_algorithm) if checksum_algorithm else None
+
+        def observe(data: bytes | memoryview) -> None:
+            md5.update(data)
+            if hasher is not None:
+                hasher.update(data)
+
+        # A plain body is hashed by the writer, in the worker threads that write it out; an encrypted one
+        # (its staging buffer holds ciphertext) here.
+        plain = self.blobs.create(observe if sse is None else None)
         writer: Writer = plain if sse is None else EncryptingWriter(plain, sse)
         try:
-            md5 = hashlib.md5()  # noqa: S324 - the ETag is defined as MD5
-            hasher = new_hasher(checksum_algorithm) if checksum_algorithm else None
             async for chunk in body:
                 if writer.size + len(chunk) > max_size:
                     raise EntityTooLarge(MaxSizeAllowed=str(max_size))
-                md5.update(chunk)
-                if hasher is not None:
-                    hasher.update(chunk)
+                if sse is not None:
+                    observe(chunk)
                 writer.write(chunk)
                 if writer.needs_drain:
                     await anyio.to_thread.run_sync(writer.drain)
             if integrity.content_length is not None and writer.size != integrity.content_length:
                 raise IncompleteBody()
-            digest = md5.digest()
-            if integrity.content_md5 is not None:
-                try:
-                    given = base64.b64decode(integrity.content_md5, validate=True)
-                except ValueError:
-                    raise InvalidDigest() from None
-                if len(given) != 16:
-                    raise InvalidDigest()
-                if given != digest:
-                    raise BadDigest()
-            checksum = hasher.b64() if hasher is not None else None
             expected = integrity.checksum_value
             if expected is None and trailer_checksum is not None:
                 expected = trailer_checksum()
-            if expected is not None and hasher is not None and checksum_algorithm is not None:
-                check_checksum(checksum_algorithm, expected, hasher.digest())
-            await anyio.to_thread.run_sync(writer.finish)
+
+            def seal() -> tuple[bytes, str | None]:
+                """Hashes what is still staged, verifies the digests, then makes the blob durable."""
+                plain.observe_staged()
+                digest = md5.digest()
+                if integrity.content_md5 is not None:
+                    check_content_md5(integrity.content_md5, digest)
+                if expected is not None and hasher is not None and checksum_algorithm is not None:
+                    check_checksum(checksum_algorithm, expected, hasher.digest())
+                writer.finish()
+                return digest, hasher.b64() if hasher is not None else None
+
+            digest, checksum = await anyio.to_thread.run_sync(seal)
             return writer, digest.hex(), checksum
         except BaseException:
             writer.abort()

@@ -144,13 +144,19 @@ class BlobWriter:
 
     ``write`` only copies into memory and never blocks on the disk. When it reports ``needs_drain``, the
     caller runs ``drain`` (blocking) in a worker thread before the next write; ``finish`` makes the file durable.
+    ``observe``, if given, sees every byte in order before it is written, in the thread that writes it (so
+    hashing the body costs the event loop nothing); ``observe_staged`` hands it what is still only in memory.
     """
 
-    def __init__(self, blob_id: str, path: Path, direct: DirectIO) -> None:
+    def __init__(
+        self, blob_id: str, path: Path, direct: DirectIO, observe: Callable[[memoryview], None] | None = None
+    ) -> None:
         self.blob_id = blob_id
         self.path = path
         self.size = 0
         self._direct = direct
+        self._observe = observe
+        self._observed = 0  # how much of the buffer ``observe`` has seen
         self._fd = -1  # created by the first write to disk, in a worker thread: creating an inode can block
         self._buffer: mmap.mmap | None = None
         self._view = memoryview(b"")
@@ -164,7 +170,7 @@ class BlobWriter:
         """A writer for a blob file that is already complete and durable (a hard link): only ``abort`` applies."""
         writer = cls.__new__(cls)
         writer.blob_id, writer.path, writer.size = blob_id, path, size
-        writer._fd, writer._buffer, writer._overflow = -1, None, []
+        writer._fd, writer._buffer, writer._overflow, writer._observe = -1, None, [], None
         return writer
 
     @property
@@ -193,9 +199,16 @@ class BlobWriter:
             self._overflow.append(bytes(view[space:]))  # the caller may reuse its buffer once we return
         self._filled = BUFFER_SIZE
 
+    def observe_staged(self) -> None:
+        """Shows ``observe`` the staged bytes it has not seen (blocking: it may hash a whole buffer)."""
+        if self._observe is not None and self._observed < self._filled:
+            self._observe(self._view[self._observed : self._filled])
+            self._observed = self._filled
+
     def drain(self) -> None:
         """Writes out full buffers until what is held fits in memory again (blocking)."""
         while self._overflow:
+            self.observe_staged()
             self._write_buffer(BUFFER_SIZE, direct=True)  # the blob outgrew the buffer
             held, self._overflow = self._overflow, []
             for chunk in held:
@@ -217,11 +230,12 @@ class BlobWriter:
                 self._is_direct = False
             _write_all(self._fd, self._view[aligned:count])
         self._on_disk += count
-        self._filled = 0
+        self._filled = self._observed = 0
 
     def finish(self) -> None:
         """Makes the file durable (blocking: call from a worker thread)."""
         self.drain()
+        self.observe_staged()
         if self._filled or self._fd < 0:
             self._write_buffer(self._filled, direct=self._on_disk > 0)
         os.fsync(self._fd)
@@ -259,9 +273,9 @@ class LocalBlobStore:
     def path(self, blob_id: str) -> Path:
         return self.root / blob_id[:2] / blob_id[2:4] / blob_id
 
-    def create(self) -> BlobWriter:
+    def create(self, observe: Callable[[memoryview], None] | None = None) -> BlobWriter:
         blob_id = new_blob_id()
-        return BlobWriter(blob_id, self.incoming / blob_id, self.direct)
+        return BlobWriter(blob_id, self.incoming / blob_id, self.direct, observe)
 
     def link(self, source_blob_id: str) -> BlobWriter:
         """A new blob that shares the (immutable) data of ``source_blob_id`` through a hard link, durable on
