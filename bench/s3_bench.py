@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import html
 import json
+import mmap
 import os
 import platform
 import re
@@ -559,16 +560,37 @@ def ratios(lake: dict[str, Result], moto: dict[str, Result]) -> tuple[str, dict[
     ), data
 
 
-def environment(args: argparse.Namespace) -> dict[str, object]:
+def first_touch_us(size: int = 64 << 20) -> float:
+    """What touching never-used memory costs on this machine, per 4 KiB page. On a VM that hands freed memory back
+    to its host (free page reporting) it is several times a plain page fault (~1.5 us), and every byte a server
+    newly keeps in RAM (page cache, in-memory objects) pays it once: it explains much of the run-to-run spread."""
+    region = mmap.mmap(-1, size)
+    try:
+        start = time.perf_counter()
+        for offset in range(0, size, mmap.PAGESIZE):
+            region[offset] = 1
+        return (time.perf_counter() - start) / (size // mmap.PAGESIZE) * 1e6
+    finally:
+        region.close()
+
+
+def machine_at_start() -> dict[str, object]:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ()
+    return {
+        "loadavg_at_start": [round(x, 2) for x in load],
+        "memory_first_touch_us_per_page": round(first_touch_us(), 2),
+    }
+
+
+def environment(args: argparse.Namespace, at_start: dict[str, object]) -> dict[str, object]:
     rev = ""
     with contextlib.suppress(Exception):
         rev = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
         ).stdout.strip()
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ()
     return {
         "git": rev, "python": platform.python_version(), "platform": platform.platform(),
-        "cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in load], "args": vars(args),
+        "cpus": os.cpu_count(), **at_start, "args": vars(args),
     }  # fmt: skip
 
 
@@ -598,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
 
         uvloop.install()
     tune_malloc()  # the client's own megabyte buffers, as lakebox tunes its workers (the same for every server)
+    at_start = machine_at_start()
     bench = Bench(args)
     all_results: dict[str, dict[str, Result]] = {}
     targets: dict[str, Target] = {}
@@ -614,7 +637,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"S3 benchmark: concurrency {args.concurrency}, lakebox --workers {args.workers}, "
-        f"{os.cpu_count()} CPUs, one client process (srv/cli us/op: CPU time per operation)"
+        f"{os.cpu_count()} CPUs, one client process (srv/cli us/op: CPU time per operation); "
+        f"memory first touch {at_start['memory_first_touch_us_per_page']} us per 4 KiB page"
     )
     for name, results in all_results.items():
         print()
@@ -634,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(
         json.dumps(
             {
-                "environment": environment(args),
+                "environment": environment(args, at_start),
                 "servers": {n: targets[n].description for n in targets},
                 "results": {n: {k: r.summary() for k, r in rs.items()} for n, rs in all_results.items()},
                 "ratios_lakebox_over_moto": ratio_data,
