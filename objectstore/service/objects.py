@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from typing import Any, BinaryIO
 
 import anyio.to_thread
@@ -293,22 +293,31 @@ class ObjectService:
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def stream(self, plan: ReadPlan) -> AsyncIterator[bytes]:
-        """The plan's bytes in chunks, read in worker threads."""
+        """The plan's bytes in chunks, read in worker threads; while one chunk is sent the next is read."""
         if plan.body is not None:
             yield plan.body
             return
         for blob_id, inner, take in _pieces(plan, plan.start, plan.length):
             f = await anyio.to_thread.run_sync(self.blobs.open, blob_id)
+            chunks = self._blob_bytes(plan, f, blob_id, inner, take)
+            ahead: asyncio.Task[bytes | None] | None = None
             try:
-                chunks = self._blob_bytes(plan, f, blob_id, inner, take)
-                while (data := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
+                data = await anyio.to_thread.run_sync(next, chunks, None)
+                while data is not None:
+                    take -= len(data)
+                    if take > 0:
+                        ahead = asyncio.ensure_future(anyio.to_thread.run_sync(next, chunks, None))
                     yield data
+                    if ahead is None:
+                        break
+                    data = await asyncio.shield(ahead)  # a cancelled stream must not abandon the read
+                    ahead = None
             finally:
-                f.close()
+                _close_when_read(ahead, chunks, f)
 
     def _blob_bytes(
         self, plan: ReadPlan, f: BinaryIO, blob_id: str, inner: int, take: int
-    ) -> Iterator[bytes]:
+    ) -> Generator[bytes, None, None]:
         """Plaintext ``[inner, inner + take)`` of one open blob, in chunks of at most 1 MiB (blocking)."""
         if plan.key is not None:
             size = next(size for bid, _offset, size in plan.segments if bid == blob_id)
@@ -371,3 +380,20 @@ def _pieces(plan: ReadPlan, start: int, length: int) -> Iterator[tuple[str, int,
         yield blob_id, inner, take
         start += take
         length -= take
+
+
+def _close_when_read(
+    ahead: asyncio.Task[bytes | None] | None, chunks: Generator[bytes, None, None], f: BinaryIO
+) -> None:
+    """Closes a blob's reader and file once no worker thread is reading them (now, or when ``ahead`` ends)."""
+
+    def close(task: asyncio.Task[bytes | None] | None = None) -> None:
+        if task is not None and not task.cancelled():
+            task.exception()  # a stream that was given up on has no use for the read's error
+        chunks.close()
+        f.close()
+
+    if ahead is None:
+        close()
+    else:
+        ahead.add_done_callback(close)  # runs soon if it is already done

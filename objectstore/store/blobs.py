@@ -10,8 +10,9 @@ Every write is staged in a pooled, page-aligned 1 MiB buffer. A blob that fits i
 so the small objects that are read again soon (Iceberg metadata and manifests, small files) are served from memory.
 A blob that outgrows it is streamed around the cache (``O_DIRECT``), as MinIO and Ceph's BlueStore write theirs:
 a big write then neither copies every byte into kernel memory nor evicts the hot small objects, and its fsync has
-only the metadata and the unaligned tail left to do. File systems without ``O_DIRECT`` get the page cache for
-all. Reads always use the page cache.
+only the metadata and the unaligned tail left to do. It is read around the cache too, in whole aligned blocks
+into pooled buffers, so a scan of big objects neither pays for kernel memory it will not reuse nor evicts the
+small ones. File systems without ``O_DIRECT`` get the page cache for all.
 """
 
 from __future__ import annotations
@@ -323,8 +324,13 @@ class LocalBlobStore:
             raise
 
     def read(self, f: BinaryIO, offset: int, length: int) -> Iterator[bytes]:
-        """Bytes ``[offset, offset + length)`` of an open blob in chunks of up to BUFFER_SIZE (blocking), through
-        the page cache (which the first read of a blob written around it fills). EOFError if the file is short."""
+        """Bytes ``[offset, offset + length)`` of an open blob in chunks of up to BUFFER_SIZE (blocking); a blob
+        that outgrew the staging buffer (written around the page cache) is read around it. EOFError if the file
+        is short."""
+        fd = f.fileno()
+        if length > 0 and os.fstat(fd).st_size > BUFFER_SIZE and self.direct.set_direct(fd):
+            yield from self._read_direct(fd, offset, length)
+            return
         f.seek(offset)
         while length > 0:
             data = f.read(min(BUFFER_SIZE, length))
@@ -332,6 +338,26 @@ class LocalBlobStore:
                 raise EOFError("blob shorter than its index entry")
             length -= len(data)
             yield data
+
+    def _read_direct(self, fd: int, offset: int, length: int) -> Iterator[bytes]:
+        """Reads whole aligned blocks into a pooled buffer and hands out copies of the asked-for bytes."""
+        buffer = self.direct.take()
+        try:
+            with memoryview(buffer) as view:
+                position = offset - offset % _BLOCK
+                skip = offset - position
+                while length > 0:
+                    want = min(BUFFER_SIZE, -(-(skip + length) // _BLOCK) * _BLOCK)
+                    got = os.preadv(fd, [view[:want]], position)
+                    take = min(got - skip, length)
+                    if take <= 0 or (got < want and take < length):
+                        raise EOFError("blob shorter than its index entry")
+                    yield bytes(view[skip : skip + take])
+                    length -= take
+                    position += got
+                    skip = 0
+        finally:
+            self.direct.give(buffer)
 
     def delete(self, blob_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -1,12 +1,14 @@
-"""Through a live server: objects over 1 MiB are written around the page cache unless --no-direct-io, objects
-that fit in the staging buffer through it, and every one reads back byte-exact."""
+"""Through a live server: objects over 1 MiB are written (and read) around the page cache unless --no-direct-io,
+objects that fit in the staging buffer through it, and every one reads back byte-exact."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -58,3 +60,25 @@ def test_a_bad_direct_io_value_stops_serve_with_a_usage_error(tmp_path: Path) ->
     assert done.returncode == 2
     assert "LAKEBOX_DIRECT_IO: expected true or false, got 'maybe'" in done.stderr
     assert not (tmp_path / "lakebox.db").exists()
+
+
+def test_large_reads_ahead_and_a_download_given_up_midway_costs_nothing(tmp_path: Path) -> None:
+    body = os.urandom(6 * MiB + 7)
+    with running(tmp_path) as server:
+        s3 = server.s3()
+        s3.create_bucket(Bucket="ahead")
+        s3.put_object(Bucket="ahead", Key="big", Body=body)
+        url = urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": "ahead", "Key": "big"}))
+        for _ in range(5):  # read a little of each download, then hang up while the next chunk is being read
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+            conn.request("GET", f"{url.path}?{url.query}")
+            response = conn.getresponse()
+            assert response.status == 200
+            assert response.read(65536) == body[:65536]
+            conn.close()
+        ranged = s3.get_object(Bucket="ahead", Key="big", Range="bytes=1048570-4194400")["Body"].read()
+        assert ranged == body[1048570:4194401]
+        assert s3.get_object(Bucket="ahead", Key="big")["Body"].read() == body
+        log = server.log()
+    assert "Traceback" not in log, log
+    assert "never retrieved" not in log, log

@@ -114,3 +114,25 @@ def test_large_blobs_are_written_around_the_page_cache_small_ones_through_it(tmp
     else:  # a file system without O_DIRECT: everything through the cache
         assert cached_bytes(large.path) >= large.size
     assert cached_bytes(small.path) == BUFFER_SIZE
+
+
+def test_large_blobs_are_read_around_the_page_cache_small_ones_through_it(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path, "node")
+    large = write_blob(store, PATTERN[: 2 * BUFFER_SIZE + 100], [])
+    small = write_blob(store, PATTERN[:5000], [])
+    with open(large.path, "rb") as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)  # drop the buffered tail
+        assert b"".join(store.read(f, 7, large.size - 7)) == PATTERN[7 : large.size]
+    with open(small.path, "rb") as f:
+        assert b"".join(store.read(f, 0, small.size)) == PATTERN[:5000]
+    if store.direct.enabled:
+        assert cached_bytes(large.path) == 0
+    assert cached_bytes(small.path) >= 5000
+
+
+@pytest.mark.parametrize("offset", [0, 4095, BUFFER_SIZE + 1])
+def test_a_short_large_file_is_an_eof_error(store: LocalBlobStore, offset: int) -> None:
+    writer = write_blob(store, PATTERN[: 2 * BUFFER_SIZE], [])
+    with open(writer.path, "rb") as f, pytest.raises(EOFError):
+        list(store.read(f, offset, 2 * BUFFER_SIZE + 1 - offset))
+    assert len(store.direct._free) == 1  # the read's buffer went back to the pool
