@@ -20,12 +20,13 @@ from sqlalchemy import String, create_engine, event, inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Delete, Insert, Select, Update
+from sqlalchemy.sql.selectable import TextualSelect
 from sqlmodel import SQLModel
 
 # Keys and names compare in UTF-8 byte order on every backend (SQLite's BINARY collation already does).
 OrderedText = String().with_variant(String(collation="C"), "postgresql")
 
-Statement = Select[Any] | Insert | Update | Delete
+Statement = Select[Any] | TextualSelect | Insert | Update | Delete
 
 _WRITE = "lakebox_write"
 _SINGLE = "lakebox_single_statement"
@@ -158,7 +159,7 @@ class Prepared:
             if not compiled.binds[name].required and name not in self._defaults
         }
         self._defaults = {**fixed, **self._defaults}
-        if isinstance(stmt, Select):
+        if isinstance(stmt, Select | TextualSelect):
             columns = list(stmt.selected_columns)
             self._row = namedtuple("_Row", [c.key for c in columns])  # type: ignore[misc]
             processors = [col.type._cached_result_processor(dialect, None) for col in columns]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -85,25 +86,40 @@ def _page(
             if out.count == max_keys:
                 out.is_truncated = True
                 return out
-            cut = row.key.find(delimiter, len(prefix)) if delimiter else -1
-            if cut >= 0:
-                common = row.key[: cut + len(delimiter)]
-                raw_cut = row.key_raw.find(delimiter, len(prefix))
-                out.common_prefixes.append(
-                    row.key_raw[: raw_cut + len(delimiter)] if raw_cut >= 0 else common
-                )
-                out.last = common
+            common = _add(out, row, prefix, delimiter)
+            if common is not None:
                 end = prefix_end(common)
                 if end is None:
                     return out
+                # Past a common prefix, the rest of the page in one statement where the backend can walk it.
+                walked = repo.walk_keys(bucket, prefix, delimiter, end, max_keys - out.count + 1, True, conn)
+                if walked is not None:
+                    for entry in walked:
+                        if out.count == max_keys:
+                            out.is_truncated = True
+                            break
+                        _add(out, entry, prefix, delimiter)
+                    return out
                 cursor, inclusive, jumped = end, True, True
                 break
-            out.objects.append(
-                ListedObject(row.key_raw, row.size, row.etag, row.last_modified, row.storage_class)
-            )
-            out.last = row.key
         if not jumped:
             if len(rows) < limit:
                 return out
             cursor, inclusive = rows[-1].key, False
         limit = min(max_keys - out.count + 1, _LOOKAHEAD if jumped else limit * 2)
+
+
+def _add(out: Listing, row: Any, prefix: str, delimiter: str) -> str | None:
+    """Adds a listing row as an object, or as the common prefix it opens (returned, as an identity)."""
+    cut = row.key.find(delimiter, len(prefix)) if delimiter else -1
+    if cut < 0:
+        out.objects.append(
+            ListedObject(row.key_raw, row.size, row.etag, row.last_modified, row.storage_class)
+        )
+        out.last = row.key
+        return None
+    common: str = row.key[: cut + len(delimiter)]
+    raw_cut = row.key_raw.find(delimiter, len(prefix))
+    out.common_prefixes.append(row.key_raw[: raw_cut + len(delimiter)] if raw_cut >= 0 else common)
+    out.last = common
+    return common

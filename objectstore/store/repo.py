@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Select, TextualSelect, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from lakebox.db import Database, Prepared
@@ -71,14 +71,51 @@ def _listing_statement(after: bool, inclusive: bool, prefix: bool, end: bool) ->
     return select(*columns).where(and_(*conds)).order_by(objects.c.key).limit(bindparam("limit_"))
 
 
+# A delimiter listing in one statement: each step seeks the index once, from just past the previous entry (an
+# object) or past every key under it (a common prefix: its text up to the delimiter, last character plus one).
+# One statement instead of a round trip per entry (SQLite: ~10 us of Python each; PostgreSQL: a network hop).
+_WALK = """
+WITH RECURSIVE walk(n, key) AS (
+    SELECT 1, (SELECT key FROM s3_object WHERE bucket = :b AND key >= :start AND key <> :skip{end}
+               ORDER BY key LIMIT 1)
+    UNION ALL
+    SELECT walk.n + 1, (
+        SELECT o.key FROM s3_object AS o
+        WHERE o.bucket = :b AND o.key <> walk.key{end_o} AND o.key >= CASE
+            WHEN {instr}(substr(walk.key, :lp + 1), :d) > 0
+            THEN substr(walk.key, 1, :lp + {instr}(substr(walk.key, :lp + 1), :d) + :ld - 2) || {char}(:d_next)
+            ELSE walk.key END
+        ORDER BY o.key LIMIT 1)
+    FROM walk WHERE walk.key IS NOT NULL AND walk.n < :limit
+)
+SELECT o.key, o.key_raw, o.size, o.etag, o.last_modified, o.storage_class
+FROM walk JOIN s3_object AS o ON o.bucket = :b AND o.key = walk.key ORDER BY walk.n
+"""
+
+
+def _walk_statement(sqlite: bool, end: bool) -> TextualSelect:
+    sql = _WALK.format(
+        end=" AND key < :end" if end else "",
+        end_o=" AND o.key < :end" if end else "",
+        instr="instr" if sqlite else "strpos",
+        char="char" if sqlite else "chr",
+    )
+    return text(sql).columns(*(objects.c[name] for name in _LISTED_COLUMNS))
+
+
+def _next_code(char: str) -> int | None:
+    """The code point after ``char`` that UTF-8 can hold (None after the last one)."""
+    nxt = ord(char) + 1
+    if 0xD800 <= nxt <= 0xDFFF:  # surrogates
+        return 0xE000
+    return nxt if nxt <= 0x10FFFF else None
+
+
 def prefix_end(prefix: str) -> str | None:
     """The smallest string greater than every string that starts with ``prefix`` (None: no upper bound)."""
     for i in range(len(prefix) - 1, -1, -1):
-        code = ord(prefix[i])
-        if code < 0x10FFFF:
-            nxt = code + 1
-            if 0xD800 <= nxt <= 0xDFFF:  # skip surrogates, which UTF-8 cannot hold
-                nxt = 0xE000
+        nxt = _next_code(prefix[i])
+        if nxt is not None:
             return prefix[:i] + chr(nxt)
     return None
 
@@ -94,6 +131,7 @@ class ObjectRepository:
         self._update_object = db.prepare(_UPDATE_OBJECT, _OBJECT_DEFAULTS)
         self._insert_garbage = db.prepare(_INSERT_GARBAGE)
         self._listings: dict[tuple[bool, bool, bool, bool], Prepared] = {}  # one per shape of bounds
+        self._walks: dict[bool, Prepared] = {}
 
     # -- buckets ---------------------------------------------------------------------------------------------
 
@@ -266,6 +304,38 @@ class ObjectRepository:
         if query is None:
             query = self._listings[shape] = self.db.prepare(_listing_statement(*shape))
         params = {"b_": bucket, "after_": after, "prefix_": prefix, "end_": end, "limit_": limit}
+        return query.all(params, conn)
+
+    def walk_keys(
+        self,
+        bucket: str,
+        prefix: str,
+        delimiter: str,
+        after: str,
+        limit: int,
+        inclusive: bool,
+        conn: Connection,
+    ) -> list[Row[Any]] | None:
+        """Up to ``limit`` listing rows from ``after`` on (or from ``prefix``), one per entry of a delimiter
+        listing: an object, or the first key of a common prefix (whose other keys are skipped). None for a
+        delimiter that ends in the last code point (the caller seeks entry by entry)."""
+        d_next = _next_code(delimiter[-1])
+        if d_next is None:
+            return None
+        if after > prefix or (after == prefix and not inclusive):
+            start, skip = after, ("" if inclusive else after)
+        else:
+            start, skip = prefix, ""  # no key is empty, so skipping "" skips nothing
+        end = prefix_end(prefix) if prefix else None
+        query = self._walks.get(end is not None)
+        if query is None:
+            query = self._walks[end is not None] = self.db.prepare(
+                _walk_statement(self.db.is_sqlite, end is not None)
+            )
+        params = {
+            "b": bucket, "start": start, "skip": skip, "end": end, "lp": len(prefix), "d": delimiter,
+            "ld": len(delimiter), "d_next": d_next, "limit": limit,
+        }  # fmt: skip
         return query.all(params, conn)
 
     def count_objects(self, bucket: str) -> int:

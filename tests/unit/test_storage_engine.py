@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 
 from lakebox.db import Database
 from objectstore.service.conditions import Conditions
@@ -16,15 +19,17 @@ from objectstore.service.model import PutIntegrity, WriteOptions
 from objectstore.service.objects import ObjectService
 from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.repo import ObjectRepository, prefix_end
+from tests.support.server import postgres_database
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> ObjectService:
-    db = Database(f"sqlite:///{tmp_path / 'meta.db'}")
+def service(tmp_path: Path) -> Iterator[ObjectService]:
+    db = Database(postgres_database() or f"sqlite:///{tmp_path / 'meta.db'}")
     db.create_schema()
     repo = ObjectRepository(db)
     repo.create_bucket("bkt", "auto", "Standard")
-    return ObjectService(repo, LocalBlobStore(tmp_path, "node-a"))
+    yield ObjectService(repo, LocalBlobStore(tmp_path, "node-a"))
+    db.dispose()
 
 
 async def body(data: bytes) -> AsyncIterator[bytes]:
@@ -81,3 +86,49 @@ def test_prefix_end() -> None:
     assert prefix_end("abc") == "abd"
     assert prefix_end("a/") == "a0"
     assert prefix_end("") is None
+
+
+KEY_ALPHABET = ["a", "b", "/", "é", "\uffff", "\U0010ffff"]
+DELIMITERS = ["/", "//", "a/", "é", "\U0010ffff", "/\U0010ffff"]
+SEGMENT = st.text(["a", "b", "é", "\uffff", "\U0010ffff"], min_size=1, max_size=2)
+
+
+@st.composite
+def keys_and_delimiter(draw: st.DrawFn) -> tuple[list[str], str]:
+    """Keys made mostly of segments joined by the delimiter, so that common prefixes hold several keys."""
+    delimiter = draw(st.sampled_from(DELIMITERS))
+    joiner = st.sampled_from([delimiter, delimiter, delimiter, "/", "a/"])
+    key = st.builds(str.join, joiner, st.lists(SEGMENT, min_size=1, max_size=3))
+    return draw(st.lists(key, max_size=40, unique=True)), delimiter
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    keys_delimiter=keys_and_delimiter(),
+    prefix=st.just("") | st.text(KEY_ALPHABET, max_size=2),
+    after=st.just("") | st.text(KEY_ALPHABET, max_size=4),
+    max_keys=st.integers(0, 12),
+)
+def test_a_delimiter_listing_in_one_statement_matches_seeking_entry_by_entry(
+    service: ObjectService, keys_delimiter: tuple[list[str], str], prefix: str, after: str, max_keys: int
+) -> None:
+    keys, delimiter = keys_delimiter
+    with service.repo.db.write() as conn:
+        conn.execute(text("DELETE FROM s3_object"))
+        for key in keys:
+            conn.execute(
+                text(
+                    "INSERT INTO s3_object (bucket, key, key_raw, size, etag, last_modified, user_metadata, "
+                    "storage_class) VALUES ('bkt', :k, :k, 1, 'e', 0, '{}', 'STANDARD')"
+                ),
+                {"k": key},
+            )
+
+    def page(repo: ObjectRepository) -> tuple[list[str], list[str], bool, str]:
+        got = list_objects(repo, "bkt", prefix, delimiter, after, max_keys)
+        return [o.key for o in got.objects], got.common_prefixes, got.is_truncated, got.last
+
+    walked = page(service.repo)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(service.repo, "walk_keys", lambda *args: None)
+        assert page(service.repo) == walked
