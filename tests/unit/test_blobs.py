@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,10 @@ EDGES = sorted({n + d for n in (0, _BLOCK, BUFFER_SIZE, 2 * BUFFER_SIZE) for d i
 PATTERN = os.urandom(3 * BUFFER_SIZE)
 
 
-def write_blob(store: LocalBlobStore, data: bytes, pieces: list[int]) -> BlobWriter:
-    writer = store.create()
+def write_blob(
+    store: LocalBlobStore, data: bytes, pieces: list[int], observe: Callable[[memoryview], None] | None = None
+) -> BlobWriter:
+    writer = store.create(observe)
     position = 0
     for size in [*pieces, len(data)]:
         writer.write(memoryview(data)[position : position + size])
@@ -62,8 +66,10 @@ def test_any_chunking_and_range_round_trips(
 ) -> None:
     store = LocalBlobStore(tmp_path_factory.mktemp("blobs"), "node", direct_io=direct)
     data = PATTERN[:size]
-    writer = write_blob(store, data, pieces)
+    seen = hashlib.sha256()
+    writer = write_blob(store, data, pieces, seen.update)
     assert writer.path.read_bytes() == data
+    assert seen.digest() == hashlib.sha256(data).digest()  # the observer saw every byte once, in order
     start, length = min(start, size), min(length, size - min(start, size))
     with open(writer.path, "rb") as f:
         chunks = list(store.read(f, start, length))
