@@ -92,7 +92,7 @@ def _page(
                 if end is None:
                     return out
                 # Past a common prefix, the rest of the page in one statement where the backend can walk it.
-                walked = repo.walk_keys(bucket, prefix, delimiter, end, max_keys - out.count + 1, True, conn)
+                walked = repo.walk_keys(bucket, prefix, delimiter, end, max_keys - out.count + 1, conn)
                 if walked is not None:
                     for entry in walked:
                         if out.count == max_keys:

@@ -76,8 +76,7 @@ def _listing_statement(after: bool, inclusive: bool, prefix: bool, end: bool) ->
 # One statement instead of a round trip per entry (SQLite: ~10 us of Python each; PostgreSQL: a network hop).
 _WALK = """
 WITH RECURSIVE walk(n, key) AS (
-    SELECT 1, (SELECT key FROM s3_object WHERE bucket = :b AND key >= :start AND key <> :skip{end}
-               ORDER BY key LIMIT 1)
+    SELECT 1, (SELECT key FROM s3_object WHERE bucket = :b AND key >= :start{end} ORDER BY key LIMIT 1)
     UNION ALL
     SELECT walk.n + 1, (
         SELECT o.key FROM s3_object AS o
@@ -307,25 +306,15 @@ class ObjectRepository:
         return query.all(params, conn)
 
     def walk_keys(
-        self,
-        bucket: str,
-        prefix: str,
-        delimiter: str,
-        after: str,
-        limit: int,
-        inclusive: bool,
-        conn: Connection,
+        self, bucket: str, prefix: str, delimiter: str, start: str, limit: int, conn: Connection
     ) -> list[Row[Any]] | None:
-        """Up to ``limit`` listing rows from ``after`` on (or from ``prefix``), one per entry of a delimiter
-        listing: an object, or the first key of a common prefix (whose other keys are skipped). None for a
-        delimiter that ends in the last code point (the caller seeks entry by entry)."""
+        """Up to ``limit`` listing rows from ``start`` on (a key under ``prefix``, or the end of one of its common
+        prefixes), one per entry of a delimiter listing: an object, or the first key of a common prefix (whose
+        other keys are skipped). None for a delimiter that ends in the last code point (the caller seeks entry
+        by entry)."""
         d_next = _next_code(delimiter[-1])
         if d_next is None:
             return None
-        if after > prefix or (after == prefix and not inclusive):
-            start, skip = after, ("" if inclusive else after)
-        else:
-            start, skip = prefix, ""  # no key is empty, so skipping "" skips nothing
         end = prefix_end(prefix) if prefix else None
         query = self._walks.get(end is not None)
         if query is None:
@@ -333,8 +322,8 @@ class ObjectRepository:
                 _walk_statement(self.db.is_sqlite, end is not None)
             )
         params = {
-            "b": bucket, "start": start, "skip": skip, "end": end, "lp": len(prefix), "d": delimiter,
-            "ld": len(delimiter), "d_next": d_next, "limit": limit,
+            "b": bucket, "start": start, "end": end, "lp": len(prefix), "d": delimiter, "ld": len(delimiter),
+            "d_next": d_next, "limit": limit,
         }  # fmt: skip
         return query.all(params, conn)
 
