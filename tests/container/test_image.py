@@ -229,6 +229,13 @@ def test_image_serves_s3_catalog_console_and_public_as_its_user_on_a_volume(
     with started(image, volume, env, tmp_path / "first.log") as supervisor:
         processes = [supervisor, *supervisor.children(recursive=True)]
         assert len(processes) >= 3, processes  # the supervisor and its two workers
+        pids = {p.pid for p in processes}
+        listening = {
+            c.laddr.port: c.laddr.ip
+            for c in psutil.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.pid in pids
+        }
+        assert listening == {int(env[name]): "0.0.0.0" for name in PORTS.values()}
         assert identities_of(image, processes) == {(image.uid,) * 3 + (image.gid,) * 3 + ((str(image.gid),),)}
 
         creds_file = volume / "root-credentials.json"
