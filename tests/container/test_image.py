@@ -197,6 +197,9 @@ def test_image_declares_what_docker_users_rely_on(image: Image) -> None:
     interpreter = os.readlink(image.root / "opt/lakebox/bin/python")
     assert (image.root / interpreter.lstrip("/")).exists(), interpreter
     assert not (image.root / "src").exists()
+    # The image's uv is the one scripts/bootstrap pins, for docker builds too.
+    pinned = (ROOT / "scripts/bootstrap").read_text().split("UV_VERSION=", 1)[1].split()[0]
+    assert f"ARG UV_VERSION={pinned}\n" in (ROOT / "docker/Dockerfile").read_text()
     assert not (image.root / "opt/uv").exists()
 
 
