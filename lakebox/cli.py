@@ -49,6 +49,7 @@ def main() -> None:
 def serve(**flags: Any) -> None:
     """Start the S3 API, the Iceberg REST catalog and the console."""
     from lakebox.server import serve as run
+    from lakebox.supervision import StartupError
 
     try:
         settings = load_settings(flags)
@@ -56,7 +57,11 @@ def serve(**flags: Any) -> None:
         raise click.UsageError(str(exc)) from None
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    run(settings)
+    try:
+        run(settings)
+    except StartupError as exc:
+        click.echo(f"lakebox: {exc}", err=True)
+        raise SystemExit(1) from None
 
 
 # -- tokens (through the admin API) ------------------------------------------------------------------------

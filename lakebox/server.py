@@ -24,18 +24,9 @@ from lakebox.http_protocol import CoalescingHttpToolsProtocol
 from lakebox.memory import tune_malloc
 from lakebox.metrics import metrics_dir, reset_dir
 from lakebox.settings import Settings
+from lakebox.supervision import ParentWatch, StartupError, bind
 
 log = logging.getLogger("lakebox")
-
-
-def bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def uvicorn_config(settings: Settings) -> uvicorn.Config:
@@ -61,13 +52,25 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
 
 
 def serve(settings: Settings) -> None:
+    # Everything lakebox creates (database, WAL, blobs, credentials, metrics) is private to its user: 0600/0700.
+    os.umask(0o077)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    sockets = [
-        bind(settings.host, port)
-        for port in (settings.s3_port, settings.catalog_port, settings.console_port, settings.public_port)
-    ]
+    listeners = (
+        (settings.s3_port, "--s3-port"),
+        (settings.catalog_port, "--catalog-port"),
+        (settings.console_port, "--console-port"),
+        (settings.public_port, "--public-port"),
+    )
+    sockets: list[socket.socket] = []
+    try:
+        for port, flag in listeners:
+            sockets.append(bind(settings.host, port, flag, 2048))
+    except StartupError:
+        for sock in sockets:
+            sock.close()
+        raise
     tune_malloc()  # before the fork: every worker inherits it
     created = prepare(settings)
     reset_dir(metrics_dir(settings.data_dir, settings.node_id))
@@ -79,12 +82,13 @@ def serve(settings: Settings) -> None:
         supervise(settings, sockets)
 
 
-def _worker(settings: Settings, sockets: list[socket.socket]) -> int:
+def _worker(settings: Settings, sockets: list[socket.socket], watch: ParentWatch) -> int:
     pid = os.fork()
     if pid == 0:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
+            watch.in_worker()
             uvicorn.Server(uvicorn_config(settings)).run(sockets=sockets)
         finally:
             os._exit(0)
@@ -92,8 +96,10 @@ def _worker(settings: Settings, sockets: list[socket.socket]) -> int:
 
 
 def supervise(settings: Settings, sockets: list[socket.socket]) -> None:
-    """Forks the workers and keeps them running until SIGTERM/SIGINT."""
+    """Forks the workers and keeps them running until SIGTERM/SIGINT; if this process dies however it dies
+    (SIGKILL included), the workers follow within seconds (see lakebox.supervision)."""
     stopping = False
+    watch = ParentWatch()
 
     def stop(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -102,7 +108,7 @@ def supervise(settings: Settings, sockets: list[socket.socket]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
-    workers = {_worker(settings, sockets) for _ in range(settings.workers)}
+    workers = {_worker(settings, sockets, watch) for _ in range(settings.workers)}
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     while workers:
@@ -116,7 +122,7 @@ def supervise(settings: Settings, sockets: list[socket.socket]) -> None:
         if not stopping:
             log.warning("worker %d exited (%s); starting another", pid, status)
             time.sleep(0.5)
-            workers.add(_worker(settings, sockets))
+            workers.add(_worker(settings, sockets, watch))
 
 
 def announce(settings: Settings, created: dict[str, str] | None) -> None:
