@@ -20,7 +20,7 @@ import uvicorn
 
 from lakebox.app import SETTINGS_ENV, settings_to_env
 from lakebox.bootstrap import prepare
-from lakebox.http_protocol import CoalescingHttpToolsProtocol
+from lakebox.http_limits import guarded_protocol
 from lakebox.memory import tune_malloc
 from lakebox.metrics import metrics_dir, reset_dir
 from lakebox.settings import Settings
@@ -33,7 +33,7 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
         "lakebox.app:create_app",
         factory=True,
-        http=CoalescingHttpToolsProtocol,
+        http=guarded_protocol(settings),
         loop="uvloop",
         lifespan="on",
         access_log=False,
@@ -41,7 +41,7 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
         workers=settings.workers,
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
-        timeout_keep_alive=30,
+        timeout_keep_alive=settings.keep_alive_timeout,
         server_header=False,
         # X-Forwarded-* only from the proxies named (the middleware costs ~25 us a request, so it is off otherwise)
         proxy_headers=settings.forwarded_allow_ips is not None,
@@ -66,7 +66,7 @@ def serve(settings: Settings) -> None:
     sockets: list[socket.socket] = []
     try:
         for port, flag in listeners:
-            sockets.append(bind(settings.host, port, flag, 2048))
+            sockets.append(bind(settings.host, port, flag, settings.backlog))
     except StartupError:
         for sock in sockets:
             sock.close()
