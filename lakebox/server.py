@@ -2,7 +2,8 @@
 
 The parent binds every socket and imports everything before it forks the workers, so all workers accept on the
 same ports and start in milliseconds (uvicorn's own supervisor spawns fresh interpreters, which costs a full
-import per worker). The parent restarts a worker that dies and passes SIGTERM/SIGINT on to all of them.
+import per worker). The parent restarts a worker that dies and passes SIGTERM/SIGINT on to all of them; the
+workers follow the parent if it dies (lakebox.supervision). Connection limits: lakebox.http_limits.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import resource
 import signal
 import socket
 import sys
@@ -72,6 +74,7 @@ def serve(settings: Settings) -> None:
             sock.close()
         raise
     tune_malloc()  # before the fork: every worker inherits it
+    _raise_open_file_limit(settings.max_connections)
     created = prepare(settings)
     reset_dir(metrics_dir(settings.data_dir, settings.node_id))
     os.environ[SETTINGS_ENV] = settings_to_env(settings)
@@ -80,6 +83,19 @@ def serve(settings: Settings) -> None:
         uvicorn.Server(uvicorn_config(settings)).run(sockets=sockets)
     else:
         supervise(settings, sockets)
+
+
+def _raise_open_file_limit(max_connections: int) -> None:
+    """Each connection is a file descriptor: a soft limit of 1,024 (a common default) would make accept() fail
+    before ``max_connections`` is reached, so the soft limit goes up to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    if soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    if soft < max_connections + 256:
+        log.warning("open file limit %d is low for --max-connections %d per worker", soft, max_connections)
 
 
 def _worker(settings: Settings, sockets: list[socket.socket], watch: ParentWatch) -> int:
