@@ -284,3 +284,16 @@ def test_a_large_read_with_a_small_head_is_not_refused(limited: LakeboxServer) -
         status, _, answer = _response(_read_all(sock))
     assert status == 200, answer
     assert limited.s3().get_object(Bucket="limits", Key="one-go")["Body"].read() == body
+
+
+def test_boto3_sees_the_s3_error_and_nothing_is_stored(limited: LakeboxServer) -> None:
+    s3 = limited.s3()
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(
+            Bucket="limits", Key="huge-head", Body=b"x", Metadata={f"m{i}": "v" * 1000 for i in range(40)}
+        )
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert exc.value.response["Error"]["Code"] == "RequestHeaderSectionTooLarge"
+    with pytest.raises(ClientError) as missing:
+        s3.head_object(Bucket="limits", Key="huge-head")
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
