@@ -8,7 +8,9 @@ before authentication).
 - The whole request head must arrive within ``header_timeout`` of the connection opening or of the request's
   first byte: a total, so a client that sends one byte every few seconds (slowloris) is cut off too.
 - A request body, or a response, that makes no progress for ``body_timeout`` while lakebox waits on the client
-  ends the connection.
+  ends the connection. On the catalog and console ports, whose apps read a body before they know the caller, the
+  whole body is due within ``body_timeout``. (The S3 API knows the caller from the head and answers a refused
+  request without reading its body; a response that leaves a body unread closes the connection.)
 - Past ``max_connections`` connections on a worker, a request is answered 503 SlowDown at once.
 
 A refusal is answered in the style of the port it arrived on (S3 XML, Iceberg JSON, Cloudflare's envelope) and
@@ -113,6 +115,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
     _head_seen: int  # bytes received since the pending head began (whole reads: at least the head's size)
     _read_size: int
     _last_read: float
+    _body_started: float  # when the current request's head was complete
     _write_stalled_since: float | None
     _write_buffered: int
 
@@ -120,7 +123,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         super().connection_made(transport)
         now = monotonic()
         self._head_started, self._head_begun, self._head_seen, self._read_size = now, False, 0, 0
-        self._last_read = now
+        self._last_read = self._body_started = now
         self._write_stalled_since, self._write_buffered = None, 0
         port = self.server[1] if self.server else None
         self._style = (
@@ -173,6 +176,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._head_started, self._head_begun = None, False
+        self._body_started = self._last_read
         limits = self.limits
         # Only a head that came with more bytes than the smaller cap can be over either: counted only then.
         if self._head_seen > limits.smaller_cap:
@@ -186,7 +190,8 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         # The client is still sending a body nobody will read: close rather than drain it for as long as it likes.
-        if self.cycle.more_body and not self.transport.is_closing():
+        # (With a pipelined request queued, the finished one's body was read to its end.)
+        if not self.pipeline and self.cycle.more_body and not self.transport.is_closing():
             self.transport.close()
         super().on_response_complete()
 
@@ -247,12 +252,15 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
             and cycle.more_body
             and not cycle.response_complete
             and not cycle.waiting_for_100_continue
-            and not self.flow.read_paused
-            and now - self._last_read > limits.body_timeout
-        ):
-            log.info("closing a connection whose request body stalled for %ss", limits.body_timeout)
-            transport.close()
-            return
+        ):  # waiting on the client's body
+            stalled = not self.flow.read_paused and now - self._last_read > limits.body_timeout
+            # The catalog and the console read their (small, JSON) bodies before they know the caller: a whole
+            # body is due within the timeout, so a client without credentials cannot trickle one for hours.
+            late = self._style != "s3" and now - self._body_started > limits.body_timeout
+            if stalled or late:
+                log.info("closing a connection whose request body did not arrive in %ss", limits.body_timeout)
+                transport.close()
+                return
         if not self.flow.write_paused:
             self._write_stalled_since = None
             return

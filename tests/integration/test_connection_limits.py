@@ -297,3 +297,47 @@ def test_boto3_sees_the_s3_error_and_nothing_is_stored(limited: LakeboxServer) -
     with pytest.raises(ClientError) as missing:
         s3.head_object(Bucket="limits", Key="huge-head")
     assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_pipelined_requests_are_all_answered(limited: LakeboxServer) -> None:
+    with _connect(limited.console_port) as sock:
+        sock.sendall(_request("/health", {}) * 2 + _request("/health", {"Connection": "close"}))
+        answers = _read_all(sock)
+    assert answers.count(b"HTTP/1.1 200 OK") == 3
+
+
+@pytest.mark.parametrize("port", ["s3", "catalog", "console"])
+def test_a_trickled_body_cannot_hold_a_connection(limited: LakeboxServer, port: str) -> None:
+    """A request without credentials whose client sends its body a byte at a time: the S3 API refuses it from
+    the head and closes without reading the body; the catalog and console, which read the body first, close once
+    the whole body is overdue. Either way the connection ends, and the server still serves."""
+    number, method, path, kind = {
+        "s3": (limited.s3_port, "PUT", "/limits/trickled", "application/octet-stream"),
+        # OAuth's token endpoint: its body is the credentials, read by design before anyone is known
+        "catalog": (limited.catalog_port, "POST", "/v1/oauth/tokens", "application/x-www-form-urlencoded"),
+        "console": (limited.console_port, "POST", "/api/v1/tokens", "application/json"),
+    }[port]
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {kind}\r\n"
+        "Content-Length: 1000000\r\n\r\n"
+    )
+    with _connect(number) as sock:
+        sock.sendall(head.encode() + b"g")
+        sock.settimeout(0.5)
+        received, started, closed = b"", time.monotonic(), False
+        while not closed and time.monotonic() - started < GENEROUS:
+            try:
+                sock.sendall(b" ")
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+                break
+            closed = not chunk
+            received += chunk
+    assert closed, "a client trickling a body still held its connection"
+    if port == "s3":
+        status, _, body = _response(received)
+        assert (status, _s3_code(body)) == (403, "AccessDenied")
+    _assert_healthy(limited)
