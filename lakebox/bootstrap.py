@@ -29,7 +29,7 @@ ROOT_CREDENTIALS = "root-credentials.json"
 
 def prepare(settings: Settings) -> dict[str, Any] | None:
     """Creates what a node needs before serving; returns newly generated root credentials (to print), if any."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = Database(settings.db_url)
     try:
         db.create_schema()

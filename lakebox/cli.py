@@ -13,6 +13,17 @@ import click
 from lakebox.admin_client import AdminClient, parse_duration
 from lakebox.settings import load_settings
 
+# Settings that must be positive whichever source set them (flag, environment or lakebox.toml).
+LIMITS = (
+    "max_request_line_bytes",
+    "max_header_bytes",
+    "header_timeout",
+    "body_timeout",
+    "keep_alive_timeout",
+    "max_connections",
+    "backlog",
+)
+
 
 @click.group()
 def main() -> None:
@@ -46,17 +57,44 @@ def main() -> None:
 @click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level [info]"
 )
+@click.option(
+    "--max-request-line-bytes", type=click.IntRange(min=1), help="Largest request URL, bytes [16384]"
+)
+@click.option(
+    "--max-header-bytes", type=click.IntRange(min=1), help="Largest request header section, bytes [32768]"
+)
+@click.option("--header-timeout", type=click.IntRange(min=1), help="Seconds to receive a request head [20]")
+@click.option(
+    "--body-timeout",
+    type=click.IntRange(min=1),
+    help="Seconds a request body or response may stall while waiting on the client [60]",
+)
+@click.option(
+    "--keep-alive-timeout", type=click.IntRange(min=1), help="Seconds an idle connection stays open [30]"
+)
+@click.option(
+    "--max-connections", type=click.IntRange(min=1), help="Connections per worker before 503 SlowDown [1000]"
+)
+@click.option("--backlog", type=click.IntRange(min=1), help="Listen backlog of each port [2048]")
 def serve(**flags: Any) -> None:
     """Start the S3 API, the Iceberg REST catalog and the console."""
     from lakebox.server import serve as run
+    from lakebox.supervision import StartupError
 
     try:
         settings = load_settings(flags)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    for name in LIMITS:
+        if getattr(settings, name) < 1:
+            raise click.UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    run(settings)
+    try:
+        run(settings)
+    except StartupError as exc:
+        click.echo(f"lakebox: {exc}", err=True)
+        raise SystemExit(1) from None
 
 
 # -- tokens (through the admin API) ------------------------------------------------------------------------

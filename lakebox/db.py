@@ -49,6 +49,7 @@ class Database:
             threading.Lock() if self.is_sqlite else nullcontext()
         )
         if self.is_sqlite:
+            _private_sqlite_file(make_url(url).database or "")
             self.engine = create_engine(
                 url,
                 poolclass=QueuePool,
@@ -247,6 +248,24 @@ def _add_new_columns(conn: Connection) -> None:
                 raise RuntimeError(f"table {table.name} lacks column {column.name}, which cannot be added")
             kind = column.type.compile(dialect=conn.dialect)
             conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+
+
+def _private_sqlite_file(path: str) -> None:
+    """The database file exists, readable by its owner only; SQLite gives its -wal and -shm files the database
+    file's mode, so they are private too. (A file an older lakebox left readable to others is tightened.)"""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # SQLite reports why it cannot open the file, in its own words
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    except OSError:
+        pass  # not ours to change
+    finally:
+        os.close(fd)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

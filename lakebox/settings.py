@@ -36,6 +36,17 @@ class Settings:
     # Blobs larger than 1 MiB are written around the page cache (O_DIRECT) where the file system allows it; off,
     # every write goes through the cache (for file systems that take O_DIRECT but serve it slowly).
     direct_io: bool = True
+    # What a client may hold before it is served (per connection; README "Limits"). R2 accepts 8,192 bytes of
+    # user metadata, which with the rest of a request's headers fits well within the header cap.
+    max_request_line_bytes: int = 16 * 1024
+    max_header_bytes: int = 32 * 1024
+    header_timeout: int = (
+        20  # seconds for a whole request head, from the connection or the request's first byte
+    )
+    body_timeout: int = 60  # seconds a request body or a response may make no progress while lakebox waits
+    keep_alive_timeout: int = 30  # seconds an idle connection stays open between requests
+    max_connections: int = 1000  # per worker; beyond it requests are answered 503 SlowDown
+    backlog: int = 2048  # connections the kernel queues before a worker accepts them
 
     @property
     def scheme(self) -> str:
@@ -78,7 +89,10 @@ def _coerce(name: str, raw: Any) -> Any:
     if str(kind) == "bool":
         return _boolean(name, raw)
     if "int" in str(kind):
-        return int(raw)
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()}: expected a whole number, got {raw!r}") from None
     if "Path" in str(kind):
         return Path(raw)
     return str(raw)
