@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # R2's names (API) and lakebox's stored values for a bucket's default storage class.
 STORAGE_CLASSES = {"Standard": "Standard", "InfrequentAccess": "InfrequentAccess"}
 LOCATION_HINTS = {"apac", "eeur", "enam", "weur", "wnam", "oc"}
-JURISDICTIONS = {"default", "eu", "fedramp"}
+JURISDICTIONS = {"default", "eu", "us", "fedramp", "fedramp-high"}
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 20
 
@@ -34,7 +34,9 @@ def check_jurisdiction(value: str | None) -> None:
     if value is None or value == "default":
         return
     if value.lower() not in JURISDICTIONS:
-        raise InvalidRequest(f"Invalid jurisdiction: {value!r} (expected default, eu or fedramp)")
+        raise InvalidRequest(
+            f"Invalid jurisdiction: {value!r} (expected default, eu, us, fedramp or fedramp-high)"
+        )
     raise NotImplementedYet(f"The {value!r} jurisdiction")
 
 
