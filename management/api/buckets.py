@@ -128,6 +128,8 @@ class BucketRoutes(Controller):
         found = check_account(request, account_id)
         require(caller, Action.WRITE_BUCKET_CONFIG, bucket)
         body = await json_body(request)
+        check = request.headers.get("cf-r2-data-catalog-check")
+        await anyio.to_thread.run_sync(found.buckets.guard_catalog, bucket, check)
         await anyio.to_thread.run_sync(found.config.put_lifecycle, bucket, body)
         return ok({})
 

@@ -35,6 +35,7 @@ _MANAGEMENT_STATUS: dict[type[mgmt.ManagementError], int] = {
     mgmt.InvalidRequest: 400,
     mgmt.NoCorsConfiguration: 404,
     mgmt.NoSuchWarehouse: 404,
+    mgmt.CatalogConflict: 409,
     mgmt.NotImplementedYet: 501,
 }
 

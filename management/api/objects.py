@@ -19,6 +19,7 @@ from management.service.errors import InvalidRequest, NotImplementedYet
 
 _OBJECT = "/accounts/{account_id:str}/r2/buckets/{bucket:str}/objects/{key:path}"
 _MARK = "/objects/"
+CATALOG_CHECK = "cf-r2-data-catalog-check"
 
 
 def object_key(request: Request[Any, Any, Any], bucket: str) -> str:
@@ -42,6 +43,7 @@ async def put_object(
     found = check_account(request, account_id)
     name = object_key(request, bucket)
     require_key(caller, Action.WRITE_OBJECT, bucket, name)
+    await anyio.to_thread.run_sync(found.buckets.guard_catalog, bucket, request.headers.get(CATALOG_CHECK))
     result = await found.objects.put(bucket, name, request.headers, request.stream())
     return ok({"key": name, "size": result.size, "etag": result.etag, "storageClass": "Standard"})
 
@@ -87,6 +89,7 @@ async def delete_object(
     found = check_account(request, account_id)
     name = object_key(request, bucket)
     require_key(caller, Action.WRITE_OBJECT, bucket, name)
+    await anyio.to_thread.run_sync(found.buckets.guard_catalog, bucket, request.headers.get(CATALOG_CHECK))
     await found.objects.delete(bucket, name)
     return ok({})
 

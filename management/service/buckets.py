@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from management.service.errors import InvalidRequest, NoSuchWarehouse, NotImplementedYet
+from management.service.errors import CatalogConflict, InvalidRequest, NoSuchWarehouse, NotImplementedYet
 from objectstore.service.buckets import BucketInfo, BucketService
 from objectstore.service.public import PublicAccessService
 
@@ -178,6 +178,15 @@ class R2Buckets:
             "bucket": bucket,
             "status": "active" if info.enabled else "inactive",
         }
+
+    def guard_catalog(self, bucket: str, check: str | None) -> None:
+        """With ``cf-r2-data-catalog-check: true`` (wrangler sends it unless ``--force``), a change to the objects or
+        lifecycle of a bucket whose catalog is enabled is refused, so that the client can ask its user first."""
+        if check is None or check.lower() != "true":
+            return
+        info = self._catalog().get_warehouse(bucket)
+        if info is not None and info.enabled:
+            raise CatalogConflict()
 
     def enable_catalog(self, bucket: str) -> dict[str, Any]:
         self.buckets.get(bucket)

@@ -49,6 +49,16 @@ class NoSuchWarehouse(ManagementError):
     default_message = "Warehouse not found"
 
 
+class CatalogConflict(ManagementError):
+    """R2's answer to a change sent with ``cf-r2-data-catalog-check: true`` to a bucket whose catalog is on."""
+
+    code = 10081
+    default_message = (
+        "Data Catalog is enabled for this bucket. This operation could leave your bucket's Data Catalog in an "
+        "invalid state."
+    )
+
+
 class NotImplementedYet(ManagementError):
     """A Cloudflare route for a feature lakebox does not have yet."""
 

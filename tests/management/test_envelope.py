@@ -218,3 +218,26 @@ def test_graphql_not_built_yet(cf: httpx.Client) -> None:
         10042,
         "The GraphQL analytics API: not implemented in lakebox yet",
     )
+
+
+def test_data_catalog_check(cf: httpx.Client, account_id: str, server: LakeboxServer, bucket: str) -> None:
+    """``cf-r2-data-catalog-check: true`` refuses object and lifecycle changes while the catalog is on."""
+    base = f"/accounts/{account_id}/r2/buckets/{bucket}"
+    check = {"cf-r2-data-catalog-check": "true"}
+    assert cf.put(f"{base}/objects/before", content=b"1", headers=check).status_code == 200
+    assert cf.post(f"/accounts/{account_id}/r2-catalog/{bucket}/enable").status_code == 200
+    conflict = (
+        409,
+        10081,
+        "Data Catalog is enabled for this bucket. This operation could leave your bucket's Data Catalog in an "
+        "invalid state.",
+    )
+    assert _error(cf.put(f"{base}/objects/k", content=b"x", headers=check)) == conflict
+    assert _error(cf.delete(f"{base}/objects/before", headers=check)) == conflict
+    assert _error(cf.put(f"{base}/lifecycle", json={"rules": []}, headers=check)) == conflict
+    keys = [o["Key"] for o in server.s3().list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["before"]
+    assert len(cf.get(f"{base}/lifecycle").json()["result"]["rules"]) == 1
+    assert (
+        cf.put(f"{base}/objects/k", content=b"x").status_code == 200
+    )  # without the check (wrangler --force)

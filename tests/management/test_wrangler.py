@@ -144,7 +144,7 @@ def test_dev_url_enable_get_disable(wrangler: Wrangler, server: LakeboxServer) -
     assert httpx.get(f"{url}/hello.txt", timeout=30).status_code in (403, 404)
 
 
-def test_catalog_enable_get_disable(wrangler: Wrangler, server: LakeboxServer) -> None:
+def test_catalog_enable_get_disable(wrangler: Wrangler, server: LakeboxServer, tmp_path: Path) -> None:
     name = _name("wr-cat")
     server.s3().create_bucket(Bucket=name)
     config = f"{server.catalog_uri}/v1/config?warehouse={name}"
@@ -156,6 +156,14 @@ def test_catalog_enable_get_disable(wrangler: Wrangler, server: LakeboxServer) -
     got = wrangler.run("r2", "bucket", "catalog", "get", name).stdout
     assert "active" in got
     assert name in got
+
+    # R2 answers 10081 to an object put without --force while the catalog is on; wrangler asks (in CI: the
+    # default, yes) and sends it again without the check.
+    source = tmp_path / "f.txt"
+    source.write_bytes(b"beside the catalog")
+    put = wrangler.run("r2", "object", "put", f"{name}/notes/f.txt", "--file", str(source), "--remote")
+    assert "Data catalog is enabled for this bucket" in put.stdout
+    assert server.s3().get_object(Bucket=name, Key="notes/f.txt")["Body"].read() == b"beside the catalog"
 
     wrangler.run("r2", "bucket", "catalog", "disable", name)
     assert httpx.get(config, headers=auth, timeout=30).status_code != 200
