@@ -26,7 +26,7 @@ STORAGE_CLASSES = {"Standard": "Standard", "InfrequentAccess": "InfrequentAccess
 LOCATION_HINTS = {"apac", "eeur", "enam", "weur", "wnam", "oc"}
 JURISDICTIONS = {"default", "eu", "us", "fedramp", "fedramp-high"}
 MAX_PER_PAGE = 1000
-DEFAULT_PER_PAGE = 20
+DEFAULT_PER_PAGE = 1000  # wrangler lists one page without per_page: all buckets up to the maximum
 
 
 def check_jurisdiction(value: str | None) -> None:
