@@ -17,7 +17,7 @@ from auth.service.errors import AuthError
 from auth.service.principal import Action, Principal
 from auth.service.tokens import TokenService
 from management.service.bucket_config import R2BucketConfig
-from management.service.buckets import R2Buckets
+from management.service.buckets import R2Buckets, check_jurisdiction
 from management.service.errors import Forbidden, NoSuchAccount, NotAuthenticated
 from management.service.objects import R2Objects
 from management.service.tokens import R2Tokens
@@ -62,9 +62,12 @@ def require_key(principal: Principal, action: Action, bucket: str, key: str) -> 
 
 
 def check_account(request: Request[Any, Any, Any], account_id: str) -> Management:
+    """The installation's services for a route under ``/accounts/{account_id}``, in the default jurisdiction
+    (the only one lakebox has: a ``cf-r2-jurisdiction`` naming another answers 501 on every route)."""
     found = management(request)
     if account_id != found.account_id:
         raise NoSuchAccount(
             f"Could not route to {request.url.path}, perhaps your object identifier is invalid?"
         )
+    check_jurisdiction(request.headers.get("cf-r2-jurisdiction"))
     return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 import httpx
@@ -241,3 +242,32 @@ def test_data_catalog_check(cf: httpx.Client, account_id: str, server: LakeboxSe
     assert (
         cf.put(f"{base}/objects/k", content=b"x").status_code == 200
     )  # without the check (wrangler --force)
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "expected"),
+    [
+        ("default", (200, None, None)),
+        ("eu", (501, 10042, "The 'eu' jurisdiction: not implemented in lakebox yet")),
+        ("fedramp", (501, 10042, "The 'fedramp' jurisdiction: not implemented in lakebox yet")),
+        (
+            "moon",
+            (400, 10040, "Invalid jurisdiction: 'moon' (expected default, eu, us, fedramp or fedramp-high)"),
+        ),
+    ],
+)
+def test_jurisdiction_header(
+    cf: httpx.Client, account_id: str, bucket: str, jurisdiction: str, expected: tuple[Any, ...]
+) -> None:
+    for path in (
+        "/r2/buckets",
+        f"/r2/buckets/{bucket}",
+        f"/r2/buckets/{bucket}/cors",
+        f"/r2-catalog/{bucket}",
+    ):
+        response = cf.get(f"/accounts/{account_id}{path}", headers={"cf-r2-jurisdiction": jurisdiction})
+        if expected[0] == 200:
+            assert response.status_code in (200, 404), response.text  # no CORS or catalog yet: 404
+            assert response.json()["errors"] == [] or response.json()["errors"][0]["code"] in (10059, 40401)
+        else:
+            assert _error(response) == expected

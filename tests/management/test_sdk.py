@@ -210,6 +210,9 @@ def test_token_creation_gives_s3_keys(
     )
     assert token.id
     assert token.value
+    secret = hashlib.sha256(token.value.encode()).hexdigest()
+    assert token.value not in server.log()
+    assert secret not in server.log()
     s3 = _s3(server, token.id, hashlib.sha256(token.value.encode()).hexdigest())
     s3.put_object(Bucket=bucket, Key="k", Body=b"by token")
     assert server.s3().get_object(Bucket=bucket, Key="k")["Body"].read() == b"by token"
