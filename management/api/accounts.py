@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio.to_thread
-from litestar import Request, Response, get, post
+from litestar import Request, Response, delete, get, post
 
 from auth.service.principal import Action, Principal
 from management.api.context import check_account, management, require
@@ -62,6 +62,28 @@ async def create_token(request: Request[Any, Any, Any], caller: Principal) -> Re
     return ok(created)
 
 
+@get("/user/tokens")
+async def list_tokens(request: Request[Any, Any, Any], caller: Principal) -> Response[Any]:
+    require(caller, _ADMIN_RW)
+    q = request.query_params
+    tokens, info = await anyio.to_thread.run_sync(
+        management(request).r2_tokens.list, q.get("page"), q.get("per_page")
+    )
+    return ok(tokens, result_info=info)
+
+
+@get("/user/tokens/{token_id:str}")
+async def get_token(request: Request[Any, Any, Any], caller: Principal, token_id: str) -> Response[Any]:
+    require(caller, _ADMIN_RW)
+    return ok(await anyio.to_thread.run_sync(management(request).r2_tokens.get, token_id))
+
+
+@delete("/user/tokens/{token_id:str}", status_code=200)
+async def revoke_token(request: Request[Any, Any, Any], caller: Principal, token_id: str) -> Response[Any]:
+    require(caller, _ADMIN_RW)
+    return ok(await anyio.to_thread.run_sync(management(request).r2_tokens.revoke, token_id))
+
+
 @post("/accounts/{account_id:str}/tokens")
 async def create_account_token(
     request: Request[Any, Any, Any], caller: Principal, account_id: str
@@ -89,6 +111,9 @@ def _page_info(count: int) -> dict[str, Any]:
 
 
 HANDLERS = [
+    list_tokens,
+    get_token,
+    revoke_token,
     memberships,
     accounts,
     account,

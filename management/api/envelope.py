@@ -1,5 +1,6 @@
 """Cloudflare's v4 envelope: every answer, success or error, is
-``{"success", "errors": [{"code", "message"}], "messages", "result", "result_info"}``."""
+``{"success", "errors": [{"code", "message"}], "messages", "result", "result_info"}`` (``result_info`` is null
+unless the result is a page of a list)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,13 @@ MAX_JSON_BODY = 1 << 20
 
 
 def ok(result: Any = None, *, status: int = 200, result_info: dict[str, Any] | None = None) -> Response[Any]:
-    body: dict[str, Any] = {"success": True, "errors": [], "messages": [], "result": result}
-    if result_info is not None:
-        body["result_info"] = result_info
+    body = {"success": True, "errors": [], "messages": [], "result": result, "result_info": result_info}
     return Response(body, status_code=status, media_type="application/json")
 
 
 def failure(status: int, code: int, message: str, extra: list[dict[str, Any]] | None = None) -> Response[Any]:
     errors = [{"code": code, "message": message}, *(extra or [])]
-    body = {"success": False, "errors": errors, "messages": [], "result": None}
+    body = {"success": False, "errors": errors, "messages": [], "result": None, "result_info": None}
     return Response(body, status_code=status, media_type="application/json")
 
 

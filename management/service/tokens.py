@@ -14,7 +14,7 @@ from typing import Any
 
 from auth.service.principal import Permission, Principal
 from auth.service.temporary import TempPermission
-from auth.service.tokens import TokenService
+from auth.service.tokens import TokenInfo, TokenService
 from management.service.buckets import iso
 from management.service.errors import InvalidRequest, NotImplementedYet
 
@@ -162,6 +162,69 @@ class R2Tokens:
             "condition": {},
             "value": issued.token,
         }
+
+    def _policies_of(self, info: TokenInfo) -> list[dict[str, Any]]:
+        """The policy a lakebox token's permission and buckets amount to, in R2's permission groups."""
+        group = next(g for g in PERMISSION_GROUPS if g.permission is info.permission)
+        if info.buckets:
+            resources: dict[str, Any] = {f"{_BUCKET}{self.account_id}_default_{b}": "*" for b in info.buckets}
+        elif group.account_level:
+            resources = {f"{_ACCOUNT}{self.account_id}": "*"}
+        else:
+            resources = {f"{_ACCOUNT}{self.account_id}": {_ALL_BUCKETS: "*"}}
+        return [
+            {
+                "id": info.id,
+                "effect": "allow",
+                "resources": resources,
+                "permission_groups": [{"id": group.id, "name": group.name}],
+            }
+        ]
+
+    def describe(self, info: TokenInfo) -> dict[str, Any]:
+        """A token as Cloudflare lists it (never its value)."""
+        created = iso(info.created_at.timestamp())
+        return {
+            "id": info.id,
+            "name": info.name,
+            "status": "active"
+            if info.status == "active"
+            else "expired"
+            if info.status == "expired"
+            else "disabled",
+            "issued_on": created,
+            "modified_on": iso(info.revoked_at.timestamp()) if info.revoked_at else created,
+            "expires_on": iso(info.expires_at.timestamp()) if info.expires_at else None,
+            "not_before": None,
+            "policies": self._policies_of(info),
+            "condition": {},
+        }
+
+    def list(self, page: str | None, per_page: str | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        try:
+            number = int(page) if page not in (None, "") else 1
+            size = int(per_page) if per_page not in (None, "") else 20
+        except ValueError:
+            raise InvalidRequest("'page' and 'per_page' must be integers") from None
+        if number < 1 or not 5 <= size <= 1000:
+            raise InvalidRequest("'page' must be at least 1 and 'per_page' between 5 and 1000")
+        every = self.tokens.list()
+        chunk = every[(number - 1) * size : number * size]
+        info = {
+            "page": number,
+            "per_page": size,
+            "count": len(chunk),
+            "total_count": len(every),
+            "total_pages": max(1, -(-len(every) // size)),
+        }
+        return [self.describe(t) for t in chunk], info
+
+    def get(self, token_id: str) -> dict[str, Any]:
+        return self.describe(self.tokens.get(token_id))
+
+    def revoke(self, token_id: str) -> dict[str, Any]:
+        self.tokens.revoke(token_id)
+        return {"id": token_id}
 
     def verify(self, caller: Principal) -> dict[str, Any]:
         result: dict[str, Any] = {"id": caller.token_id, "status": "active"}

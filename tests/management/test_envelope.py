@@ -18,7 +18,8 @@ from tests.support.server import LakeboxServer, running
 
 def _error(response: httpx.Response) -> tuple[int, int, str]:
     body = response.json()
-    assert set(body) >= {"success", "errors", "messages", "result"}
+    assert set(body) == {"success", "errors", "messages", "result", "result_info"}
+    assert body["result_info"] is None
     assert body["success"] is False
     assert body["result"] is None
     return response.status_code, body["errors"][0]["code"], body["errors"][0]["message"]
@@ -57,6 +58,7 @@ def test_json_body_whatever_its_content_type(
         "errors": [],
         "messages": [],
         "result": response.json()["result"],
+        "result_info": None,
     }
     server.s3().head_bucket(Bucket=name)
 

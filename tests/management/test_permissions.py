@@ -38,6 +38,16 @@ class World:
     bucket: str  # has CORS rules, an enabled catalog and the object "obj"
     headers: dict[str, dict[str, str]]
 
+    def fresh_token(self) -> str:
+        response = httpx.post(
+            f"{self.server.console_url}/api/v1/tokens",
+            json={"permission": "object-ro"},
+            headers=self.headers["admin-rw"],
+            timeout=60,
+        )
+        token_id: str = response.json()["id"]
+        return token_id
+
     def fresh_bucket(self) -> str:
         name = "perm-" + secrets.token_hex(5)
         self.server.s3().create_bucket(Bucket=name)
@@ -156,6 +166,9 @@ ROUTES: dict[str, tuple[str, Request]] = {
             },
         ),
     ),
+    "list-tokens": ("admin-write", lambda w: ("GET", "/user/tokens", {})),
+    "get-token": ("admin-write", lambda w: ("GET", f"/user/tokens/{w.server.access_key_id}", {})),
+    "revoke-token": ("admin-write", lambda w: ("DELETE", f"/user/tokens/{w.fresh_token()}", {})),
     "temp-credentials": (
         "admin-write",
         lambda w: (

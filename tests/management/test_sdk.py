@@ -308,3 +308,32 @@ def test_temporary_credentials(
         )
     )
     assert (status, code) == (400, 10040)
+
+
+def test_token_list_get_revoke(sdk: cloudflare.Cloudflare, server: LakeboxServer, account_id: str) -> None:
+    token = sdk.user.tokens.create(
+        name="short-lived",
+        policies=[
+            {
+                "effect": "allow",
+                "resources": {f"com.cloudflare.api.account.{account_id}": "*"},
+                "permission_groups": [STORAGE_READ],
+            }
+        ],
+    )
+    assert token.id
+    assert token.value
+    listed = {t.id: t for t in sdk.user.tokens.list(per_page=1000)}
+    assert listed[token.id].name == "short-lived"
+    assert listed[server.access_key_id].status == "active"
+    got = sdk.user.tokens.get(token.id)
+    assert got.policies is not None
+    assert got.policies[0].permission_groups[0].name == "Workers R2 Storage Read"
+    assert got.policies[0].resources == {f"com.cloudflare.api.account.{account_id}": "*"}
+
+    assert sdk.user.tokens.delete(token.id).id == token.id
+    revoked = cloudflare.Cloudflare(
+        api_token=token.value, base_url=f"{server.console_url}/client/v4", max_retries=0
+    )
+    assert _api_error(lambda: revoked.user.tokens.verify()) == (401, 10000, "Authentication error")
+    assert token.id not in {t.id for t in sdk.user.tokens.list(per_page=1000)}
