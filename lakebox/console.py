@@ -1,4 +1,5 @@
-"""The console port: health, metrics and the admin JSON API (``lakebox.admin``) with its OpenAPI document."""
+"""The console port: health, metrics, the admin JSON API (``lakebox.admin``) with its OpenAPI document, and
+Cloudflare's v4 API for R2 at ``/client/v4`` (``management``)."""
 
 from __future__ import annotations
 

@@ -14,8 +14,6 @@ import pytest
 from tests.management.conftest import Wrangler
 from tests.support.server import LakeboxServer
 
-pytestmark = pytest.mark.slow  # seven real wrangler runs of ~2 s each per command: over a minute in total
-
 
 def _name(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
