@@ -12,6 +12,7 @@ from typing import Any
 # Every table module, so that create_schema() creates them all (the catalog's service is imported lazily).
 import auth.store.tables  # noqa: F401
 import catalog.store.models  # noqa: F401
+import management.store.tables  # noqa: F401
 import objectstore.store.tables
 import objectstore.store.uploads  # noqa: F401
 from auth.service.principal import Permission
@@ -19,6 +20,7 @@ from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService, secret_access_key_for
 from lakebox.db import Database
 from lakebox.settings import Settings
+from management.store.account import ensure_account_id
 from objectstore.service.objects import ObjectService
 from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.repo import ObjectRepository
@@ -40,16 +42,28 @@ def prepare(settings: Settings) -> dict[str, Any] | None:
         if published or deleted:
             log.info("recovered in-flight uploads: %d completed, %d discarded", published, deleted)
         objects.reap_garbage()
-        return _root_credentials(settings, TokenService(db, SecretBox.from_data_dir(settings.data_dir)))
+        account_id = ensure_account_id(db)
+        tokens = TokenService(db, SecretBox.from_data_dir(settings.data_dir))
+        return _root_credentials(settings, tokens, account_id)
     finally:
         db.dispose()
 
 
-def _root_credentials(settings: Settings, tokens: TokenService) -> dict[str, Any] | None:
+def installation_account_id(settings: Settings) -> str:
+    """The account id (created by ``prepare``) that the Cloudflare API at ``/client/v4`` serves."""
+    db = Database(settings.db_url)
+    try:
+        return ensure_account_id(db)
+    finally:
+        db.dispose()
+
+
+def _root_credentials(settings: Settings, tokens: TokenService, account_id: str) -> dict[str, Any] | None:
     path = settings.data_dir / ROOT_CREDENTIALS
     env_token = os.environ.get("LAKEBOX_ROOT_TOKEN")
     env_id = os.environ.get("LAKEBOX_ROOT_ACCESS_KEY_ID")
     if path.exists():
+        _record_account_id(path, account_id)
         return None
     if tokens.count() > 0 and not env_token:
         return None
@@ -64,7 +78,7 @@ def _root_credentials(settings: Settings, tokens: TokenService) -> dict[str, Any
         issued = tokens.create(Permission.ADMIN_RW, name="root")
         issued_id, value = issued.id, issued.token
     creds = {
-        "account_id": "lakebox",
+        "account_id": account_id,  # the Cloudflare API's account id (CLOUDFLARE_ACCOUNT_ID for wrangler)
         "token_id": issued_id,
         "access_key_id": issued_id,
         "secret_access_key": secret_access_key_for(value),
@@ -77,6 +91,16 @@ def _root_credentials(settings: Settings, tokens: TokenService) -> dict[str, Any
     write_private_json(path, creds)
     # Printed once when generated; credentials the operator passed in the environment are not echoed to the log.
     return None if env_token else creds
+
+
+def _record_account_id(path: Path, account_id: str) -> None:
+    """Credentials written before the management API existed get the installation's account id."""
+    try:
+        creds = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(creds, dict) and creds.get("account_id") != account_id:
+        write_private_json(path, {**creds, "account_id": account_id})
 
 
 def write_private_json(path: Path, data: dict[str, Any]) -> None:

@@ -1,15 +1,18 @@
-"""The console port: health, metrics and the admin JSON API (``lakebox.admin``) with its OpenAPI document."""
+"""The console port: health, metrics, the admin JSON API (``lakebox.admin``) with its OpenAPI document, and
+Cloudflare's v4 API for R2 at ``/client/v4`` (``management``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
-from litestar import Litestar, Response, get
+from litestar import Litestar, Response, asgi, get
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy import func, select
 
 from lakebox import admin, metrics
+from management.api.app import MOUNT_PATH, build_management, create_management_app
+from management.store.account import ensure_account_id
 from objectstore.store.tables import BlobGarbageRow
 
 if TYPE_CHECKING:
@@ -32,8 +35,25 @@ def create_console_app(services: Services) -> Litestar:
         )
         return Response(body, media_type=metrics.CONTENT_TYPE)
 
+    management_app = create_management_app(
+        build_management(
+            account_id=ensure_account_id(services.db),
+            tokens=services.tokens,
+            bucket_service=services.buckets,
+            object_service=services.objects,
+            public=services.public,
+            catalog=lambda: services.catalog,
+            public_url=services.settings.public_bucket_url,
+        )
+    )
+
+    @asgi(MOUNT_PATH, is_mount=True, copy_scope=True, include_in_schema=False)
+    async def management_api(scope: Any, receive: Any, send: Any) -> None:
+        """Cloudflare's v4 API for R2 (``management``): wrangler and the cloudflare SDKs point here."""
+        await management_app(scope, receive, send)
+
     app = Litestar(
-        route_handlers=[health, node_metrics, admin.admin_router()],
+        route_handlers=[health, node_metrics, admin.admin_router(), management_api],
         logging_config=None,  # the server configures logging (level, format); Litestar must not override it
         openapi_config=OpenAPIConfig(
             title="lakebox admin API",

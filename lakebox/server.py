@@ -21,7 +21,7 @@ import time
 import uvicorn
 
 from lakebox.app import SETTINGS_ENV, settings_to_env
-from lakebox.bootstrap import prepare
+from lakebox.bootstrap import installation_account_id, prepare
 from lakebox.http_limits import guarded_protocol
 from lakebox.memory import tune_malloc
 from lakebox.metrics import metrics_dir, reset_dir
@@ -146,6 +146,8 @@ def announce(settings: Settings, created: dict[str, str] | None) -> None:
         f"lakebox: S3 endpoint  {settings.s3_endpoint}  (region auto)",
         f"lakebox: catalog URI  {settings.catalog_uri}",
         f"lakebox: console      {settings.console_url}",
+        f"lakebox: account id   {installation_account_id(settings)}  "
+        f"(Cloudflare API: {settings.console_url}/client/v4)",
         f"lakebox: public       {settings.public_url}  (buckets with public access enabled)",
         f"lakebox: data dir     {settings.data_dir}  ({settings.workers} worker(s))",
     ]

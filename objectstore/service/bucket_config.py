@@ -184,6 +184,11 @@ class BucketConfigService:
         rules: list[Node] = json.loads(row.lifecycle)
         return rules
 
+    def clear_lifecycle(self, bucket: str) -> None:
+        """No rules at all, not even R2's default multipart abort rule (the Cloudflare API's empty rule list)."""
+        if not self.repo.update_bucket(bucket, lifecycle="[]"):
+            raise NoSuchBucket(BucketName=bucket)
+
     def delete_lifecycle(self, bucket: str) -> None:
         if not self.repo.update_bucket(bucket, lifecycle=None):
             raise NoSuchBucket(BucketName=bucket)

@@ -44,9 +44,23 @@ class BucketService:
         if outcome == "not-empty":
             raise BucketNotEmpty(BucketName=name)
 
+    def set_storage_class(self, name: str, storage_class: str) -> BucketInfo:
+        """Changes the bucket's default storage class (what new objects get when they name none)."""
+        if not self.repo.update_bucket(name, storage_class=storage_class):
+            raise NoSuchBucket(BucketName=name)
+        return self.get(name)
+
     def list(
-        self, prefix: str = "", start_after: str = "", max_keys: int = 1000
+        self,
+        prefix: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+        *,
+        contains: str = "",
+        descending: bool = False,
     ) -> tuple[list[BucketInfo], bool]:
-        """Buckets in name order after ``start_after``; (page, is_truncated)."""
-        rows = self.repo.list_buckets(prefix, start_after, max_keys + 1)
+        """Buckets in name order after ``start_after`` (reversed: before it); (page, is_truncated)."""
+        rows = self.repo.list_buckets(
+            prefix, start_after, max_keys + 1, contains=contains, descending=descending
+        )
         return [BucketInfo.from_row(r) for r in rows[:max_keys]], len(rows) > max_keys

@@ -165,15 +165,28 @@ class ObjectRepository:
             conn.execute(delete(buckets).where(buckets.c.name == name))
             return "deleted"
 
-    def list_buckets(self, prefix: str = "", start_after: str = "", limit: int = 1000) -> list[Row[Any]]:
-        query = select(buckets).order_by(buckets.c.name).limit(limit)
+    def list_buckets(
+        self,
+        prefix: str = "",
+        start_after: str = "",
+        limit: int = 1000,
+        *,
+        contains: str = "",
+        descending: bool = False,
+    ) -> list[Row[Any]]:
+        """Buckets by name after ``start_after`` (before it when ``descending``), whose name starts with
+        ``prefix`` and contains ``contains``."""
+        order = buckets.c.name.desc() if descending else buckets.c.name
+        query = select(buckets).order_by(order).limit(limit)
+        if contains:
+            query = query.where(buckets.c.name.contains(contains, autoescape=True))
         if prefix:
             query = query.where(buckets.c.name >= prefix)
             end = prefix_end(prefix)
             if end is not None:
                 query = query.where(buckets.c.name < end)
         if start_after:
-            query = query.where(buckets.c.name > start_after)
+            query = query.where(buckets.c.name < start_after if descending else buckets.c.name > start_after)
         with self.db.read() as conn:
             return list(conn.execute(query).all())
 

@@ -1,0 +1,63 @@
+"""The management app: Cloudflare's v4 API for R2, mounted at ``/client/v4`` on the console port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from litestar import Litestar
+from litestar.di import Provide
+
+from auth.service.tokens import TokenService
+from management.api import accounts, buckets, objects
+from management.api.context import Management, authenticate
+from management.api.errors import EXCEPTION_HANDLERS
+from management.service.bucket_config import R2BucketConfig
+from management.service.buckets import R2Buckets
+from management.service.objects import R2Objects
+from management.service.tokens import R2Tokens
+from objectstore.service.bucket_config import BucketConfigService
+from objectstore.service.buckets import BucketService
+from objectstore.service.objects import ObjectService
+from objectstore.service.public import PublicAccessService
+
+if TYPE_CHECKING:
+    from catalog.service.catalog import CatalogService
+
+MOUNT_PATH = "/client/v4"
+
+
+def build_management(
+    *,
+    account_id: str,
+    tokens: TokenService,
+    bucket_service: BucketService,
+    object_service: ObjectService,
+    public: PublicAccessService,
+    catalog: Callable[[], CatalogService],
+    public_url: Callable[[str], str],
+) -> Management:
+    return Management(
+        account_id=account_id,
+        account_name="lakebox",
+        tokens=tokens,
+        buckets=R2Buckets(bucket_service, public, catalog, public_url),
+        config=R2BucketConfig(BucketConfigService(bucket_service.repo)),
+        objects=R2Objects(object_service),
+        r2_tokens=R2Tokens(tokens, account_id),
+    )
+
+
+def create_management_app(management: Management) -> Litestar:
+    """Routes relative to the mount path; every answer, an unknown route's too, is a v4 envelope."""
+    handlers: list[Any] = [*accounts.HANDLERS, buckets.BucketRoutes, *objects.HANDLERS]
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies={"caller": Provide(authenticate, sync_to_thread=True)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,
+        openapi_config=None,
+        request_max_body_size=None,  # object uploads stream; JSON bodies are limited where they are read
+    )
+    app.state["management"] = management
+    return app
