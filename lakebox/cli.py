@@ -12,6 +12,7 @@ import click
 
 from lakebox.admin_client import AdminClient, parse_duration
 from lakebox.settings import load_settings
+from objectstore.service.keyring import KeyringError
 
 
 @click.group()
@@ -44,6 +45,17 @@ def main() -> None:
     help="Write blobs over 1 MiB around the page cache (O_DIRECT) where the file system allows it [on]",
 )
 @click.option(
+    "--master-key-file",
+    type=click.Path(path_type=Path),
+    help="Master keys of encryption at rest, kept apart from the data [env LAKEBOX_MASTER_KEY_FILE; "
+    "LAKEBOX_MASTER_KEY takes base64 keys; <data-dir>/master.key]",
+)
+@click.option(
+    "--encryption/--no-encryption",
+    default=None,
+    help="Encrypt new objects at rest [on]; off only to measure its cost in a benchmark",
+)
+@click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level [info]"
 )
 def serve(**flags: Any) -> None:
@@ -56,7 +68,10 @@ def serve(**flags: Any) -> None:
         raise click.UsageError(str(exc)) from None
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    run(settings)
+    try:
+        run(settings)
+    except KeyringError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from None
 
 
 # -- tokens (through the admin API) ------------------------------------------------------------------------

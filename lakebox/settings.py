@@ -36,6 +36,11 @@ class Settings:
     # Blobs larger than 1 MiB are written around the page cache (O_DIRECT) where the file system allows it; off,
     # every write goes through the cache (for file systems that take O_DIRECT but serve it slowly).
     direct_io: bool = True
+    # Encryption at rest (objectstore.service.keyring): master keys from LAKEBOX_MASTER_KEY, else this file, else
+    # <data-dir>/master.key (created on first start). ``encryption`` off writes new objects in plaintext: it exists
+    # only to measure what encryption costs (what was written encrypted still reads).
+    master_key_file: Path | None = None
+    encryption: bool = True
 
     @property
     def scheme(self) -> str:
