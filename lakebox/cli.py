@@ -253,4 +253,4 @@ def token_temp(
 
 
 # The other command groups register themselves on ``main`` (imported last: they use the helpers above).
-from lakebox import cli_buckets, cli_objects  # noqa: E402, F401
+from lakebox import cli_buckets, cli_keys, cli_objects  # noqa: E402, F401
