@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequen
 from typing import Any, BinaryIO
 
 import anyio.to_thread
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Connection
 
 from lakebox.group_commit import GroupCommitter
@@ -180,7 +181,7 @@ class ObjectService:
         if data_key is None and sse is not None:  # encryption at rest off: the SSE-C key alone
             data_key = self.atrest.data_key(None, writer.blob_id, sse)
         if data_key is not None:
-            writer.seal = SegmentSealer(data_key)
+            writer.seal = SegmentSealer(AESGCM(data_key))
         return writer
 
     async def put_object(
@@ -343,13 +344,13 @@ class ObjectService:
     ) -> Generator[bytes, None, None]:
         """Plaintext ``[inner, inner + take)`` of one open blob, in chunks of at most 1 MiB (blocking)."""
         blob_id, _offset, size, blob_key = segment
-        data_key = self.atrest.data_key(blob_key, blob_id, plan.key)
+        cipher = self.atrest.cipher(blob_key, blob_id, plan.key)
         try:
-            if data_key is None:
+            if cipher is None:
                 yield from self.blobs.read(f, inner, take)
             else:
                 yield from open_range(
-                    data_key,
+                    cipher,
                     lambda at, count, chunk: self.blobs.read_views(f, at, count, chunk),
                     size,
                     inner,

@@ -8,10 +8,10 @@ opening decrypts into one output buffer per chunk, so neither direction makes mo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from objectstore.service.errors import StoreError
@@ -19,8 +19,18 @@ from objectstore.service.errors import StoreError
 SEGMENT = 64 * 1024  # plaintext bytes per segment
 TAG = 16
 STORED_SEGMENT = SEGMENT + TAG
-BATCH = 15  # segments read and opened together: 15 stored segments (and their alignment) fit a 1 MiB buffer
-_SLACK = 15  # what ``update_into`` wants beyond the output (a block less one)
+BATCH = 16  # segments read and opened together (1 MiB of plaintext: a 1 MiB object is one chunk)
+
+
+_local = threading.local()
+
+
+def _scratch() -> bytearray:
+    """This thread's output buffer for opened segments (reused: fresh memory costs page faults)."""
+    buffer: bytearray | None = getattr(_local, "buffer", None)
+    if buffer is None:
+        buffer = _local.buffer = bytearray(BATCH * SEGMENT)
+    return buffer
 
 
 class SegmentIntegrityError(StoreError):
@@ -39,8 +49,8 @@ def stored_size(plain_size: int) -> int:
 class SegmentSealer:
     """Seals a blob's plaintext in order, segment by segment, into a caller's buffer."""
 
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
+    def __init__(self, aead: AESGCM) -> None:
+        self._aead = aead
         self._index = 0
 
     def __call__(self, plain: memoryview, out: memoryview) -> int:
@@ -48,22 +58,23 @@ class SegmentSealer:
         ``out`` must hold ``stored_size(len(plain))`` bytes."""
         written = 0
         for start in range(0, len(plain), SEGMENT):
-            sealed = self._aead.encrypt(nonce(self._index), plain[start : start + SEGMENT], None)
-            out[written : written + len(sealed)] = sealed
-            written += len(sealed)
+            segment = plain[start : start + SEGMENT]
+            end = written + len(segment) + TAG
+            self._aead.encrypt_into(nonce(self._index), segment, None, out[written:end])
+            written = end
             self._index += 1
         return written
 
 
-def seal(key: bytes, plaintext: bytes) -> bytes:
+def seal(aead: AESGCM, plaintext: bytes) -> bytes:
     """A whole blob's stored bytes (for small bodies and tests)."""
     out = bytearray(stored_size(len(plaintext)))
-    SegmentSealer(key)(memoryview(plaintext), memoryview(out))
+    SegmentSealer(aead)(memoryview(plaintext), memoryview(out))
     return bytes(out)
 
 
 def open_range(
-    key: bytes,
+    aead: AESGCM,
     read: Callable[[int, int, int], Iterator[memoryview]],
     plain_size: int,
     start: int,
@@ -80,25 +91,23 @@ def open_range(
     first, last = start // SEGMENT, (end - 1) // SEGMENT
     stored_from = first * STORED_SEGMENT
     stored_to = stored_size(min(plain_size, (last + 1) * SEGMENT))
-    algorithm = algorithms.AES(key)
     index = first
     for view in read(stored_from, stored_to - stored_from, BATCH * STORED_SEGMENT):
-        plain_from = index * SEGMENT
-        out = bytearray(min(BATCH * SEGMENT, plain_size - plain_from) + _SLACK)
-        with memoryview(out) as target:
+        # Decrypted into this thread's scratch buffer, which leaves as a copy of just the asked-for bytes
+        # before the next step (that may run on another thread) begins.
+        with memoryview(_scratch()) as target:
+            plain_from = index * SEGMENT
             written = 0
             for at in range(0, len(view), STORED_SEGMENT):
                 sealed = view[at : at + STORED_SEGMENT]
                 if len(sealed) <= TAG:
                     raise SegmentIntegrityError("encrypted blob shorter than its index entry")
-                body = sealed[:-TAG]
-                opener = Cipher(algorithm, modes.GCM(nonce(index), bytes(sealed[-TAG:]))).decryptor()
-                opener.update_into(body, target[written : written + len(body) + _SLACK])
+                size = len(sealed) - TAG
                 try:
-                    opener.finalize()
+                    aead.decrypt_into(nonce(index), sealed, None, target[written : written + size])
                 except InvalidTag:
                     raise SegmentIntegrityError("encrypted segment failed authentication") from None
-                written += len(body)
+                written += size
                 index += 1
             lo = max(start, plain_from) - plain_from
             hi = min(end, plain_from + written) - plain_from

@@ -388,7 +388,7 @@ class LocalBlobStore:
 
     def read_views(self, f: BinaryIO, offset: int, length: int, chunk: int) -> Iterator[memoryview]:
         """Bytes ``[offset, offset + length)`` of an open blob as views of ``chunk`` bytes (the last may be
-        shorter; ``chunk`` <= BUFFER_SIZE - 4096), each valid only until the next is asked for (blocking). Like
+        shorter; ``chunk`` <= BUFFER_SIZE + 60 KiB), each valid only until the next is asked for (blocking). Like
         ``read`` it goes around the page cache for large blobs. EOFError if the file is short."""
         fd = f.fileno()
         direct = length > 0 and os.fstat(fd).st_size > DIRECT_READ_OVER and self.direct.set_direct(fd)

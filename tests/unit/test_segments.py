@@ -7,17 +7,21 @@ import os
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from objectstore.service.atrest import UnreadableData, object_context
+from objectstore.service.atrest import UnreadableData, hkdf_sha256, object_context
 from objectstore.service.segments import SEGMENT, TAG, SegmentIntegrityError, SegmentSealer, open_range, seal
 from objectstore.service.segments import stored_size as stored
 from objectstore.service.sse import CustomerKey
 from objectstore.store.blobs import BUFFER_SIZE, LocalBlobStore
 from tests.support.atrest import fresh_atrest
 
-KEY = b"\x07" * 32
+KEY = AESGCM(b"\x07" * 32)
+OTHER_KEY = AESGCM(b"\x08" * 32)
 CHECKED = settings(
     max_examples=40,
     deadline=None,
@@ -25,7 +29,7 @@ CHECKED = settings(
 )
 
 
-def write(store: LocalBlobStore, data: bytes, pieces: list[int], key: bytes = KEY) -> str:
+def write(store: LocalBlobStore, data: bytes, pieces: list[int], key: AESGCM = KEY) -> str:
     writer = store.create(seal=SegmentSealer(key))
     position = 0
     for size in pieces:
@@ -39,7 +43,7 @@ def write(store: LocalBlobStore, data: bytes, pieces: list[int], key: bytes = KE
     return writer.blob_id
 
 
-def read(store: LocalBlobStore, blob_id: str, size: int, start: int, length: int, key: bytes = KEY) -> bytes:
+def read(store: LocalBlobStore, blob_id: str, size: int, start: int, length: int, key: AESGCM = KEY) -> bytes:
     with store.open(blob_id) as f:
         views = lambda at, count, chunk: store.read_views(f, at, count, chunk)  # noqa: E731
         return b"".join(open_range(key, views, size, start, length))
@@ -81,7 +85,7 @@ def test_tampering_truncation_and_wrong_key_fail(tmp_path: Path) -> None:
     with pytest.raises(SegmentIntegrityError):
         read(store, blob_id, len(data), SEGMENT, 10)
     with pytest.raises(SegmentIntegrityError):
-        read(store, blob_id, len(data), 0, 10, key=b"\x08" * 32)
+        read(store, blob_id, len(data), 0, 10, key=OTHER_KEY)
     path.write_bytes(bytes(raw[: SEGMENT + TAG]))  # truncated
     with pytest.raises((SegmentIntegrityError, EOFError)):
         read(store, blob_id, len(data), 0, len(data))
@@ -145,3 +149,33 @@ def test_sealed_fields_hide_metadata() -> None:
     opened = atrest.open_fields(sealed["sealed_meta"], object_context("b", "k"))
     assert opened["user_metadata"] == '{"color": "marker-value"}'
     assert opened["content_disposition"] == "attachment; filename=secret.txt"
+
+
+@CHECKED
+@given(ikm=st.binary(max_size=80), salt=st.binary(max_size=80), info=st.binary(max_size=40))
+def test_hkdf_is_rfc_5869(ikm: bytes, salt: bytes, info: bytes) -> None:
+    expected = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt or None, info=info).derive(ikm)
+    assert hkdf_sha256(ikm, salt, info) == expected
+
+
+def test_hkdf_golden_vector() -> None:
+    # RFC 5869, test case 1 (the first 32 bytes of its 42-byte OKM: one expand block)
+    okm = hkdf_sha256(
+        bytes.fromhex("0b" * 22),
+        bytes.fromhex("000102030405060708090a0b0c"),
+        bytes.fromhex("f0f1f2f3f4f5f6f7f8f9"),
+    )
+    assert okm.hex() == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+
+
+def test_ciphers_are_kept_per_blob_and_sse_c_ones_are_not() -> None:
+    atrest = fresh_atrest()
+    label, key = atrest.new_blob_key(None)
+    first = atrest.cipher(label, "blob", None)
+    assert first is atrest.cipher(label, "blob", None)
+    assert first is not None
+    assert first.decrypt(b"\0" * 12, AESGCM(key or b"").encrypt(b"\0" * 12, b"x", None), None) == b"x"
+    customer = CustomerKey(b"\x01" * 32, "")
+    sse_label, _ = atrest.new_blob_key(customer)
+    assert atrest.cipher(sse_label, "blob", customer) is not atrest.cipher(sse_label, "blob", customer)
+    assert atrest.cipher(None, "blob", None) is None
