@@ -355,6 +355,7 @@ class ObjectService:
                     size,
                     inner,
                     take,
+                    (self.blobs.direct.take, self.blobs.direct.give),
                 )
         except EOFError:
             raise IncompleteBody("blob shorter than its index entry") from None

@@ -8,7 +8,7 @@ opening decrypts into one output buffer per chunk, so neither direction makes mo
 
 from __future__ import annotations
 
-import threading
+import mmap
 from collections.abc import Callable, Iterator
 
 from cryptography.exceptions import InvalidTag
@@ -20,17 +20,6 @@ SEGMENT = 64 * 1024  # plaintext bytes per segment
 TAG = 16
 STORED_SEGMENT = SEGMENT + TAG
 BATCH = 16  # segments read and opened together (1 MiB of plaintext: a 1 MiB object is one chunk)
-
-
-_local = threading.local()
-
-
-def _scratch() -> bytearray:
-    """This thread's output buffer for opened segments (reused: fresh memory costs page faults)."""
-    buffer: bytearray | None = getattr(_local, "buffer", None)
-    if buffer is None:
-        buffer = _local.buffer = bytearray(BATCH * SEGMENT)
-    return buffer
 
 
 class SegmentIntegrityError(StoreError):
@@ -79,38 +68,53 @@ def open_range(
     plain_size: int,
     start: int,
     length: int,
+    scratch: tuple[Callable[[], mmap.mmap], Callable[[mmap.mmap], None]] | None = None,
 ) -> Iterator[bytes]:
     """Plaintext ``[start, start + length)`` of one blob, opening only the segments it lies in.
 
     ``read(offset, count, chunk)`` yields the stored bytes ``[offset, offset + count)`` in views of ``chunk``
-    bytes (the last may be shorter), each valid until the next is asked for.
+    bytes (the last may be shorter), each valid until the next is asked for. Segments are opened into a buffer
+    from ``scratch`` (take, give back: the blob store's pool; of at least BATCH * SEGMENT bytes), which is given
+    back before each chunk leaves as a copy of just the asked-for bytes.
     """
     if length <= 0:
         return
+    take, give = scratch if scratch is not None else (_new_scratch, _drop_scratch)
     end = start + length
     first, last = start // SEGMENT, (end - 1) // SEGMENT
     stored_from = first * STORED_SEGMENT
     stored_to = stored_size(min(plain_size, (last + 1) * SEGMENT))
     index = first
     for view in read(stored_from, stored_to - stored_from, BATCH * STORED_SEGMENT):
-        # Decrypted into this thread's scratch buffer, which leaves as a copy of just the asked-for bytes
-        # before the next step (that may run on another thread) begins.
-        with memoryview(_scratch()) as target:
-            plain_from = index * SEGMENT
-            written = 0
-            for at in range(0, len(view), STORED_SEGMENT):
-                sealed = view[at : at + STORED_SEGMENT]
-                if len(sealed) <= TAG:
-                    raise SegmentIntegrityError("encrypted blob shorter than its index entry")
-                size = len(sealed) - TAG
-                try:
-                    aead.decrypt_into(nonce(index), sealed, None, target[written : written + size])
-                except InvalidTag:
-                    raise SegmentIntegrityError("encrypted segment failed authentication") from None
-                written += size
-                index += 1
-            lo = max(start, plain_from) - plain_from
-            hi = min(end, plain_from + written) - plain_from
-            yield bytes(target[lo:hi])
+        plain_from = index * SEGMENT
+        buffer = take()
+        try:
+            with memoryview(buffer) as target:
+                written = 0
+                for at in range(0, len(view), STORED_SEGMENT):
+                    sealed = view[at : at + STORED_SEGMENT]
+                    if len(sealed) <= TAG:
+                        raise SegmentIntegrityError("encrypted blob shorter than its index entry")
+                    size = len(sealed) - TAG
+                    try:
+                        aead.decrypt_into(nonce(index), sealed, None, target[written : written + size])
+                    except InvalidTag:
+                        raise SegmentIntegrityError("encrypted segment failed authentication") from None
+                    written += size
+                    index += 1
+                lo = max(start, plain_from) - plain_from
+                hi = min(end, plain_from + written) - plain_from
+                chunk = bytes(target[lo:hi])
+        finally:
+            give(buffer)
+        yield chunk
     if index <= last:
         raise SegmentIntegrityError("encrypted blob shorter than its index entry")
+
+
+def _new_scratch() -> mmap.mmap:
+    return mmap.mmap(-1, BATCH * SEGMENT)
+
+
+def _drop_scratch(buffer: mmap.mmap) -> None:
+    buffer.close()

@@ -275,7 +275,7 @@ class BlobWriter:
         """Makes the file durable (blocking: call from a worker thread)."""
         self.drain()
         self.observe_staged()
-        if self._filled or self._fd < 0:
+        if self._filled or self._fd < 0 or self._carried:
             self._write_buffer(self._filled, direct=self._on_disk > 0, last=True)
         os.fsync(self._fd)
         os.close(self._fd)

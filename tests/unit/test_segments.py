@@ -46,12 +46,14 @@ def write(store: LocalBlobStore, data: bytes, pieces: list[int], key: AESGCM = K
 def read(store: LocalBlobStore, blob_id: str, size: int, start: int, length: int, key: AESGCM = KEY) -> bytes:
     with store.open(blob_id) as f:
         views = lambda at, count, chunk: store.read_views(f, at, count, chunk)  # noqa: E731
-        return b"".join(open_range(key, views, size, start, length))
+        pooled = b"".join(open_range(key, views, size, start, length, (store.direct.take, store.direct.give)))
+        assert b"".join(open_range(key, views, size, start, length)) == pooled
+        return pooled
 
 
 @CHECKED
 @given(
-    size=st.sampled_from([0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT + 100])
+    size=st.sampled_from([0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, BUFFER_SIZE, 2 * BUFFER_SIZE])
     | st.integers(0, 3 * BUFFER_SIZE + 5000),
     pieces=st.lists(st.integers(1, BUFFER_SIZE + 7), max_size=5),
     bounds=st.tuples(st.floats(0, 1), st.floats(0, 1)),
