@@ -41,16 +41,21 @@ class LakeboxTarget(Target):
     name = "lakebox"
     region = "auto"
 
-    def __init__(self, workers: int, tmp_dir: str | None) -> None:
+    def __init__(self, workers: int, tmp_dir: str | None, *, encryption: bool = True) -> None:
         self.workers = workers
         self.tmp_dir = tmp_dir
         self.tmp = Path()
         self.server: LakeboxServer | None = None
+        self.encryption = encryption
         self.description = f"lakebox serve --workers {workers} (SQLite WAL, fsync before 200)"
+        if not encryption:
+            self.name = "lakebox-plain"
+            self.description += ", --no-encryption (to measure what encryption at rest costs)"
 
     def start(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="lakebox-bench-", dir=self.tmp_dir))
-        self.server = LakeboxServer(self.tmp / "data", workers=self.workers)
+        extra_env = {} if self.encryption else {"LAKEBOX_ENCRYPTION": "false"}
+        self.server = LakeboxServer(self.tmp / "data", workers=self.workers, extra_env=extra_env)
         self.server.start()
         self.endpoint = self.server.s3_endpoint
         self.access_key_id = self.server.access_key_id

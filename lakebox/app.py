@@ -26,10 +26,12 @@ from lakebox.settings import Settings
 from objectstore.api.app import S3App
 from objectstore.api.context import S3Context
 from objectstore.api.public import PublicApp
+from objectstore.service.atrest import AtRest, open_keyring
 from objectstore.service.buckets import BucketService
 from objectstore.service.objects import ObjectService
 from objectstore.service.public import PublicAccessService
 from objectstore.store.blobs import LocalBlobStore
+from objectstore.store.master_keys import MasterKeyRepository
 from objectstore.store.public import PublicBucketRepository
 from objectstore.store.repo import ObjectRepository
 
@@ -49,7 +51,7 @@ def settings_to_env(settings: Settings) -> str:
 
 def settings_from_env() -> Settings:
     raw = json.loads(os.environ[SETTINGS_ENV])
-    for name in ("data_dir", "tls_cert", "tls_key"):
+    for name in ("data_dir", "tls_cert", "tls_key", "master_key_file"):
         if raw.get(name) is not None:
             raw[name] = Path(raw[name])
     return Settings(**raw)
@@ -63,8 +65,17 @@ class Services:
         self.db = Database(settings.db_url)
         self.tokens = TokenService(self.db, SecretBox.from_data_dir(settings.data_dir))
         repo = ObjectRepository(self.db)
+        keyring = open_keyring(
+            MasterKeyRepository(self.db),
+            settings.data_dir,
+            settings.master_key_file,
+            os.environ,
+            register=False,
+        )
         self.objects = ObjectService(
-            repo, LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io)
+            repo,
+            LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io),
+            AtRest(keyring, settings.encryption),
         )
         self.buckets = BucketService(repo)
         self.public = PublicAccessService(PublicBucketRepository(self.db))

@@ -21,8 +21,10 @@ from auth.service.tokens import TokenService, secret_access_key_for
 from lakebox.db import Database
 from lakebox.settings import Settings
 from management.store.account import ensure_account_id
+from objectstore.service.atrest import AtRest, open_keyring
 from objectstore.service.objects import ObjectService
 from objectstore.store.blobs import LocalBlobStore
+from objectstore.store.master_keys import MasterKeyRepository
 from objectstore.store.repo import ObjectRepository
 
 log = logging.getLogger("lakebox")
@@ -35,8 +37,14 @@ def prepare(settings: Settings) -> dict[str, Any] | None:
     db = Database(settings.db_url)
     try:
         db.create_schema()
+        # Before anything is served: a keyring that cannot read the stored data stops the start here.
+        keyring = open_keyring(
+            MasterKeyRepository(db), settings.data_dir, settings.master_key_file, os.environ, register=True
+        )
         objects = ObjectService(
-            ObjectRepository(db), LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io)
+            ObjectRepository(db),
+            LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io),
+            AtRest(keyring, settings.encryption),
         )
         published, deleted = objects.recover()
         if published or deleted:

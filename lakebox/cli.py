@@ -12,6 +12,7 @@ import click
 
 from lakebox.admin_client import AdminClient, parse_duration
 from lakebox.settings import load_settings
+from objectstore.service.keyring import KeyringError
 
 # Settings that must be positive whichever source set them (flag, environment or lakebox.toml).
 LIMITS = (
@@ -55,6 +56,17 @@ def main() -> None:
     help="Write blobs over 1 MiB around the page cache (O_DIRECT) where the file system allows it [on]",
 )
 @click.option(
+    "--master-key-file",
+    type=click.Path(path_type=Path),
+    help="Master keys of encryption at rest, kept apart from the data [env LAKEBOX_MASTER_KEY_FILE; "
+    "LAKEBOX_MASTER_KEY takes base64 keys; <data-dir>/master.key]",
+)
+@click.option(
+    "--encryption/--no-encryption",
+    default=None,
+    help="Encrypt new objects at rest [on]; off only to measure its cost in a benchmark",
+)
+@click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level [info]"
 )
 @click.option(
@@ -95,6 +107,8 @@ def serve(**flags: Any) -> None:
     except StartupError as exc:
         click.echo(f"lakebox: {exc}", err=True)
         raise SystemExit(1) from None
+    except KeyringError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from None
 
 
 # -- tokens (through the admin API) ------------------------------------------------------------------------
@@ -276,4 +290,4 @@ def token_temp(
 
 
 # The other command groups register themselves on ``main`` (imported last: they use the helpers above).
-from lakebox import cli_buckets, cli_objects  # noqa: E402, F401
+from lakebox import cli_buckets, cli_keys, cli_objects  # noqa: E402, F401

@@ -47,6 +47,11 @@ class Settings:
     keep_alive_timeout: int = 30  # seconds an idle connection stays open between requests
     max_connections: int = 1000  # per worker; beyond it requests are answered 503 SlowDown
     backlog: int = 2048  # connections the kernel queues before a worker accepts them
+    # Encryption at rest (objectstore.service.keyring): master keys from LAKEBOX_MASTER_KEY, else this file, else
+    # <data-dir>/master.key (created on first start). ``encryption`` off writes new objects in plaintext: it exists
+    # only to measure what encryption costs (what was written encrypted still reads).
+    master_key_file: Path | None = None
+    encryption: bool = True
 
     @property
     def scheme(self) -> str:

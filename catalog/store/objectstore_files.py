@@ -28,11 +28,12 @@ class ObjectStoreFiles:
         Mirrors ``ObjectService.put_object`` for a body already in memory, without the event-loop round trips
         (they cost ~10 ms per metadata file); switch to the object service's own synchronous put once it has one.
         """
-        writer = self.objects.blobs.create()
+        writer = self.objects.new_writer()
         try:
             writer.write(data)
             writer.finish()
             values = object_values(
+                self.objects.atrest,
                 bucket,
                 key,
                 key_identity(key),
@@ -40,6 +41,7 @@ class ObjectStoreFiles:
                 len(data),
                 hashlib.md5(data).hexdigest(),  # noqa: S324 - the S3 ETag is defined as MD5
                 blob_id=writer.blob_id,
+                blob_key=writer.blob_key,
             )
             created = self.objects.repo.put_object(values, None, create_bucket=False)
         except BaseException:

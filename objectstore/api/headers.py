@@ -118,7 +118,7 @@ def object_headers(resp: S3Response, meta: ObjectMeta, req: S3Request, *, whole:
         resp.header(META_PREFIX + name, value)
     if meta.storage_class != "STANDARD":
         resp.header("x-amz-storage-class", meta.storage_class)
-    sse_headers(resp, meta.sse_key_md5)
+    sse_headers(resp, meta.sse_key_md5, at_rest=meta.encrypted_at_rest)
     if meta.parts_count is not None and "partNumber" in req.query:
         resp.header("x-amz-mp-parts-count", meta.parts_count)
     if (
@@ -149,6 +149,7 @@ def int_query(req: S3Request, name: str, default: int, low: int, high: int) -> i
     return min(value, high)
 
 
+_SSE = "x-amz-server-side-encryption"
 _SSE_PREFIX = "x-amz-server-side-encryption-customer-"
 _SSE_SOURCE_PREFIX = "x-amz-copy-source-server-side-encryption-customer-"
 
@@ -164,6 +165,8 @@ def customer_key(req: S3Request, *, source: bool = False) -> CustomerKey | None:
     key = parse_customer_key(
         h.get(prefix + "algorithm"), h.get(prefix + "key"), h.get(prefix + "key-md5"), source=source
     )
+    if not source:
+        check_server_side_encryption(h.get(_SSE), key is not None)
     if key is not None and not req.private_channel:
         raise InvalidRequest(
             "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure "
@@ -172,9 +175,38 @@ def customer_key(req: S3Request, *, source: bool = False) -> CustomerKey | None:
     return key
 
 
-def sse_headers(resp: S3Response, key_md5: str | None) -> S3Response:
-    """The SSE-C response headers of an object encrypted under a customer key."""
+def check_server_side_encryption(value: str | None, customer_key: bool) -> None:
+    """``x-amz-server-side-encryption``: AES256 is what lakebox does to every object anyway (encryption at rest);
+    KMS does not exist here (R2 has none either), and S3 refuses the header next to an SSE-C key."""
+    if value is None:
+        return
+    if customer_key:
+        raise InvalidArgument(
+            "Server Side Encryption with Customer provided keys is incompatible with the encryption method "
+            "specified",
+            ArgumentName=_SSE,
+            ArgumentValue=value,
+        )
+    if value == "AES256":
+        return
+    if value.startswith("aws:kms"):
+        raise InvalidArgument(
+            f"Server Side Encryption with {value} is not supported: every object is encrypted at rest with "
+            "AES256 (send AES256 or omit the header)",
+            ArgumentName=_SSE,
+            ArgumentValue=value,
+        )
+    raise InvalidArgument(
+        "The encryption method specified is not supported", ArgumentName=_SSE, ArgumentValue=value
+    )
+
+
+def sse_headers(resp: S3Response, key_md5: str | None, *, at_rest: bool) -> S3Response:
+    """The encryption headers of a response: SSE-C's for an object under a customer key, else
+    ``x-amz-server-side-encryption: AES256`` for one encrypted at rest."""
     if key_md5 is not None:
         resp.header(_SSE_PREFIX + "algorithm", SSE_ALGORITHM)
         resp.header(_SSE_PREFIX + "key-md5", key_md5)
+    elif at_rest:
+        resp.header(_SSE, SSE_ALGORITHM)
     return resp

@@ -4,7 +4,8 @@ Object data is never rewritten: blob files are immutable, so the copy's blobs ar
 (one per part for a multipart source, which keeps its ETag, checksum and parts). A link is made in ``incoming/``
 and fsynced like any new blob, so the crash-safety argument of ``objectstore.store.blobs`` holds unchanged, and
 deleting either object later only removes its own link. Where links are impossible (another file system) the
-bytes are streamed into a new blob instead. If the source is replaced while the copy is being prepared (its
+bytes are streamed into a new blob instead, as they are for an encrypted (SSE-C) side and, with encryption at
+rest on, for a source written without it (older lakebox): the copy is then encrypted. If the source is replaced while the copy is being prepared (its
 blob vanishes), the copy starts over from the new version: a copy is always of one whole version.
 """
 
@@ -31,7 +32,8 @@ from objectstore.service.objects import (
     object_values,
     write_check,
 )
-from objectstore.service.sse import CustomerKey, Writer, check_key
+from objectstore.service.sse import CustomerKey, check_key
+from objectstore.store.blobs import BlobWriter
 from objectstore.store.repo import parts
 
 DIRECTIVES = ("COPY", "REPLACE", "MERGE")
@@ -122,7 +124,7 @@ class CopyService:
                 options, sse_key_md5=req.sse.key_md5, sse_key_check=req.sse.check_value()
             )
         check_metadata(options.user_metadata)
-        writers: list[Writer] | None
+        writers: list[BlobWriter] | None
         part_rows: list[dict[str, Any]] | None
         if encrypted:  # decrypted and (re-)encrypted on the way: blobs are keyed to their own ids
             writers, part_rows = None, None
@@ -151,10 +153,13 @@ class CopyService:
             writers = [writer]
         if part_rows is None:
             extra["blob_id"] = writers[0].blob_id
+            extra["blob_key"] = writers[0].blob_key
         else:
             extra["upload_id"] = part_rows[0]["upload_id"]
             extra["parts_count"] = len(part_rows)
-        values = object_values(req.bucket, req.key, key, options, source.size, source.etag, **extra)
+        values = object_values(
+            self.objects.atrest, req.bucket, req.key, key, options, source.size, source.etag, **extra
+        )
         await anyio.to_thread.run_sync(
             self._commit, values, writers, part_rows, write_check(req.destination_conditions)
         )
@@ -166,21 +171,24 @@ class CopyService:
             source.checksum_type,
         )
 
-    def _link(self, source: ObjectMeta) -> tuple[list[Writer] | None, list[dict[str, Any]] | None]:
+    def _link(self, source: ObjectMeta) -> tuple[list[BlobWriter] | None, list[dict[str, Any]] | None]:
         """Hard links to every blob of ``source`` (blocking): (writers, part rows for a multipart source), or
         (None, None) when links cannot be made. FileNotFoundError if a blob is gone (source replaced)."""
         if source.upload_id:
             rows = self.objects.repo.object_parts(source.upload_id)
             if len(rows) != source.parts_count:
                 raise FileNotFoundError(source.key)  # replaced or deleted since we looked it up
-            sources = [r.blob_id for r in rows]
+            sources = [(r.blob_id, r.blob_key) for r in rows]
         else:
             rows = []
-            sources = [source.blob_id or ""]
-        writers: list[Writer] = []
+            sources = [(source.blob_id or "", source.blob_key)]
+        if self.objects.atrest.enabled and any(blob_key is None for _blob, blob_key in sources):
+            return None, None  # plaintext (written before encryption at rest): the copy is encrypted
+        writers: list[BlobWriter] = []
         try:
-            for blob_id in sources:
+            for blob_id, blob_key in sources:
                 writers.append(self.objects.blobs.link(blob_id))
+                writers[-1].blob_key = blob_key
         except FileNotFoundError:
             for w in writers:
                 w.abort()
@@ -203,6 +211,7 @@ class CopyService:
                 "checksum_value": r.checksum_value,
                 "last_modified": now,
                 "offset": r.offset,
+                "blob_key": r.blob_key,
             }
             for r, w in zip(rows, writers, strict=True)
         ]
@@ -211,7 +220,7 @@ class CopyService:
     def _commit(
         self,
         values: dict[str, Any],
-        writers: list[Writer],
+        writers: list[BlobWriter],
         part_rows: list[dict[str, Any]] | None,
         check: Any,
     ) -> None:

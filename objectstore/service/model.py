@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from objectstore.service.atrest import AtRest, object_context
 from objectstore.service.conditions import Conditions
 from objectstore.service.sse import CustomerKey
 
@@ -43,9 +45,24 @@ class ObjectMeta:
     parts_count: int | None = None
     sse_key_md5: str | None = None
     sse_key_check: str | None = None
+    blob_key: str | None = None  # encryption at rest: the blob's master key id and salt (None: plaintext)
+    sealed: bool = False  # its metadata was sealed: written with encryption at rest on, so were all its blobs
+
+    @property
+    def encrypted_at_rest(self) -> bool:
+        """Whether the object's data is encrypted under a master key (what x-amz-server-side-encryption says)."""
+        return self.blob_key is not None or self.sealed
 
     @classmethod
-    def from_row(cls, row: Any) -> ObjectMeta:
+    def from_row(cls, row: Any, atrest: AtRest) -> ObjectMeta:
+        if row.sealed_meta is not None:
+            opened = atrest.open_fields(row.sealed_meta, object_context(row.bucket, row.key))
+            opened["user_metadata"] = json.loads(opened.get("user_metadata", "{}"))
+            return dataclasses.replace(cls._from_columns(row), **opened, sealed=True)
+        return cls._from_columns(row)
+
+    @classmethod
+    def _from_columns(cls, row: Any) -> ObjectMeta:
         return cls(
             bucket=row.bucket,
             key=row.key_raw,
@@ -68,6 +85,7 @@ class ObjectMeta:
             parts_count=row.parts_count,
             sse_key_md5=row.sse_key_md5,
             sse_key_check=row.sse_key_check,
+            blob_key=row.blob_key,
         )
 
 
@@ -114,7 +132,8 @@ class ReadPlan:
     start: int
     end: int  # inclusive; end < start for an empty body
     partial: bool
-    segments: tuple[tuple[str, int, int], ...]  # (blob id, offset of the blob in the object, blob size)
+    # (blob id, offset of the blob in the object, blob size, blob key label or None for plaintext)
+    segments: tuple[tuple[str, int, int, str | None], ...]
     body: bytes | None = None  # small bodies are read together with the metadata
     key: CustomerKey | None = None  # SSE-C: the (verified) key that decrypts the blobs
 

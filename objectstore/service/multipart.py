@@ -20,6 +20,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from objectstore.service.atrest import AtRest, upload_context
 from objectstore.service.checksums import (
     CRC32,
     CRC32C,
@@ -40,7 +41,8 @@ from objectstore.service.errors import (
 from objectstore.service.model import PutIntegrity, ReadPlan, WriteOptions
 from objectstore.service.names import key_identity
 from objectstore.service.objects import ObjectService, check_metadata, object_values, write_check
-from objectstore.service.sse import CustomerKey, Writer
+from objectstore.service.sse import CustomerKey
+from objectstore.store.blobs import BlobWriter
 from objectstore.store.repo import prefix_end
 from objectstore.store.uploads import UploadRepository
 
@@ -67,8 +69,8 @@ class UploadInfo:
     checksum_type: str | None
 
     @classmethod
-    def from_row(cls, row: Any) -> UploadInfo:
-        saved = json.loads(row.headers)
+    def from_row(cls, row: Any, atrest: AtRest) -> UploadInfo:
+        saved = json.loads(atrest.open_text(row.headers, upload_context(row.upload_id)))
         checksum_type = saved.pop("checksum_type", None)
         return cls(
             row.upload_id, row.bucket, row.key_raw, row.initiated_at, WriteOptions(**saved), checksum_type
@@ -179,7 +181,7 @@ class MultipartService:
             "key": key,
             "key_raw": raw_key,
             "initiated_at": now,
-            "headers": json.dumps(saved),
+            "headers": self.objects.atrest.seal_text(json.dumps(saved), upload_context(upload_id)),
         }
         if not self.uploads.create_upload(values, create_bucket=create_bucket_if_missing):
             raise NoSuchBucket(BucketName=bucket)
@@ -192,7 +194,7 @@ class MultipartService:
             if row is None and self.objects.repo.get_bucket(bucket) is None:
                 raise NoSuchBucket(BucketName=bucket)
             raise NoSuchUpload(UploadId=upload_id)
-        return UploadInfo.from_row(row)
+        return UploadInfo.from_row(row, self.objects.atrest)
 
     @staticmethod
     def check_part_number(part_number: int) -> None:
@@ -271,7 +273,7 @@ class MultipartService:
         return expected or requested
 
     async def _commit_part(
-        self, upload_id: str, part_number: int, writer: Writer, etag: str, checksum: str | None
+        self, upload_id: str, part_number: int, writer: BlobWriter, etag: str, checksum: str | None
     ) -> PartInfo:
         now = time.time()
         values = {
@@ -282,6 +284,7 @@ class MultipartService:
             "checksum_value": checksum,
             "last_modified": now,
             "offset": None,
+            "blob_key": writer.blob_key,
         }
 
         def commit() -> None:
@@ -321,7 +324,7 @@ class MultipartService:
         made_values: list[dict[str, Any]] = []
 
         def plan(upload_row: Any, by_number: dict[int, Any]) -> tuple[dict[str, Any], list[tuple[int, int]]]:
-            upload = UploadInfo.from_row(upload_row)
+            upload = UploadInfo.from_row(upload_row, self.objects.atrest)
             if upload_row.bucket != bucket or upload_row.key != key:
                 raise NoSuchUpload(UploadId=upload_id)
             rows = []
@@ -343,6 +346,7 @@ class MultipartService:
             algorithm, checksum = self._object_checksum(upload, chosen, rows, object_checksums)
             options = upload.options
             values = object_values(
+                self.objects.atrest,
                 bucket,
                 upload.key,
                 key,
@@ -509,7 +513,7 @@ class MultipartService:
                             return out
                         key_marker, upload_id_marker, inclusive, jumped = end, "", True, True
                         break
-                out.uploads.append(UploadInfo.from_row(row))
+                out.uploads.append(UploadInfo.from_row(row, self.objects.atrest))
                 out.next_key_marker, out.next_upload_id_marker = row.key_raw, row.upload_id
             if not jumped:
                 if len(rows) < 1001:

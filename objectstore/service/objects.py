@@ -16,9 +16,11 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequen
 from typing import Any, BinaryIO
 
 import anyio.to_thread
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Connection
 
 from lakebox.group_commit import GroupCommitter
+from objectstore.service.atrest import AtRest, object_context
 from objectstore.service.checksums import check_checksum, check_content_md5, new_hasher
 from objectstore.service.conditions import Conditions, check_read, check_write
 from objectstore.service.errors import (
@@ -33,8 +35,9 @@ from objectstore.service.errors import (
 from objectstore.service.model import ObjectMeta, PutIntegrity, PutResult, ReadPlan, WriteOptions
 from objectstore.service.names import key_identity
 from objectstore.service.ranges import parse_range
-from objectstore.service.sse import CustomerKey, EncryptingWriter, Writer, check_key, decrypt_range
-from objectstore.store.blobs import LocalBlobStore
+from objectstore.service.segments import SegmentSealer, open_range
+from objectstore.service.sse import CustomerKey, check_key
+from objectstore.store.blobs import BlobWriter, LocalBlobStore
 from objectstore.store.repo import ObjectRepository
 
 log = logging.getLogger("lakebox.objects")
@@ -54,10 +57,17 @@ def check_metadata(user_metadata: dict[str, str]) -> None:
 
 
 def object_values(
-    bucket: str, raw_key: str, key: str, options: WriteOptions, size: int, etag: str, **extra: Any
+    atrest: AtRest,
+    bucket: str,
+    raw_key: str,
+    key: str,
+    options: WriteOptions,
+    size: int,
+    etag: str,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """The index row of a new object version."""
-    return {
+    """The index row of a new object version, its content headers and user metadata sealed."""
+    values = {
         "bucket": bucket,
         "key": key,
         "key_raw": raw_key,
@@ -80,8 +90,11 @@ def object_values(
         "parts_count": None,
         "sse_key_md5": options.sse_key_md5,
         "sse_key_check": options.sse_key_check,
+        "blob_key": None,
+        "sealed_meta": None,
         **extra,
     }
+    return atrest.seal_fields(values, object_context(bucket, key))
 
 
 def write_check(cond: Conditions) -> Callable[[Any], None] | None:
@@ -95,9 +108,10 @@ def write_check(cond: Conditions) -> Callable[[Any], None] | None:
 
 
 class ObjectService:
-    def __init__(self, repo: ObjectRepository, blobs: LocalBlobStore) -> None:
+    def __init__(self, repo: ObjectRepository, blobs: LocalBlobStore, atrest: AtRest) -> None:
         self.repo = repo
         self.blobs = blobs
+        self.atrest = atrest
         self.committer = GroupCommitter(repo.db)
 
     # -- write -----------------------------------------------------------------------------------------------
@@ -110,7 +124,7 @@ class ObjectService:
         trailer_checksum: Callable[[], str | None] | None = None,
         max_size: int = MAX_PUT_SIZE,
         sse: CustomerKey | None = None,
-    ) -> tuple[Writer, str, str | None]:
+    ) -> tuple[BlobWriter, str, str | None]:
         """Streams a body into a new durable blob (encrypted under ``sse``), verifying length, MD5 and checksum
         of the plaintext.
 
@@ -126,16 +140,12 @@ class ObjectService:
             if hasher is not None:
                 hasher.update(data)
 
-        # A plain body is hashed by the writer, in the worker threads that write it out; an encrypted one
-        # (its staging buffer holds ciphertext) here.
-        plain = self.blobs.create(observe if sse is None else None)
-        writer: Writer = plain if sse is None else EncryptingWriter(plain, sse)
+        # The body is hashed and sealed by the writer, in the worker threads that write it out.
+        writer = self.new_writer(sse, observe)
         try:
             async for chunk in body:
                 if writer.size + len(chunk) > max_size:
                     raise EntityTooLarge(MaxSizeAllowed=str(max_size))
-                if sse is not None:
-                    observe(chunk)
                 writer.write(chunk)
                 if writer.needs_drain:
                     await anyio.to_thread.run_sync(writer.drain)
@@ -147,7 +157,7 @@ class ObjectService:
 
             def seal() -> tuple[bytes, str | None]:
                 """Hashes what is still staged, verifies the digests, then makes the blob durable."""
-                plain.observe_staged()
+                writer.observe_staged()
                 digest = md5.digest()
                 if integrity.content_md5 is not None:
                     check_content_md5(integrity.content_md5, digest)
@@ -161,6 +171,18 @@ class ObjectService:
         except BaseException:
             writer.abort()
             raise
+
+    def new_writer(
+        self, sse: CustomerKey | None = None, observe: Callable[[memoryview], None] | None = None
+    ) -> BlobWriter:
+        """A writer for a new blob, sealed under its own data key (and ``sse``, the SSE-C key, if given)."""
+        blob_key, data_key = self.atrest.new_blob_key(sse)
+        writer = self.blobs.create(observe, blob_key=blob_key)
+        if data_key is None and sse is not None:  # encryption at rest off: the SSE-C key alone
+            data_key = self.atrest.data_key(None, writer.blob_id, sse)
+        if data_key is not None:
+            writer.seal = SegmentSealer(AESGCM(data_key))
+        return writer
 
     async def put_object(
         self,
@@ -185,6 +207,7 @@ class ObjectService:
         )
         algorithm = options.checksum_algorithm if checksum else None
         values = object_values(
+            self.atrest,
             bucket,
             raw_key,
             key,
@@ -192,6 +215,7 @@ class ObjectService:
             writer.size,
             etag,
             blob_id=writer.blob_id,
+            blob_key=writer.blob_key,
             checksum_algorithm=algorithm,
             checksum_value=checksum,
             checksum_type="FULL_OBJECT" if checksum else None,
@@ -202,7 +226,7 @@ class ObjectService:
     async def commit_blob(
         self,
         values: dict[str, Any],
-        writer: Writer,
+        writer: BlobWriter,
         check: Callable[[Any], None] | None,
         create_bucket: bool = False,
     ) -> None:
@@ -235,7 +259,7 @@ class ObjectService:
             raise NoSuchBucket(BucketName=bucket)
         if orow is None:
             raise NoSuchKey(Key=raw_key)
-        return ObjectMeta.from_row(orow)
+        return ObjectMeta.from_row(orow, self.atrest)
 
     def plan_read(
         self,
@@ -268,16 +292,16 @@ class ObjectService:
     def _plan(self, meta: ObjectMeta, range_header: str | None, part_number: int | None) -> ReadPlan:
         if meta.upload_id:
             rows = self.repo.object_parts(meta.upload_id)
-            segments = tuple((r.blob_id, r.offset, r.size) for r in rows)
+            segments = tuple((r.blob_id, r.offset, r.size, r.blob_key) for r in rows)
         else:
-            segments = ((meta.blob_id or "", 0, meta.size),)
+            segments = ((meta.blob_id or "", 0, meta.size, meta.blob_key),)
         if part_number is not None:
             if part_number < 1 or part_number > len(segments):
                 if part_number == 1 and not meta.upload_id:
                     return ReadPlan(meta, 0, meta.size - 1, False, segments)
                 # AWS answers 416 InvalidPartNumber; S3 implementations and ceph/s3-tests expect 400 InvalidPart.
                 raise InvalidPart("The requested partnumber is not satisfiable", PartNumber=str(part_number))
-            _blob, offset, size = segments[part_number - 1]
+            _blob, offset, size, _key = segments[part_number - 1]
             return ReadPlan(meta, offset, offset + size - 1, True, segments)
         rng = parse_range(range_header, meta.size)
         if rng is None:
@@ -287,9 +311,9 @@ class ObjectService:
     def read_range(self, plan: ReadPlan, start: int, length: int) -> bytes:
         """Reads ``length`` bytes from object offset ``start`` across the plan's blobs (blocking)."""
         chunks: list[bytes] = []
-        for blob_id, inner, take in _pieces(plan, start, length):
-            with self.blobs.open(blob_id) as f:
-                chunks.extend(self._blob_bytes(plan, f, blob_id, inner, take))
+        for segment, inner, take in _pieces(plan, start, length):
+            with self.blobs.open(segment[0]) as f:
+                chunks.extend(self._blob_bytes(plan, f, segment, inner, take))
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def stream(self, plan: ReadPlan) -> AsyncIterator[bytes]:
@@ -297,9 +321,9 @@ class ObjectService:
         if plan.body is not None:
             yield plan.body
             return
-        for blob_id, inner, take in _pieces(plan, plan.start, plan.length):
-            f = await anyio.to_thread.run_sync(self.blobs.open, blob_id)
-            chunks = self._blob_bytes(plan, f, blob_id, inner, take)
+        for segment, inner, take in _pieces(plan, plan.start, plan.length):
+            f = await anyio.to_thread.run_sync(self.blobs.open, segment[0])
+            chunks = self._blob_bytes(plan, f, segment, inner, take)
             ahead: asyncio.Task[bytes | None] | None = None
             try:
                 data = await anyio.to_thread.run_sync(next, chunks, None)
@@ -316,20 +340,23 @@ class ObjectService:
                 _close_when_read(ahead, chunks, f)
 
     def _blob_bytes(
-        self, plan: ReadPlan, f: BinaryIO, blob_id: str, inner: int, take: int
+        self, plan: ReadPlan, f: BinaryIO, segment: tuple[str, int, int, str | None], inner: int, take: int
     ) -> Generator[bytes, None, None]:
         """Plaintext ``[inner, inner + take)`` of one open blob, in chunks of at most 1 MiB (blocking)."""
-        if plan.key is not None:
-            size = next(size for bid, _offset, size in plan.segments if bid == blob_id)
-
-            def read_at(offset: int, count: int) -> bytes:
-                f.seek(offset)
-                return f.read(count)
-
-            yield from decrypt_range(plan.key.blob_cipher(blob_id), read_at, size, inner, take)
-            return
+        blob_id, _offset, size, blob_key = segment
+        cipher = self.atrest.cipher(blob_key, blob_id, plan.key)
         try:
-            yield from self.blobs.read(f, inner, take)
+            if cipher is None:
+                yield from self.blobs.read(f, inner, take)
+            else:
+                yield from open_range(
+                    cipher,
+                    lambda at, count, chunk: self.blobs.read_views(f, at, count, chunk),
+                    size,
+                    inner,
+                    take,
+                    (self.blobs.direct.take, self.blobs.direct.give),
+                )
         except EOFError:
             raise IncompleteBody("blob shorter than its index entry") from None
 
@@ -368,16 +395,19 @@ class ObjectService:
         return total
 
 
-def _pieces(plan: ReadPlan, start: int, length: int) -> Iterator[tuple[str, int, int]]:
-    """(blob id, offset in the blob, byte count) of each blob holding bytes ``[start, start + length)``."""
-    for blob_id, offset, size in plan.segments:
+def _pieces(
+    plan: ReadPlan, start: int, length: int
+) -> Iterator[tuple[tuple[str, int, int, str | None], int, int]]:
+    """(segment, offset in its blob, byte count) of each blob holding bytes ``[start, start + length)``."""
+    for segment in plan.segments:
+        _blob_id, offset, size, _key = segment
         if length <= 0:
             break
         if start >= offset + size or size == 0:
             continue
         inner = start - offset
         take = min(length, size - inner)
-        yield blob_id, inner, take
+        yield segment, inner, take
         start += take
         length -= take
 

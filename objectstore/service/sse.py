@@ -1,10 +1,9 @@
-"""SSE-C: objects encrypted at rest under a key the client sends with every request and lakebox never stores.
+"""SSE-C: objects encrypted under a key the client sends with every request and lakebox never stores.
 
-Each blob is encrypted with its own key, derived from the customer key and the blob's (random, unique) id with
-HKDF-SHA256, in segments of 64 KiB of plaintext: AES-256-GCM with the segment number as nonce, each segment
-followed by its 16-byte tag. A range read decrypts only the segments it touches; a flipped bit or a reordered
-segment fails authentication. To tell a wrong key from the right one without storing the key (nor its plain MD5,
-which would identify it), the object row keeps a salted HMAC-SHA256 of the key.
+The customer's key is combined with the master key of encryption at rest into the blob's data key
+(``objectstore.service.atrest``): both are needed to read, and the bytes are encrypted once, in the segments of
+``objectstore.service.segments``. To tell a wrong key from the right one without storing the key (nor its plain
+MD5, which would identify it), the object row keeps a salted HMAC-SHA256 of the key.
 """
 
 from __future__ import annotations
@@ -14,35 +13,12 @@ import binascii
 import hashlib
 import hmac
 import os
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from objectstore.service.errors import InvalidArgument, InvalidEncryptionAlgorithm, InvalidRequest, StoreError
-from objectstore.store.blobs import BlobWriter
+from objectstore.service.errors import InvalidArgument, InvalidEncryptionAlgorithm, InvalidRequest
 
 ALGORITHM = "AES256"
-SEGMENT = 64 * 1024  # plaintext bytes per encrypted segment
-TAG = 16
 _CHECK_VERSION = "v1"
-_KDF_INFO = b"lakebox sse-c blob v1"
-
-
-class SSEIntegrityError(StoreError):
-    """A stored segment failed authentication (the blob was altered on disk)."""
-
-
-def _nonce(index: int) -> bytes:
-    return index.to_bytes(12, "big")
-
-
-def stored_size(plain_size: int) -> int:
-    """Bytes on disk of a blob holding ``plain_size`` bytes of plaintext."""
-    return plain_size + TAG * ((plain_size + SEGMENT - 1) // SEGMENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +45,6 @@ class CustomerKey:
         if version != _CHECK_VERSION:
             return False
         return hmac.compare_digest(self._mac(salt), mac)
-
-    def blob_cipher(self, blob_id: str) -> AESGCM:
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=blob_id.encode(), info=_KDF_INFO).derive(
-            self.key
-        )
-        return AESGCM(derived)
 
 
 def parse_customer_key(
@@ -146,85 +116,3 @@ def check_key(check: str | None, given: CustomerKey | None) -> None:
         )
     if not given.matches(check):
         raise InvalidRequest("The provided encryption parameters did not match the ones used originally.")
-
-
-class EncryptingWriter:
-    """A BlobWriter that encrypts what it is given, segment by segment; ``size`` counts plaintext."""
-
-    def __init__(self, inner: BlobWriter, key: CustomerKey) -> None:
-        self.inner = inner
-        self.blob_id = inner.blob_id
-        self.path = inner.path
-        self.size = 0
-        self._aead = key.blob_cipher(inner.blob_id)
-        self._pending = bytearray()
-        self._index = 0
-
-    def write(self, data: bytes | memoryview) -> None:
-        self.size += len(data)
-        self._pending += data
-        if len(self._pending) >= SEGMENT:
-            whole = len(self._pending) - len(self._pending) % SEGMENT
-            with memoryview(self._pending) as view:
-                for start in range(0, whole, SEGMENT):
-                    self._seal(view[start : start + SEGMENT])
-            del self._pending[:whole]
-
-    def _seal(self, plaintext: bytes | bytearray | memoryview) -> None:
-        self.inner.write(self._aead.encrypt(_nonce(self._index), bytes(plaintext), None))
-        self._index += 1
-
-    @property
-    def needs_drain(self) -> bool:
-        return self.inner.needs_drain
-
-    def drain(self) -> None:
-        self.inner.drain()
-
-    def finish(self) -> None:
-        if self._pending:
-            self._seal(self._pending)
-            self._pending.clear()
-        self.inner.finish()
-
-    def abort(self) -> None:
-        self.inner.abort()
-
-
-Writer = BlobWriter | EncryptingWriter
-
-
-def decrypt_range(
-    aead: AESGCM,
-    read_at: Callable[[int, int], bytes],
-    plain_size: int,
-    start: int,
-    length: int,
-    batch: int = 16,
-) -> Iterator[bytes]:
-    """Plaintext bytes ``[start, start + length)`` of one blob, decrypting the segments they lie in (reading
-    ``batch`` segments at a time through ``read_at(offset, size)``)."""
-    end = start + length
-    first, last = start // SEGMENT, (end - 1) // SEGMENT
-    index = first
-    while index <= last:
-        upto = min(last + 1, index + batch)
-        plain_from = index * SEGMENT
-        plain_to = min(plain_size, upto * SEGMENT)
-        raw = read_at(index * (SEGMENT + TAG), stored_size(plain_to) - index * (SEGMENT + TAG))
-        out = bytearray()
-        offset = 0
-        for n in range(index, upto):
-            take = min(SEGMENT, plain_size - n * SEGMENT) + TAG
-            chunk = raw[offset : offset + take]
-            if len(chunk) != take:
-                raise SSEIntegrityError("encrypted blob shorter than its index entry")
-            try:
-                out += aead.decrypt(_nonce(n), chunk, None)
-            except InvalidTag:
-                raise SSEIntegrityError("encrypted segment failed authentication") from None
-            offset += take
-        lo = max(start, plain_from) - plain_from
-        hi = min(end, plain_to) - plain_from
-        yield bytes(out[lo:hi])
-        index = upto

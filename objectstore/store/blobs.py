@@ -13,6 +13,11 @@ a big write then neither copies every byte into kernel memory nor evicts the hot
 only the metadata and the unaligned tail left to do. It is read around the cache too, in whole aligned blocks
 into pooled buffers, so a scan of big objects neither pays for kernel memory it will not reuse nor evicts the
 small ones. File systems without ``O_DIRECT`` get the page cache for all.
+
+An encrypted blob's writer stages plaintext like any other (the observer hashes it there) and seals each full
+buffer into a second pooled buffer just before it goes to disk, in the worker thread that writes it; what the
+sealing adds beyond the block alignment is carried over to the next write. The store never sees a key: the
+writer is given a ``seal(plain, out) -> bytes written`` function.
 """
 
 from __future__ import annotations
@@ -30,8 +35,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 log = logging.getLogger("lakebox.blobs")
+# Seals a staged buffer's plaintext into an output buffer, returning the bytes written there.
+Seal = Callable[[memoryview, memoryview], int]
 # A writer's staging buffer (a blob larger than this bypasses the page cache), and a read's chunk.
 BUFFER_SIZE = 1 << 20
+# What a pooled buffer holds beyond BUFFER_SIZE: room for a sealed buffer's tags and the carried unaligned tail.
+_BUFFER_ROOM = 64 * 1024
+# A stored blob larger than this was written (and is read) around the page cache; sealing adds < 1% to a blob.
+DIRECT_READ_OVER = BUFFER_SIZE + 16 * 1024
 _BLOCK = 4096  # O_DIRECT alignment of memory, offsets and lengths: covers 512-byte and 4 KiB sectors
 _POOLED_BUFFERS = 32
 
@@ -106,7 +117,7 @@ class DirectIO:
         with self._lock:
             if self._free:
                 return self._free.pop()
-        return mmap.mmap(-1, BUFFER_SIZE)
+        return mmap.mmap(-1, BUFFER_SIZE + _BUFFER_ROOM)
 
     def give(self, buffer: mmap.mmap) -> None:
         with self._lock:
@@ -147,14 +158,27 @@ class BlobWriter:
     caller runs ``drain`` (blocking) in a worker thread before the next write; ``finish`` makes the file durable.
     ``observe``, if given, sees every byte in order before it is written, in the thread that writes it (so
     hashing the body costs the event loop nothing); ``observe_staged`` hands it what is still only in memory.
+    ``seal``, if given, encrypts each staged buffer on its way to disk (see the module's docstring); ``blob_key``
+    is the service's label of the key, which the store only carries. ``size`` counts what was written to it.
     """
 
     def __init__(
-        self, blob_id: str, path: Path, direct: DirectIO, observe: Callable[[memoryview], None] | None = None
+        self,
+        blob_id: str,
+        path: Path,
+        direct: DirectIO,
+        observe: Callable[[memoryview], None] | None = None,
+        seal: Seal | None = None,
+        blob_key: str | None = None,
     ) -> None:
         self.blob_id = blob_id
         self.path = path
+        self.blob_key = blob_key
         self.size = 0
+        self.seal = seal
+        self._sealed: mmap.mmap | None = None  # the sealing's output buffer
+        self._sealed_view = memoryview(b"")
+        self._carried = 0  # sealed bytes left at the front of that buffer by the last write (below one block)
         self._direct = direct
         self._observe = observe
         self._observed = 0  # how much of the buffer ``observe`` has seen
@@ -170,8 +194,9 @@ class BlobWriter:
     def adopt(cls, blob_id: str, path: Path, size: int) -> BlobWriter:
         """A writer for a blob file that is already complete and durable (a hard link): only ``abort`` applies."""
         writer = cls.__new__(cls)
-        writer.blob_id, writer.path, writer.size = blob_id, path, size
-        writer._fd, writer._buffer, writer._overflow, writer._observe = -1, None, [], None
+        writer.blob_id, writer.path, writer.size, writer.blob_key = blob_id, path, size, None
+        writer._fd, writer._buffer, writer._overflow, writer._observe, writer.seal = -1, None, [], None, None
+        writer._sealed = None
         return writer
 
     @property
@@ -189,7 +214,7 @@ class BlobWriter:
             return
         if self._buffer is None:
             self._buffer = self._direct.take()
-            self._view = memoryview(self._buffer)
+            self._view = memoryview(self._buffer)[:BUFFER_SIZE]
         space = BUFFER_SIZE - self._filled
         if size <= space:
             self._view[self._filled : self._filled + size] = data
@@ -210,26 +235,39 @@ class BlobWriter:
         """Writes out full buffers until what is held fits in memory again (blocking)."""
         while self._overflow:
             self.observe_staged()
-            self._write_buffer(BUFFER_SIZE, direct=True)  # the blob outgrew the buffer
+            self._write_buffer(BUFFER_SIZE, direct=True, last=False)  # the blob outgrew the buffer
             held, self._overflow = self._overflow, []
             for chunk in held:
                 self._stage(chunk)
 
-    def _write_buffer(self, count: int, direct: bool) -> None:
-        """Writes the buffer's first ``count`` bytes (a multiple of the block size unless they are the last),
-        around the page cache if ``direct`` and the file system allows it."""
+    def _write_buffer(self, count: int, direct: bool, last: bool) -> None:
+        """Writes the buffer's first ``count`` bytes (sealed first, if the writer seals), around the page cache
+        if ``direct`` and the file system allows it. Only the ``last`` write may leave an unaligned tail; any
+        other's (sealing makes one) waits at the front of the sealed buffer for the next."""
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         if direct and not self._is_direct:
             self._is_direct = self._direct.set_direct(self._fd)
-        aligned = count - count % _BLOCK if self._is_direct else count
+        if self.seal is None:
+            view, total = self._view, count
+        else:
+            if self._sealed is None:
+                self._sealed = self._direct.take()
+                self._sealed_view = memoryview(self._sealed)
+            view = self._sealed_view
+            total = self._carried + self.seal(self._view[:count], view[self._carried :])
+        aligned = total - total % _BLOCK if self._is_direct else total
         if aligned:
-            _write_all(self._fd, self._view[:aligned])
-        if aligned < count:
-            if self._is_direct:
-                _clear_direct(self._fd)
-                self._is_direct = False
-            _write_all(self._fd, self._view[aligned:count])
+            _write_all(self._fd, view[:aligned])
+        if aligned < total:
+            if last:
+                if self._is_direct:
+                    _clear_direct(self._fd)
+                    self._is_direct = False
+                _write_all(self._fd, view[aligned:total])
+            else:  # below one block: carry it to the front of the sealed buffer
+                view[: total - aligned] = bytes(view[aligned:total])
+        self._carried = 0 if last else total - aligned
         self._on_disk += count
         self._filled = self._observed = 0
 
@@ -237,8 +275,8 @@ class BlobWriter:
         """Makes the file durable (blocking: call from a worker thread)."""
         self.drain()
         self.observe_staged()
-        if self._filled or self._fd < 0:
-            self._write_buffer(self._filled, direct=self._on_disk > 0)
+        if self._filled or self._fd < 0 or self._carried:
+            self._write_buffer(self._filled, direct=self._on_disk > 0, last=True)
         os.fsync(self._fd)
         os.close(self._fd)
         self._fd = -1
@@ -259,6 +297,10 @@ class BlobWriter:
             self._view.release()
             self._direct.give(self._buffer)
             self._buffer = None
+        if self._sealed is not None:
+            self._sealed_view.release()
+            self._direct.give(self._sealed)
+            self._sealed = None
 
 
 class LocalBlobStore:
@@ -274,9 +316,14 @@ class LocalBlobStore:
     def path(self, blob_id: str) -> Path:
         return self.root / blob_id[:2] / blob_id[2:4] / blob_id
 
-    def create(self, observe: Callable[[memoryview], None] | None = None) -> BlobWriter:
+    def create(
+        self,
+        observe: Callable[[memoryview], None] | None = None,
+        seal: Seal | None = None,
+        blob_key: str | None = None,
+    ) -> BlobWriter:
         blob_id = new_blob_id()
-        return BlobWriter(blob_id, self.incoming / blob_id, self.direct, observe)
+        return BlobWriter(blob_id, self.incoming / blob_id, self.direct, observe, seal, blob_key)
 
     def link(self, source_blob_id: str) -> BlobWriter:
         """A new blob that shares the (immutable) data of ``source_blob_id`` through a hard link, durable on
@@ -328,7 +375,7 @@ class LocalBlobStore:
         that outgrew the staging buffer (written around the page cache) is read around it. EOFError if the file
         is short."""
         fd = f.fileno()
-        if length > 0 and os.fstat(fd).st_size > BUFFER_SIZE and self.direct.set_direct(fd):
+        if length > 0 and os.fstat(fd).st_size > DIRECT_READ_OVER and self.direct.set_direct(fd):
             yield from self._read_direct(fd, offset, length)
             return
         f.seek(offset)
@@ -338,6 +385,29 @@ class LocalBlobStore:
                 raise EOFError("blob shorter than its index entry")
             length -= len(data)
             yield data
+
+    def read_views(self, f: BinaryIO, offset: int, length: int, chunk: int) -> Iterator[memoryview]:
+        """Bytes ``[offset, offset + length)`` of an open blob as views of ``chunk`` bytes (the last may be
+        shorter; ``chunk`` <= BUFFER_SIZE + 60 KiB), each valid only until the next is asked for (blocking). Like
+        ``read`` it goes around the page cache for large blobs. EOFError if the file is short."""
+        fd = f.fileno()
+        direct = length > 0 and os.fstat(fd).st_size > DIRECT_READ_OVER and self.direct.set_direct(fd)
+        buffer = self.direct.take()
+        try:
+            with memoryview(buffer) as view:
+                while length > 0:
+                    take = min(chunk, length)
+                    position = offset - offset % _BLOCK if direct else offset
+                    skip = offset - position
+                    want = -(-(skip + take) // _BLOCK) * _BLOCK if direct else take
+                    got = os.preadv(fd, [view[:want]], position)
+                    if got - skip < take:
+                        raise EOFError("blob shorter than its index entry")
+                    yield view[skip : skip + take]
+                    offset += take
+                    length -= take
+        finally:
+            self.direct.give(buffer)
 
     def _read_direct(self, fd: int, offset: int, length: int) -> Iterator[bytes]:
         """Reads whole aligned blocks into a pooled buffer and hands out copies of the asked-for bytes."""

@@ -52,6 +52,10 @@ class ObjectRow(SQLModel, table=True):
     # SSE-C: the key's MD5 (echoed to clients) and a salted HMAC that recognises the key (objectstore.service.sse)
     sse_key_md5: str | None = Field(default=None, max_length=32)
     sse_key_check: str | None = Field(default=None, max_length=96)
+    # Encryption at rest (objectstore.service.atrest): the blob's master key id and salt, and the content headers
+    # and user metadata sealed together. NULL in rows of older lakebox: plaintext blob and columns.
+    blob_key: str | None = Field(default=None, max_length=64)
+    sealed_meta: str | None = None
 
 
 class MultipartUploadRow(SQLModel, table=True):
@@ -79,6 +83,7 @@ class UploadPartRow(SQLModel, table=True):
     checksum_value: str | None = Field(default=None, max_length=128)
     last_modified: float
     offset: int | None = None  # set on completion: the part's position in the object
+    blob_key: str | None = Field(default=None, max_length=64)  # as s3_object.blob_key
 
 
 class BlobGarbageRow(SQLModel, table=True):
@@ -87,4 +92,14 @@ class BlobGarbageRow(SQLModel, table=True):
     __tablename__ = "s3_blob_garbage"
 
     blob_id: str = Field(primary_key=True, max_length=64)
+    created_at: float
+
+
+class MasterKeyRow(SQLModel, table=True):
+    """A master key that has sealed data, by id, with a check value that recognises it (never the key)."""
+
+    __tablename__ = "s3_master_key"
+
+    key_id: str = Field(primary_key=True, max_length=32)
+    check_value: str = Field(max_length=64)
     created_at: float

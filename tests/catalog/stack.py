@@ -32,6 +32,7 @@ from objectstore.service.buckets import BucketService
 from objectstore.service.objects import ObjectService
 from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.repo import ObjectRepository
+from tests.support.atrest import fresh_atrest
 
 
 def free_port() -> int:
@@ -86,7 +87,7 @@ def build(data_dir: Path, s3_endpoint: str) -> tuple[Any, Any, TokenService, Cat
     db.create_schema()
     tokens = TokenService(db, SecretBox.from_data_dir(data_dir))
     repo = ObjectRepository(db)
-    objects = ObjectService(repo, LocalBlobStore(data_dir, "node-test"))
+    objects = ObjectService(repo, LocalBlobStore(data_dir, "node-test"), fresh_atrest())
     buckets = BucketService(repo)
     s3_app = S3App(S3Context(objects, buckets, tokens))
     service = CatalogService(db, ObjectStoreFiles(objects, buckets), tokens.temporary)

@@ -18,6 +18,7 @@ from objectstore.service.objects import ObjectService
 from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.repo import ObjectRepository
 from tests.catalog.doubles import ADMIN_RW
+from tests.support.atrest import fresh_atrest
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def store(tmp_path: Path) -> ObjectStoreFiles:
     repo = ObjectRepository(db)
     buckets = BucketService(repo)
     buckets.create("lake")
-    return ObjectStoreFiles(ObjectService(repo, LocalBlobStore(tmp_path, "node1")), buckets)
+    return ObjectStoreFiles(ObjectService(repo, LocalBlobStore(tmp_path, "node1"), fresh_atrest()), buckets)
 
 
 def test_write_read_delete_prefix(store: ObjectStoreFiles) -> None:

@@ -19,6 +19,7 @@ from objectstore.service.model import PutIntegrity, WriteOptions
 from objectstore.service.objects import ObjectService
 from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.repo import ObjectRepository, prefix_end
+from tests.support.atrest import fresh_atrest
 from tests.support.server import postgres_database
 
 
@@ -28,7 +29,7 @@ def service(tmp_path: Path) -> Iterator[ObjectService]:
     db.create_schema()
     repo = ObjectRepository(db)
     repo.create_bucket("bkt", "auto", "Standard")
-    yield ObjectService(repo, LocalBlobStore(tmp_path, "node-a"))
+    yield ObjectService(repo, LocalBlobStore(tmp_path, "node-a"), fresh_atrest())
     db.dispose()
 
 
@@ -51,7 +52,8 @@ def test_recovery_publishes_committed_and_deletes_uncommitted(service: ObjectSer
     service.blobs.path(meta.blob_id).rename(service.blobs.incoming / meta.blob_id)
     assert service.recover() == (1, 1)
     assert list(service.blobs.incoming.iterdir()) == []
-    assert service.blobs.path(meta.blob_id).read_bytes() == b"committed"
+    assert service.blobs.path(meta.blob_id).is_file()
+    assert service.plan_read("bkt", "kept", Conditions()).body == b"committed"
 
 
 def test_replaced_blobs_are_reaped_after_the_grace_period(service: ObjectService) -> None:

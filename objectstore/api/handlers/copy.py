@@ -63,7 +63,7 @@ async def copy_object(ctx: S3Context, req: S3Request) -> S3Response:
             }
         )
     resp = S3Response(200, [("content-type", "application/xml")], xml.document("CopyObjectResult", inner))
-    return sse_headers(resp, sse.key_md5 if sse else None)
+    return sse_headers(resp, sse.key_md5 if sse else None, at_rest=ctx.objects.atrest.enabled)
 
 
 def copy_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -125,4 +125,4 @@ async def upload_part_copy(ctx: S3Context, req: S3Request) -> S3Response:
     if part.checksum_algorithm and part.checksum_value:
         inner += xml.elements(**{"Checksum" + part.checksum_algorithm: part.checksum_value})
     resp = S3Response(200, [("content-type", "application/xml")], xml.document("CopyPartResult", inner))
-    return sse_headers(resp, sse.key_md5 if sse else None)
+    return sse_headers(resp, sse.key_md5 if sse else None, at_rest=ctx.objects.atrest.enabled)

@@ -67,7 +67,11 @@ async def create_multipart_upload(ctx: S3Context, req: S3Request) -> S3Response:
         "InitiateMultipartUploadResult",
         xml.elements(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id),
     )
-    resp = sse_headers(S3Response(200, [("content-type", "application/xml")], body), options.sse_key_md5)
+    resp = sse_headers(
+        S3Response(200, [("content-type", "application/xml")], body),
+        options.sse_key_md5,
+        at_rest=ctx.objects.atrest.enabled,
+    )
     if upload.options.checksum_algorithm:
         resp.header("x-amz-checksum-algorithm", upload.options.checksum_algorithm)
         resp.header("x-amz-checksum-type", upload.checksum_type)
@@ -107,7 +111,11 @@ async def upload_part(ctx: S3Context, req: S3Request) -> S3Response:
         trailer_checksum=(lambda: trailers.get(header_name(algorithm or ""))) if in_trailer else None,
         sse=sse,
     )
-    resp = sse_headers(empty().header("etag", quote_etag(part.etag)), sse.key_md5 if sse else None)
+    resp = sse_headers(
+        empty().header("etag", quote_etag(part.etag)),
+        sse.key_md5 if sse else None,
+        at_rest=ctx.objects.atrest.enabled,
+    )
     if part.checksum_algorithm and part.checksum_value:
         resp.header(header_name(part.checksum_algorithm), part.checksum_value)
     return resp

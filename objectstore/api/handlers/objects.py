@@ -42,7 +42,11 @@ async def put_object(ctx: S3Context, req: S3Request) -> S3Response:
         create_bucket_if_missing=req.headers.get("cf-create-bucket-if-missing", "").lower() == "true",
         sse=sse,
     )
-    resp = sse_headers(empty().header("etag", quote_etag(result.etag)), sse.key_md5 if sse else None)
+    resp = sse_headers(
+        empty().header("etag", quote_etag(result.etag)),
+        sse.key_md5 if sse else None,
+        at_rest=ctx.objects.atrest.enabled,
+    )
     if result.checksum_algorithm and result.checksum_value:
         resp.header(header_name(result.checksum_algorithm), result.checksum_value)
         resp.header("x-amz-checksum-type", result.checksum_type)
