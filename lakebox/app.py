@@ -29,6 +29,7 @@ from objectstore.api.public import PublicApp
 from objectstore.service.buckets import BucketService
 from objectstore.service.objects import ObjectService
 from objectstore.service.public import PublicAccessService
+from objectstore.service.space import DiskSpace
 from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.public import PublicBucketRepository
 from objectstore.store.repo import ObjectRepository
@@ -63,9 +64,9 @@ class Services:
         self.db = Database(settings.db_url)
         self.tokens = TokenService(self.db, SecretBox.from_data_dir(settings.data_dir))
         repo = ObjectRepository(self.db)
-        self.objects = ObjectService(
-            repo, LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io)
-        )
+        blobs = LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io)
+        space = DiskSpace([blobs.root, blobs.incoming, settings.data_dir], settings.disk_reserve_mib << 20)
+        self.objects = ObjectService(repo, blobs, space)
         self.buckets = BucketService(repo)
         self.public = PublicAccessService(PublicBucketRepository(self.db))
         self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
@@ -159,16 +160,20 @@ class Dispatcher:
                 log.warning("cannot write request metrics: %s", exc)
 
     async def _reaper(self) -> None:
-        """Deletes the files of replaced and deleted objects, a little after the fact, and aborts multipart
-        uploads left incomplete for longer than ``multipart_expiry_seconds`` (R2: 7 days)."""
+        """Deletes the files of replaced and deleted objects once their grace period is over, and aborts
+        multipart uploads left incomplete for longer than ``multipart_expiry_seconds`` (R2: 7 days). Every worker
+        of every node runs one; they share the work through claims in the database."""
         rounds = 0
+        objects, grace = self.services.objects, self.settings.garbage_grace_seconds
         while True:
             await anyio.sleep(REAP_INTERVAL)
-            with suppress(Exception):
+            try:
                 if rounds % 12 == 0:
                     expiry = self.settings.multipart_expiry_seconds
                     await anyio.to_thread.run_sync(self.s3_context.multipart.expire, expiry)
-                await anyio.to_thread.run_sync(self.services.objects.reap_garbage)
+                await anyio.to_thread.run_sync(objects.reap_garbage, grace)
+            except Exception as exc:  # the next round tries again
+                log.warning("reaping garbage blobs failed: %s: %s", type(exc).__name__, exc)
             rounds += 1
 
 

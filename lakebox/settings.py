@@ -36,6 +36,12 @@ class Settings:
     # Blobs larger than 1 MiB are written around the page cache (O_DIRECT) where the file system allows it; off,
     # every write goes through the cache (for file systems that take O_DIRECT but serve it slowly).
     direct_io: bool = True
+    # Blobs of replaced and deleted objects are deleted this many seconds after the fact (readers that looked the
+    # object up just before may still be opening its files); at once when the disk is short of space.
+    garbage_grace_seconds: int = 300
+    # Writes are refused (507 InsufficientStorage) when they would leave less than this free on the data dir's
+    # file system, so that deletes always have room to commit and free space.
+    disk_reserve_mib: int = 128
 
     @property
     def scheme(self) -> str:
