@@ -8,7 +8,7 @@ import errno
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import psycopg.errors
@@ -37,10 +37,23 @@ def url(tmp_path: Path) -> str:
     return db_url
 
 
-def worker(url: str, data_dir: Path, reserve: int = 0) -> ObjectService:
-    """One worker process's view: its own engine over the shared database and blob directory."""
-    blobs = LocalBlobStore(data_dir, "node-a")
-    return ObjectService(ObjectRepository(Database(url)), blobs, DiskSpace([blobs.root], reserve))
+Worker = Callable[..., ObjectService]
+
+
+@pytest.fixture
+def worker(url: str, tmp_path: Path) -> Iterator[Worker]:
+    """Makes one worker process's view: its own engine over the shared database and blob directory."""
+    made: list[Database] = []
+
+    def make(reserve: int = 0) -> ObjectService:
+        db = Database(url)
+        made.append(db)
+        blobs = LocalBlobStore(tmp_path, "node-a")
+        return ObjectService(ObjectRepository(db), blobs, DiskSpace([blobs.root], reserve))
+
+    yield make
+    for db in made:
+        db.dispose()
 
 
 async def body(data: bytes) -> AsyncIterator[bytes]:
@@ -64,8 +77,8 @@ def make_garbage(service: ObjectService, count: int) -> set[str]:
     return {b for b in old if b is not None}
 
 
-def test_workers_claiming_at_once_split_the_garbage(url: str, tmp_path: Path) -> None:
-    workers = [worker(url, tmp_path) for _ in range(2)]
+def test_workers_claiming_at_once_split_the_garbage(worker: Worker) -> None:
+    workers = [worker() for _ in range(2)]
     garbage = make_garbage(workers[0], 120)
     claimed: list[list[str]] = [[] for _ in range(4)]
     start = threading.Barrier(4)
@@ -89,8 +102,8 @@ def test_workers_claiming_at_once_split_the_garbage(url: str, tmp_path: Path) ->
     assert all(workers[0].blobs.path(b).exists() for b in garbage)
 
 
-def test_a_claim_whose_reaper_died_lapses_and_is_reaped_by_another(url: str, tmp_path: Path) -> None:
-    first, second = worker(url, tmp_path), worker(url, tmp_path)
+def test_a_claim_whose_reaper_died_lapses_and_is_reaped_by_another(worker: Worker) -> None:
+    first, second = worker(), worker()
     garbage = make_garbage(first, 5)
     assert set(first.repo.claim_garbage(time.time() + 1, lease_seconds=0.05)) == garbage  # then "crashes"
     time.sleep(0.1)
@@ -99,22 +112,20 @@ def test_a_claim_whose_reaper_died_lapses_and_is_reaped_by_another(url: str, tmp
     assert second.repo.garbage_ids() == set()
 
 
-def test_garbage_within_its_grace_period_waits_unless_the_disk_is_short(url: str, tmp_path: Path) -> None:
-    roomy = worker(url, tmp_path)
+def test_garbage_within_its_grace_period_waits_unless_the_disk_is_short(worker: Worker) -> None:
+    roomy = worker()
     garbage = make_garbage(roomy, 3)
     assert roomy.reap_garbage() == 0  # within the grace period
     roomy.reclaim_if_short()
     assert roomy.repo.garbage_ids() == garbage
-    short = worker(url, tmp_path, reserve=1 << 62)  # no disk has this much free
+    short = worker(reserve=1 << 62)  # no disk has this much free
     short.reclaim_if_short()  # what a delete does: reclaims at once
     assert short.repo.garbage_ids() == set()
     assert not any(short.blobs.path(b).exists() for b in garbage)
 
 
-def test_a_write_that_would_eat_into_the_reserve_is_refused_and_leaves_nothing(
-    url: str, tmp_path: Path
-) -> None:
-    short = worker(url, tmp_path, reserve=1 << 62)
+def test_a_write_that_would_eat_into_the_reserve_is_refused_and_leaves_nothing(worker: Worker) -> None:
+    short = worker(reserve=1 << 62)
     with pytest.raises(InsufficientStorage) as refused:
         put(short, "refused", b"x" * 1000)
     assert refused.value.code == "InsufficientStorage"
