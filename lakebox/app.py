@@ -21,6 +21,7 @@ from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService
 from lakebox.console import create_console_app
 from lakebox.db import Database
+from lakebox.memory import trim_malloc
 from lakebox.metrics import MeteredApp, Metrics, metrics_dir
 from lakebox.settings import Settings
 from objectstore.api.app import S3App
@@ -162,7 +163,8 @@ class Dispatcher:
     async def _reaper(self) -> None:
         """Deletes the files of replaced and deleted objects once their grace period is over, and aborts
         multipart uploads left incomplete for longer than ``multipart_expiry_seconds`` (R2: 7 days). Every worker
-        of every node runs one; they share the work through claims in the database."""
+        of every node runs one; they share the work through claims in the database. About once a minute it also
+        returns the allocator's free memory to the kernel."""
         rounds = 0
         objects, grace = self.services.objects, self.settings.garbage_grace_seconds
         while True:
@@ -174,6 +176,8 @@ class Dispatcher:
                 await anyio.to_thread.run_sync(objects.reap_garbage, grace)
             except Exception as exc:  # the next round tries again
                 log.warning("reaping garbage blobs failed: %s: %s", type(exc).__name__, exc)
+            if rounds % 12 == 11:
+                await anyio.to_thread.run_sync(trim_malloc)
             rounds += 1
 
 
