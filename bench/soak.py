@@ -1,6 +1,7 @@
 """Soak benchmark: a long mixed S3 load against one ``lakebox serve``, watching memory and disk over time.
 
-    .venv/bin/python -m bench.soak [--minutes 30] [--concurrency 32] [--workers 2] [--keys 5000]
+    scripts/soak [--minutes 30] [--concurrency 32] [--workers 2] [--keys 5000] [--grace SECONDS]
+    (or .venv/bin/python -m bench.soak ...)
 
 Runs PUT (overwrites of a fixed key space, 4 KiB and 64 KiB), GET, HEAD, LIST, DeleteObject, DeleteObjects,
 CopyObject and small multipart uploads (some aborted) in a fixed mix, with a /metrics scrape every few seconds,
