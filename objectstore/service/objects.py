@@ -283,7 +283,10 @@ class ObjectService:
         for _attempt in range(5):
             meta = self.head(bucket, raw_key)
             check_read(conditions, meta.etag, meta.last_modified)
-            plan = self._plan(meta, range_header, part_number)
+            try:
+                plan = self._plan(meta, range_header, part_number)
+            except FileNotFoundError:
+                continue  # replaced between the lookup and reading its parts: look it up again
             check_key(meta.sse_key_check, sse)  # after the part number and range are known good, as S3
             if sse is not None:
                 plan = dataclasses.replace(plan, key=sse)
@@ -298,6 +301,10 @@ class ObjectService:
     def _plan(self, meta: ObjectMeta, range_header: str | None, part_number: int | None) -> ReadPlan:
         if meta.upload_id:
             rows = self.repo.object_parts(meta.upload_id)
+            if not rows or len(rows) != (
+                meta.parts_count or len(rows)
+            ):  # that version is gone, its parts too
+                raise FileNotFoundError(meta.key)
             segments = tuple((r.blob_id, r.offset, r.size) for r in rows)
         else:
             segments = ((meta.blob_id or "", 0, meta.size),)
