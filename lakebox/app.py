@@ -21,6 +21,7 @@ from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService
 from lakebox.console import create_console_app
 from lakebox.db import Database
+from lakebox.memory import trim_malloc
 from lakebox.metrics import MeteredApp, Metrics, metrics_dir
 from lakebox.settings import Settings
 from objectstore.api.app import S3App
@@ -30,6 +31,7 @@ from objectstore.service.atrest import AtRest, open_keyring
 from objectstore.service.buckets import BucketService
 from objectstore.service.objects import ObjectService
 from objectstore.service.public import PublicAccessService
+from objectstore.service.space import DiskSpace
 from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.master_keys import MasterKeyRepository
 from objectstore.store.public import PublicBucketRepository
@@ -72,11 +74,9 @@ class Services:
             os.environ,
             register=False,
         )
-        self.objects = ObjectService(
-            repo,
-            LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io),
-            AtRest(keyring, settings.encryption),
-        )
+        blobs = LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io)
+        space = DiskSpace([blobs.root, blobs.incoming, settings.data_dir], settings.disk_reserve_mib << 20)
+        self.objects = ObjectService(repo, blobs, AtRest(keyring, settings.encryption), space)
         self.buckets = BucketService(repo)
         self.public = PublicAccessService(PublicBucketRepository(self.db))
         self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
@@ -170,16 +170,23 @@ class Dispatcher:
                 log.warning("cannot write request metrics: %s", exc)
 
     async def _reaper(self) -> None:
-        """Deletes the files of replaced and deleted objects, a little after the fact, and aborts multipart
-        uploads left incomplete for longer than ``multipart_expiry_seconds`` (R2: 7 days)."""
+        """Deletes the files of replaced and deleted objects once their grace period is over, and aborts
+        multipart uploads left incomplete for longer than ``multipart_expiry_seconds`` (R2: 7 days). Every worker
+        of every node runs one; they share the work through claims in the database. About once a minute it also
+        returns the allocator's free memory to the kernel."""
         rounds = 0
+        objects, grace = self.services.objects, self.settings.garbage_grace_seconds
         while True:
             await anyio.sleep(REAP_INTERVAL)
-            with suppress(Exception):
+            try:
                 if rounds % 12 == 0:
                     expiry = self.settings.multipart_expiry_seconds
                     await anyio.to_thread.run_sync(self.s3_context.multipart.expire, expiry)
-                await anyio.to_thread.run_sync(self.services.objects.reap_garbage)
+                await anyio.to_thread.run_sync(objects.reap_garbage, grace)
+            except Exception as exc:  # the next round tries again
+                log.warning("reaping garbage blobs failed: %s: %s", type(exc).__name__, exc)
+            if rounds % 12 == 11:
+                await anyio.to_thread.run_sync(trim_malloc)
             rounds += 1
 
 

@@ -20,6 +20,23 @@ _M_MMAP_THRESHOLD = -3
 KEEP_BYTES = 32 * 1024 * 1024
 
 
+def trim_malloc() -> bool:
+    """Hands freed heap memory of every allocator arena back to the kernel (glibc's ``malloc_trim``; elsewhere a
+    no-op). The limits above keep up to ``keep`` bytes of free memory per arena, and a worker's thread pool uses
+    many arenas, whose free space grows slowly as their high-water marks do: trimmed about once a minute, what
+    stays resident follows the live data, and a request pays the page faults for at most a minute's reuse."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return bool(trim(0))
+
+
 def tune_malloc(keep: int = KEEP_BYTES) -> bool:
     """Keeps up to ``keep`` bytes of freed heap and serves allocations below it from the heap (glibc only:
     other C libraries are left as they are). True if applied."""

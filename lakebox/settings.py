@@ -52,6 +52,12 @@ class Settings:
     # only to measure what encryption costs (what was written encrypted still reads).
     master_key_file: Path | None = None
     encryption: bool = True
+    # Blobs of replaced and deleted objects are deleted this many seconds after the fact (readers that looked the
+    # object up just before may still be opening its files); at once when the disk is short of space.
+    garbage_grace_seconds: int = 300
+    # Writes are refused (507 InsufficientStorage) when they would leave less than this free on the data dir's
+    # file system, so that deletes always have room to commit and free space.
+    disk_reserve_mib: int = 128
 
     @property
     def scheme(self) -> str:

@@ -71,7 +71,7 @@ def _on_auth_error(_: Request[Any, Any, Any], exc: AuthError) -> Response[bytes]
 def _on_store_error(_: Request[Any, Any, Any], exc: StoreError) -> Response[bytes]:
     if exc.code == "NoSuchBucket":
         return error_response("The warehouse bucket does not exist", "NoSuchWarehouseException", 404)
-    if exc.code in ("ServiceUnavailable", "SlowDown"):
+    if exc.code in ("ServiceUnavailable", "SlowDown", "InsufficientStorage"):
         return error_response(exc.message, "ServiceUnavailableException", 503)
     log.error("object store error in catalog request: %s", exc.code, exc_info=exc)
     return error_response("The object store failed the request", "InternalServerError", 500)

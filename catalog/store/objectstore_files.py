@@ -13,6 +13,7 @@ from objectstore.service.listing import list_objects
 from objectstore.service.model import WriteOptions
 from objectstore.service.names import key_identity
 from objectstore.service.objects import ObjectService, object_values
+from objectstore.service.space import raise_if_out_of_space
 
 _DELETE_BATCH = 1000
 
@@ -28,6 +29,7 @@ class ObjectStoreFiles:
         Mirrors ``ObjectService.put_object`` for a body already in memory, without the event-loop round trips
         (they cost ~10 ms per metadata file); switch to the object service's own synchronous put once it has one.
         """
+        self.objects.ensure_room(len(data))
         writer = self.objects.new_writer()
         try:
             writer.write(data)
@@ -44,8 +46,9 @@ class ObjectStoreFiles:
                 blob_key=writer.blob_key,
             )
             created = self.objects.repo.put_object(values, None, create_bucket=False)
-        except BaseException:
+        except BaseException as exc:
             writer.abort()
+            raise_if_out_of_space(exc)
             raise
         if not created:
             writer.abort()

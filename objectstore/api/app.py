@@ -32,6 +32,7 @@ from objectstore.api.request import Receive, Scope, Send, new_request_id, parse_
 from objectstore.api.response import S3Response
 from objectstore.api.router import resolve
 from objectstore.service.errors import StoreError
+from objectstore.service.space import is_out_of_space
 
 log = logging.getLogger("lakebox.s3")
 
@@ -63,9 +64,12 @@ class S3App:
                 resp = await op.handler(self.ctx, req)
         except (StoreError, AuthError) as exc:
             resp = error_response(exc, req.request_id, req.resource)
-        except Exception:
-            log.exception("internal error in %s %s", req.method, req.bucket)
-            resp = error_response(RuntimeError(), req.request_id, req.resource)
+        except Exception as exc:
+            if is_out_of_space(exc):
+                log.warning("out of space in %s %s: %s", req.method, req.bucket, exc)
+            else:
+                log.exception("internal error in %s %s", req.method, req.bucket)
+            resp = error_response(exc, req.request_id, req.resource)
         if "origin" in req.headers and req.method != "OPTIONS":
             await cors.decorate(self.ctx, req, req.bucket, resp)
         resp.headers.append(("x-amz-request-id", req.request_id))
@@ -116,7 +120,10 @@ def error_response(exc: BaseException, request_id: str, resource: str) -> S3Resp
     if status == 304:
         return S3Response(304, [("etag", fields["ETag"]), ("last-modified", fields["LastModified"])])
     body = errors.error_body(code, message, request_id, resource, **fields)
-    return S3Response(status, [("content-type", "application/xml")], body)
+    headers = [("content-type", "application/xml")]
+    if code in errors.RETRY_AFTER:
+        headers.append(("retry-after", errors.RETRY_AFTER[code]))
+    return S3Response(status, headers, body)
 
 
 async def send_response(send: Send, method: str, resp: S3Response) -> None:

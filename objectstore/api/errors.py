@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from auth.service.errors import AuthError
 from objectstore.api.xml import escape
-from objectstore.service.errors import StoreError
+from objectstore.service.errors import InsufficientStorage, StoreError
+from objectstore.service.space import is_out_of_space
 
 STATUS = {
     "AccessDenied": 403,
@@ -19,6 +20,7 @@ STATUS = {
     "EntityTooSmall": 400,
     "ExpiredToken": 400,
     "IncompleteBody": 400,
+    "InsufficientStorage": 507,
     "InternalError": 500,
     "InvalidAccessKeyId": 403,
     "InvalidArgument": 400,
@@ -56,6 +58,10 @@ STATUS = {
 }
 
 
+# Seconds a client is told to wait before retrying a request refused for lack of storage.
+RETRY_AFTER = {"InsufficientStorage": "30", "ServiceUnavailable": "1", "SlowDown": "1"}
+
+
 def error_status(code: str) -> int:
     return STATUS.get(code, 400)
 
@@ -76,4 +82,6 @@ def describe(exc: BaseException) -> tuple[str, str, dict[str, str]]:
         return exc.code, exc.message, exc.fields
     if isinstance(exc, AuthError):
         return exc.code, exc.message, {}
+    if is_out_of_space(exc):  # met below the service's own checks (a database write, a rename)
+        return InsufficientStorage.code, InsufficientStorage.default_message, {}
     return "InternalError", "We encountered an internal error. Please try again.", {}

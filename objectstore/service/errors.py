@@ -189,3 +189,11 @@ class NoSuchTagSet(StoreError):
 class ObjectLockConfigurationNotFoundError(StoreError):
     code = "ObjectLockConfigurationNotFoundError"
     default_message = "Object Lock configuration does not exist for this bucket"
+
+
+class InsufficientStorage(StoreError):
+    code = "InsufficientStorage"
+    default_message = (
+        "The server has not enough free storage space to store this data. Delete objects or abort multipart "
+        "uploads to free space, then retry."
+    )

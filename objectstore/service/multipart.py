@@ -446,6 +446,7 @@ class MultipartService:
         if row.bucket != bucket or row.key != key_identity(raw_key):
             raise NoSuchUpload(UploadId=upload_id)
         self.uploads.abort_upload(upload_id)
+        self.objects.reclaim_if_short()
 
     def expire(self, max_age_seconds: float) -> int:
         """Aborts uploads initiated more than ``max_age_seconds`` ago (blocking); returns how many."""

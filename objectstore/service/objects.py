@@ -6,7 +6,6 @@ Blocking work (database transactions, fsync) runs in worker threads; the event l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -26,6 +25,7 @@ from objectstore.service.conditions import Conditions, check_read, check_write
 from objectstore.service.errors import (
     EntityTooLarge,
     IncompleteBody,
+    InsufficientStorage,
     InvalidPart,
     MetadataTooLarge,
     NoSuchBucket,
@@ -36,6 +36,7 @@ from objectstore.service.model import ObjectMeta, PutIntegrity, PutResult, ReadP
 from objectstore.service.names import key_identity
 from objectstore.service.ranges import parse_range
 from objectstore.service.segments import SegmentSealer, open_range
+from objectstore.service.space import DiskSpace, raise_if_out_of_space
 from objectstore.service.sse import CustomerKey, check_key
 from objectstore.store.blobs import BlobWriter, LocalBlobStore
 from objectstore.store.repo import ObjectRepository
@@ -45,6 +46,7 @@ MAX_PUT_SIZE = 5 * 1024**3 - 5 * 1024**2  # R2: 5 MiB less than 5 GiB
 MAX_METADATA_BYTES = 8192
 SMALL_BODY = 1024 * 1024  # bodies up to this size are read together with their metadata (one call)
 GARBAGE_GRACE = 300.0
+GARBAGE_LEASE = 120.0  # how long a reaper's claim on a batch of garbage lasts
 
 
 def metadata_size(user_metadata: dict[str, str]) -> int:
@@ -108,11 +110,34 @@ def write_check(cond: Conditions) -> Callable[[Any], None] | None:
 
 
 class ObjectService:
-    def __init__(self, repo: ObjectRepository, blobs: LocalBlobStore, atrest: AtRest) -> None:
+    def __init__(
+        self, repo: ObjectRepository, blobs: LocalBlobStore, atrest: AtRest, space: DiskSpace | None = None
+    ) -> None:
         self.repo = repo
         self.blobs = blobs
         self.atrest = atrest
+        self.space = space if space is not None else DiskSpace([blobs.root, blobs.incoming], 0)
         self.committer = GroupCommitter(repo.db)
+
+    # -- space -----------------------------------------------------------------------------------------------
+
+    def ensure_room(self, incoming: int = 0) -> None:
+        """Refuses (InsufficientStorage) a write of ``incoming`` bytes that would eat into the disk reserve, after
+        reclaiming the garbage there is at once (blocking only when the disk is short)."""
+        if self.space.short(incoming):
+            self.reap_garbage(grace=0)
+            if self.space.short(incoming):
+                raise InsufficientStorage()
+
+    async def make_room(self, incoming: int = 0) -> None:
+        """``ensure_room`` for the event loop: a free-space check inline, reclaiming in a worker thread."""
+        if self.space.short(incoming):
+            await anyio.to_thread.run_sync(self.ensure_room, incoming)
+
+    def reclaim_if_short(self) -> None:
+        """After a delete: while the disk is short, what it freed is reclaimed now, not after the grace period."""
+        if self.space.short():
+            self.reap_garbage(grace=0)
 
     # -- write -----------------------------------------------------------------------------------------------
 
@@ -132,6 +157,7 @@ class ObjectService:
         """
         if integrity.content_length is not None and integrity.content_length > max_size:
             raise EntityTooLarge(MaxSizeAllowed=str(max_size))
+        await self.make_room(integrity.content_length or 0)
         md5 = hashlib.md5()  # noqa: S324 - the ETag is defined as MD5
         hasher = new_hasher(checksum_algorithm) if checksum_algorithm else None
 
@@ -148,6 +174,7 @@ class ObjectService:
                     raise EntityTooLarge(MaxSizeAllowed=str(max_size))
                 writer.write(chunk)
                 if writer.needs_drain:
+                    await self.make_room()  # concurrent writers, or a body of unknown length
                     await anyio.to_thread.run_sync(writer.drain)
             if integrity.content_length is not None and writer.size != integrity.content_length:
                 raise IncompleteBody()
@@ -168,8 +195,9 @@ class ObjectService:
 
             digest, checksum = await anyio.to_thread.run_sync(seal)
             return writer, digest.hex(), checksum
-        except BaseException:
+        except BaseException as exc:
             writer.abort()
+            raise_if_out_of_space(exc)
             raise
 
     def new_writer(
@@ -247,7 +275,11 @@ class ObjectService:
                 log.exception("could not move blob %s into place", writer.blob_id)
 
         # Shielded: a client that disconnects must not abandon a write the committer may already have made.
-        created = await asyncio.shield(asyncio.wrap_future(self.committer.submit(apply, settle)))
+        try:
+            created = await asyncio.shield(asyncio.wrap_future(self.committer.submit(apply, settle)))
+        except Exception as exc:  # the blob is already removed (settle)
+            raise_if_out_of_space(exc)
+            raise
         if not created:
             raise NoSuchBucket(BucketName=values["bucket"])
 
@@ -277,7 +309,10 @@ class ObjectService:
         for _attempt in range(5):
             meta = self.head(bucket, raw_key)
             check_read(conditions, meta.etag, meta.last_modified)
-            plan = self._plan(meta, range_header, part_number)
+            try:
+                plan = self._plan(meta, range_header, part_number)
+            except FileNotFoundError:
+                continue  # replaced between the lookup and reading its parts: look it up again
             check_key(meta.sse_key_check, sse)  # after the part number and range are known good, as S3
             if sse is not None:
                 plan = dataclasses.replace(plan, key=sse)
@@ -292,6 +327,10 @@ class ObjectService:
     def _plan(self, meta: ObjectMeta, range_header: str | None, part_number: int | None) -> ReadPlan:
         if meta.upload_id:
             rows = self.repo.object_parts(meta.upload_id)
+            if not rows or len(rows) != (
+                meta.parts_count or len(rows)
+            ):  # that version is gone, its parts too
+                raise FileNotFoundError(meta.key)
             segments = tuple((r.blob_id, r.offset, r.size, r.blob_key) for r in rows)
         else:
             segments = ((meta.blob_id or "", 0, meta.size, meta.blob_key),)
@@ -367,11 +406,13 @@ class ObjectService:
         if self.repo.get_bucket(bucket) is None:
             raise NoSuchBucket(BucketName=bucket)
         self.repo.delete_object(bucket, key_identity(raw_key), write_check(conditions))
+        self.reclaim_if_short()
 
     def delete_many(self, bucket: str, raw_keys: Sequence[str]) -> None:
         if self.repo.get_bucket(bucket) is None:
             raise NoSuchBucket(BucketName=bucket)
         self.repo.delete_objects(bucket, [key_identity(k) for k in raw_keys])
+        self.reclaim_if_short()
 
     # -- maintenance -----------------------------------------------------------------------------------------
 
@@ -383,13 +424,14 @@ class ObjectService:
         """Deletes the files of blobs no row has referenced for ``grace`` seconds, then forgets them (blocking).
 
         The grace period lets a reader that looked an object up just before it was replaced or deleted finish
-        streaming it: a multipart object's part files are opened one after another as the body is sent.
+        streaming it: a multipart object's part files are opened one after another as the body is sent. Each
+        batch is claimed in a transaction first, so every worker of every node can reap at once without two of
+        them deleting the same files; a batch whose reaper dies is claimed again when its lease lapses.
         """
         total = 0
-        while ids := self.repo.take_garbage(time.time() - grace):
+        while ids := self.repo.claim_garbage(time.time() - grace, GARBAGE_LEASE):
             for blob_id in ids:
-                with contextlib.suppress(FileNotFoundError):
-                    self.blobs.delete(blob_id)
+                self.blobs.delete(blob_id)
             self.repo.forget_garbage(ids)
             total += len(ids)
         return total

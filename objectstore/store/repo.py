@@ -11,7 +11,20 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, TextualSelect, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Row,
+    Select,
+    TextualSelect,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from lakebox.db import Database, Prepared
@@ -51,6 +64,16 @@ _UPDATE_OBJECT = (
 _DELETE_OBJECT = delete(objects).where(_OBJECT_WHERE)
 _INSERT_OBJECT = insert(objects).values({c.name: bindparam(c.name) for c in objects.c})
 _INSERT_GARBAGE = insert(garbage).values(blob_id=bindparam("blob_id"), created_at=bindparam("created_at"))
+_DUE_GARBAGE = (
+    select(garbage.c.blob_id)
+    .where(
+        and_(
+            garbage.c.created_at < bindparam("before_"),
+            or_(garbage.c.claimed_until.is_(None), garbage.c.claimed_until < bindparam("now_")),
+        )
+    )
+    .limit(1)
+)
 
 
 _LISTED_COLUMNS = ("key", "key_raw", "size", "etag", "last_modified", "storage_class")
@@ -129,6 +152,7 @@ class ObjectRepository:
         self._insert_object = db.prepare(_INSERT_OBJECT, _OBJECT_DEFAULTS)
         self._update_object = db.prepare(_UPDATE_OBJECT, _OBJECT_DEFAULTS)
         self._insert_garbage = db.prepare(_INSERT_GARBAGE)
+        self._due_garbage = db.prepare(_DUE_GARBAGE)
         self._listings: dict[tuple[bool, bool, bool, bool], Prepared] = {}  # one per shape of bounds
         self._walks: dict[bool, Prepared] = {}
 
@@ -365,17 +389,36 @@ class ObjectRepository:
                 )
         return found
 
-    def take_garbage(self, older_than: float, limit: int = 1000) -> list[str]:
-        """Blobs that became garbage before ``older_than`` (a timestamp)."""
-        query = select(garbage.c.blob_id).where(garbage.c.created_at < older_than).limit(limit)
-        with self.db.read() as conn:
-            return [r[0] for r in conn.execute(query)]
+    def claim_garbage(self, older_than: float, lease_seconds: float, limit: int = 500) -> list[str]:
+        """Claims up to ``limit`` blobs that became garbage before ``older_than`` and that no other reaper holds
+        (an unexpired claim), for ``lease_seconds``. Workers and nodes claiming at once get disjoint sets: on
+        PostgreSQL claimed rows are locked and skipped by the others, on SQLite the write lock serialises."""
+        now = time.time()
+        due = and_(
+            garbage.c.created_at < older_than,
+            or_(garbage.c.claimed_until.is_(None), garbage.c.claimed_until < now),
+        )
+        if self._due_garbage.first({"before_": older_than, "now_": now}) is None:
+            return []  # nothing due: no write transaction (and no commit to wait for)
+        query = select(garbage.c.blob_id).where(due).limit(limit)
+        if not self.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        with self.db.write() as conn:
+            ids = [r[0] for r in conn.execute(query)]
+            if ids:
+                conn.execute(
+                    update(garbage)
+                    .where(garbage.c.blob_id.in_(ids))
+                    .values(claimed_until=now + lease_seconds)
+                )
+        return ids
 
     def garbage_ids(self) -> set[str]:
         with self.db.read() as conn:
             return {r[0] for r in conn.execute(select(garbage.c.blob_id))}
 
     def forget_garbage(self, blob_ids: Sequence[str]) -> None:
+        """Drops the rows of reaped blobs (their files are gone)."""
         if blob_ids:
             with self.db.write() as conn:
                 conn.execute(delete(garbage).where(garbage.c.blob_id.in_(list(blob_ids))))

@@ -87,12 +87,17 @@ class UploadPartRow(SQLModel, table=True):
 
 
 class BlobGarbageRow(SQLModel, table=True):
-    """Blobs no row references any more; the reaper deletes their files, then these rows."""
+    """Blobs no row references any more; the reaper deletes their files, then these rows.
+
+    A reaper claims rows by setting ``claimed_until`` in a transaction, so the workers and nodes sharing the
+    database split the work; a claim that outlives its reaper (a crash) lapses and the rows are claimed again.
+    """
 
     __tablename__ = "s3_blob_garbage"
 
     blob_id: str = Field(primary_key=True, max_length=64)
-    created_at: float
+    created_at: float = Field(index=True)
+    claimed_until: float | None = None
 
 
 class MasterKeyRow(SQLModel, table=True):

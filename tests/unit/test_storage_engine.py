@@ -134,3 +134,30 @@ def test_a_delimiter_listing_in_one_statement_matches_seeking_entry_by_entry(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(service.repo, "walk_keys", lambda *args: None)
         assert page(service.repo) == walked
+
+
+def test_a_multipart_object_replaced_while_its_read_is_planned_is_looked_up_again(
+    service: ObjectService,
+) -> None:
+    """The object's row and its parts are read one after the other: a replacement in between (which drops the old
+    version's parts) must not plan a read of no parts under the old version's length."""
+    from objectstore.service.multipart import MultipartService, RequestedPart
+    from objectstore.store.uploads import UploadRepository
+
+    multipart = MultipartService(service, UploadRepository(service.repo.db, service.repo))
+    upload = multipart.create("bkt", "mp", WriteOptions(), None)
+    data = b"part one"
+    part = asyncio.run(
+        multipart.upload_part("bkt", "mp", upload.upload_id, 1, body(data), PutIntegrity(len(data)), None)
+    )
+    multipart.complete("bkt", "mp", upload.upload_id, [RequestedPart(1, part.etag)], {})
+    parts_of = service.repo.object_parts
+
+    def replaced_first(upload_id: str) -> list[object]:
+        service.repo.object_parts = parts_of  # type: ignore[method-assign]
+        put(service, "mp", b"replacement")  # between the lookup and reading the parts
+        return list(parts_of(upload_id))
+
+    service.repo.object_parts = replaced_first  # type: ignore[method-assign]
+    plan = service.plan_read("bkt", "mp", Conditions())
+    assert plan.body == b"replacement"
