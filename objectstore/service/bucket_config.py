@@ -19,6 +19,7 @@ from objectstore.service.errors import (
     NoSuchBucket,
     NoSuchCORSConfiguration,
 )
+from objectstore.service.fields import check_field_value
 from objectstore.store.repo import ObjectRepository
 
 # A node: [tag, text] for a leaf, [tag, [children...]] for an element with children.
@@ -26,7 +27,7 @@ Node = list[Any]
 
 CORS_METHODS = {"GET", "PUT", "POST", "DELETE", "HEAD"}
 _CORS_FIELDS = {"ID", "AllowedMethod", "AllowedOrigin", "AllowedHeader", "ExposeHeader", "MaxAgeSeconds"}
-_ORIGIN = re.compile(r"^(\*|(https?://)?[A-Za-z0-9*.\-_]+(:(\d+|\*))?)$")
+_ORIGIN = re.compile(r"\*|(https?://)?[A-Za-z0-9*.\-_]+(:(\d+|\*))?")
 MAX_RULES = 1000
 LIFECYCLE_STORAGE_CLASSES = {"STANDARD_IA"}
 
@@ -62,6 +63,7 @@ def _check_cors(rules: list[Node]) -> None:
         for field in rule[1]:
             if field[0] not in _CORS_FIELDS or not isinstance(field[1], str):
                 raise MalformedXML()  # R2 rejects unknown keys
+            check_field_value(field[0], field[1])  # every value may end up in a response header
         methods = [m[1] for m in children(rule, "AllowedMethod")]
         origins = [o[1] for o in children(rule, "AllowedOrigin")]
         if not methods or not origins:
@@ -72,7 +74,7 @@ def _check_cors(rules: list[Node]) -> None:
                     f"Found unsupported HTTP method in CORS config. Unsupported method is {method}"
                 )
         for origin in origins:
-            if not _ORIGIN.match(origin) or origin.count("*") > 1:
+            if not _ORIGIN.fullmatch(origin) or origin.count("*") > 1:
                 raise InvalidArgument(f"Invalid origin: {origin}", ArgumentName="AllowedOrigin")
         if any(not h[1].strip() for h in children(rule, "AllowedHeader")):
             raise InvalidArgument("AllowedHeader must not be empty", ArgumentName="AllowedHeader")
