@@ -180,6 +180,13 @@ def customer_key(req: S3Request, *, source: bool = False) -> CustomerKey | None:
     key = parse_customer_key(
         h.get(prefix + "algorithm"), h.get(prefix + "key"), h.get(prefix + "key-md5"), source=source
     )
+    if key is not None and not source and "x-amz-server-side-encryption" in h:
+        raise InvalidArgument(
+            "Server Side Encryption with Customer provided key is incompatible with the encryption method "
+            "specified",
+            ArgumentName="x-amz-server-side-encryption",
+            ArgumentValue=h["x-amz-server-side-encryption"],
+        )
     if key is not None and not req.private_channel:
         raise InvalidRequest(
             "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure "

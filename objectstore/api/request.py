@@ -10,6 +10,13 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, unquote_to_bytes
 
 from auth.service.principal import Principal
+from objectstore.service.checksums import (
+    algorithm_of_header,
+    check_body,
+    decode_checksum,
+    parse_content_md5,
+    requested_checksums,
+)
 from objectstore.service.errors import (
     IncompleteBody,
     InvalidArgument,
@@ -82,14 +89,31 @@ class S3Request:
             return raw_body(self.receive)
         return self.payload()
 
-    async def read_body(self, limit: int) -> bytes:
-        """A small body (XML documents) read whole, refusing more than ``limit`` bytes."""
+    async def read_body(self, limit: int, *, body_checksums: bool = True) -> bytes:
+        """A small body (XML documents) read whole, refusing more than ``limit`` bytes, and verified against its
+        Content-MD5 and (unless ``body_checksums`` is False: CompleteMultipartUpload's name the object) the
+        ``x-amz-checksum-*`` header or trailer."""
+        if "content-md5" in self.headers:
+            parse_content_md5(
+                self.headers["content-md5"]
+            )  # a malformed one is refused before the body is read
+        checksums = requested_checksums(self.headers) if body_checksums else {}
+        for algorithm, value in checksums.items():
+            decode_checksum(algorithm, value)
         out = bytearray()
         async for chunk in self.body():
             out += chunk
             if len(out) > limit:
                 raise InvalidArgument("Request body too large")
-        return bytes(out)
+        body = bytes(out)
+        if body_checksums and not checksums:
+            checksums = {
+                alg: value
+                for name, value in self.trailers.items()
+                if (alg := algorithm_of_header(name)) is not None
+            }
+        check_body(body, self.headers.get("content-md5"), checksums)
+        return body
 
 
 async def raw_body(receive: Receive) -> AsyncIterator[bytes]:
