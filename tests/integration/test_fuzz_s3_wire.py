@@ -65,7 +65,8 @@ PLAUSIBLE = [
     "AES256", "aws:kms", "CRC32", "CRC64NVME", "SHA256", "ENABLED", "COPY", "REPLACE", "MERGE", "STANDARD",
     "STANDARD_IA", "GLACIER", "2", "url", "GET", "https://app.example", f"{BUCKET}/keep", f"/{BUCKET}/keep",
     "AAAAAA==", "1B2M2Y8AsgTpgAmY7PhCfg==", '"d41d8cd98f00b204e9800998ecf8427e"', "Wed, 21 Oct 2015 07:28:00 GMT",
-    "x-amz-checksum-crc32", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "UNSIGNED-PAYLOAD",
+    "x-amz-checksum-crc32", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "UNSIGNED-PAYLOAD", f"{BUCKET}/%FF",
+    "%C0%AE/k", f"/{BUCKET}/a%00b", f"{BUCKET}/k%ED%A0%80?versionId=%FF", "=?UTF-8?B?DQo=?=",
 ]  # fmt: skip
 
 # Header values: what HTTP/1.1 can carry (tab, visible ASCII, obs-text) with no whitespace that signers fold.

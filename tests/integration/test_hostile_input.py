@@ -240,3 +240,26 @@ def test_a_stored_value_that_cannot_be_sent_is_a_500_with_a_body(
     assert refused(response) == (500, "InternalError")
     assert not response.closed
     assert signed(server, raw, "GET", f"/{bucket}/k".encode()).body == b"x"
+
+
+@pytest.mark.parametrize("source", ["{b}/%FF", "%C0%AE/k", "{b}/a%00b", "/{b}/k%ED%A0%80", "{b}/%E2%82"])
+def test_copy_source_that_is_not_text_is_invalid_argument(
+    server: LakeboxServer, raw: RawClient, bucket: str, source: str
+) -> None:
+    header = {"x-amz-copy-source": source.format(b=bucket)}
+    for target in (f"/{bucket}/dst", f"/{bucket}/dst?partNumber=1&uploadId=0"):
+        response = signed(server, raw, "PUT", target.encode(), **header)
+        assert refused(response) == (400, "InvalidArgument")
+    assert listing(server, bucket) == []
+
+
+def test_continuation_token_holding_a_nul_is_invalid_argument(
+    server: LakeboxServer, raw: RawClient, bucket: str
+) -> None:
+    import base64
+
+    token = base64.urlsafe_b64encode(b"a\0b").decode()
+    listing_v2 = signed(server, raw, "GET", f"/{bucket}?list-type=2&continuation-token={token}".encode())
+    assert refused(listing_v2) == (400, "InvalidArgument")
+    buckets = signed(server, raw, "GET", f"/?continuation-token={token}".encode())
+    assert refused(buckets) == (400, "InvalidArgument")

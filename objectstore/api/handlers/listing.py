@@ -75,6 +75,8 @@ async def list_objects_v2(ctx: S3Context, req: S3Request) -> S3Response:
     if token is not None:
         try:
             after = base64.urlsafe_b64decode(token.encode()).decode()
+            if "\0" in after:  # no key holds one (and PostgreSQL text cannot)
+                raise ValueError(after)
         except ValueError:
             raise InvalidArgument(
                 "The continuation token provided is incorrect", ArgumentName="continuation-token"
