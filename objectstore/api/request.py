@@ -80,7 +80,7 @@ class S3Request:
             raise MissingContentLength()
         decoded = self.headers.get("x-amz-decoded-content-length")
         if decoded is not None:
-            return int(decoded) if decoded.isdigit() else None
+            return int(decoded) if decoded.isascii() and decoded.isdigit() and len(decoded) <= 19 else None
         return length
 
     def body(self) -> AsyncIterator[bytes]:

@@ -54,6 +54,14 @@ def text(node: Node, tag: str) -> str | None:
     return found[0][1] if found and isinstance(found[0][1], str) else None
 
 
+def _count(text: str) -> int | None:
+    """A non-negative xsd:int in ASCII digits (``isdigit`` also takes digits ``int`` refuses, such as "²")."""
+    digits = text.strip().lstrip("0") or "0"
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 10 or int(digits) > 2**31 - 1:
+        return None
+    return int(digits)
+
+
 def _check_cors(rules: list[Node]) -> None:
     if not rules or len(rules) > 100:
         raise MalformedXML()
@@ -79,7 +87,7 @@ def _check_cors(rules: list[Node]) -> None:
         if any(not h[1].strip() for h in children(rule, "AllowedHeader")):
             raise InvalidArgument("AllowedHeader must not be empty", ArgumentName="AllowedHeader")
         max_age = text(rule, "MaxAgeSeconds")
-        if max_age is not None and not max_age.strip().isdigit():
+        if max_age is not None and _count(max_age) is None:
             raise MalformedXML()
 
 
@@ -95,7 +103,8 @@ def _check_date(value: str) -> None:
 
 
 def _check_days(value: str | None, name: str) -> None:
-    if value is None or not value.strip().isdigit() or int(value) < 1:
+    count = _count(value) if value is not None else None
+    if count is None or count < 1:
         raise InvalidArgument(f"'{name}' must be a positive integer", ArgumentName=name)
 
 

@@ -66,7 +66,7 @@ PLAUSIBLE = [
     "STANDARD_IA", "GLACIER", "2", "url", "GET", "https://app.example", f"{BUCKET}/keep", f"/{BUCKET}/keep",
     "AAAAAA==", "1B2M2Y8AsgTpgAmY7PhCfg==", '"d41d8cd98f00b204e9800998ecf8427e"', "Wed, 21 Oct 2015 07:28:00 GMT",
     "x-amz-checksum-crc32", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "UNSIGNED-PAYLOAD", f"{BUCKET}/%FF",
-    "%C0%AE/k", f"/{BUCKET}/a%00b", f"{BUCKET}/k%ED%A0%80?versionId=%FF", "=?UTF-8?B?DQo=?=",
+    "%C0%AE/k", f"/{BUCKET}/a%00b", "\u00b2", "9" * 5000, f"{BUCKET}/k%ED%A0%80?versionId=%FF", "=?UTF-8?B?DQo=?=",
 ]  # fmt: skip
 
 # Header values: what HTTP/1.1 can carry (tab, visible ASCII, obs-text) with no whitespace that signers fold.
@@ -337,7 +337,7 @@ def _some(*parts: Part, most: int = 2) -> st.SearchStrategy[list[Node]]:
 _ORIGINS = ["*", "https://app.example", "http://*.example.com", "https://a.example:8080", "app.example"]
 _METHODS = ["GET", "PUT", "POST", "DELETE", "HEAD", "PATCH", "get"]
 _HEADER_NAMES = ["*", "content-type", "x-amz-*", "Authorization", "x-amz-meta-a", "ETag"]
-_DAYS = ["1", "7", "0", "-1", "30", "9" * 12]
+_DAYS = ["1", "7", "0", "-1", "30", "9" * 12, "\u00b2", "\u0661", "9" * 5000, "0" * 5000 + "1", "1_0"]
 _DATES = ["2030-01-01T00:00:00Z", "2030-01-01T00:00:00.000Z", "2030-01-01", "2030-13-01T00:00:00Z"]
 _CHECKSUMS = ["AAAAAA==", "AAAAAAAAAAA=", "not base64", ""]
 

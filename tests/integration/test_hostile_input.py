@@ -263,3 +263,29 @@ def test_continuation_token_holding_a_nul_is_invalid_argument(
     assert refused(listing_v2) == (400, "InvalidArgument")
     buckets = signed(server, raw, "GET", f"/?continuation-token={token}".encode())
     assert refused(buckets) == (400, "InvalidArgument")
+
+
+@pytest.mark.parametrize("number", ["\u00b2", "1\u0661", "9" * 5000, "2147483648", "-1"])
+def test_numbers_that_int_cannot_take_are_refused_not_500(
+    server: LakeboxServer, raw: RawClient, bucket: str, number: str
+) -> None:
+    """``str.isdigit`` accepts "²" and 5,000 digits; ``int`` does not: each such field is refused as S3 would."""
+    cors = (
+        "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+        f"<MaxAgeSeconds>{number}</MaxAgeSeconds></CORSRule></CORSConfiguration>"
+    ).encode()
+    assert refused(signed(server, raw, "PUT", f"/{bucket}?cors".encode(), cors)) == (400, "MalformedXML")
+    lifecycle = (
+        "<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+        f"<Expiration><Days>{number}</Days></Expiration></Rule></LifecycleConfiguration>"
+    ).encode()
+    assert refused(signed(server, raw, "PUT", f"/{bucket}?lifecycle".encode(), lifecycle)) == (
+        400,
+        "InvalidArgument",
+    )
+    upload = server.s3().create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    complete = b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e</ETag></Part></CompleteMultipartUpload>"
+    target = f"/{bucket}/mp?uploadId={upload}".encode()
+    response = signed(server, raw, "POST", target, complete, **{"x-amz-mp-object-size": number})
+    size_is_fine = number.isascii() and number.isdigit() and len(number) <= 19  # then the bogus part is found
+    assert refused(response) == (400, "InvalidPart" if size_is_fine else "InvalidArgument")

@@ -151,7 +151,7 @@ async def complete_multipart_upload(ctx: S3Context, req: S3Request) -> S3Respons
     size_header = req.headers.get("x-amz-mp-object-size")
     object_size = None
     if size_header is not None:
-        if not size_header.isdigit():
+        if not size_header.isascii() or not size_header.isdigit() or len(size_header) > 19:
             raise InvalidArgument("Invalid x-amz-mp-object-size", ArgumentName="x-amz-mp-object-size")
         object_size = int(size_header)
     result = await anyio.to_thread.run_sync(
