@@ -56,10 +56,11 @@ def text(node: Node, tag: str) -> str | None:
 
 def _count(text: str) -> int | None:
     """A non-negative xsd:int in ASCII digits (``isdigit`` also takes digits ``int`` refuses, such as "²")."""
-    digits = text.strip().lstrip("0") or "0"
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 10 or int(digits) > 2**31 - 1:
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
         return None
-    return int(digits)
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 10 and int(digits) <= 2**31 - 1 else None
 
 
 def _check_cors(rules: list[Node]) -> None:
