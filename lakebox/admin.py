@@ -245,6 +245,7 @@ class TempCredentialController(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, data: TempCredentialCreate
     ) -> TempCredential:
         parent = data.parent_access_key_id or caller.token_id
+        request.app.state["buckets"].get(data.bucket)  # a bucket that does not exist: 404 NoSuchBucket
         issued = _tokens(request).temporary.issue(
             parent,
             data.bucket,

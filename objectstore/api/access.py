@@ -15,7 +15,7 @@ Before a handler runs, ``enforce`` checks, from what the route declares:
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from auth.service.authorize import authorize, authorize_key, authorize_listing, permits_key
 from auth.service.errors import AccessDenied
@@ -42,7 +42,12 @@ def copy_source(req: S3Request) -> tuple[str, str, str | None] | None:
         if name != "versionId":
             raise InvalidArgument("Invalid copy source", ArgumentName=COPY_SOURCE)
         version = unquote(value)
-    path = unquote(path, errors="surrogateescape")
+    try:  # as the request path: UTF-8 after percent-decoding, no NUL
+        path = unquote_to_bytes(path).decode()
+    except UnicodeDecodeError:
+        path = "\0"
+    if "\0" in path:
+        raise InvalidArgument("Invalid copy source encoding.", ArgumentName=COPY_SOURCE)
     bucket, slash, key = path.removeprefix("/").partition("/")
     if not bucket or not slash or not key:
         raise InvalidArgument(

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import logging
 import os
+import re
 import socket
 from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
@@ -47,10 +48,8 @@ class S3App:
         body = _BodyTracker(receive)
         try:
             req = parse_request(scope, body.receive, self.ctx.domain)
-        except Exception:  # an undecodable request line: answer without a handler
-            await send_response(
-                send, "GET", error_response(StoreError("Invalid request"), new_request_id(), "")
-            )
+        except Exception as exc:  # a path or query that is not text: answered without a handler
+            await refuse_unparsed(send, scope, exc)
             return
         try:
             if req.method == "OPTIONS":  # a CORS preflight: browsers send it without credentials
@@ -103,6 +102,19 @@ def _may_have_body(headers: dict[str, str]) -> bool:
     return "transfer-encoding" in headers or headers.get("content-length", "0") not in ("0", "")
 
 
+async def refuse_unparsed(send: Send, scope: Scope, exc: Exception) -> None:
+    """The answer to a request ``parse_request`` refused (S3's 400 for a path or query that is not text)."""
+    if not isinstance(exc, StoreError):
+        log.error("unparsable request: %s", type(exc).__name__)
+    request_id = new_request_id()
+    resp = error_response(exc, request_id, "")
+    resp.headers += [("x-amz-request-id", request_id), ("x-amz-id-2", host_id())]
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    if _may_have_body(headers):  # the body is left unread
+        resp.headers.append(("connection", "close"))
+    await send_response(send, scope["method"], resp)
+
+
 @functools.cache
 def _host_id(pid: int) -> str:
     digest = hashlib.sha256(f"{socket.gethostname()}:{pid}".encode()).digest()
@@ -126,8 +138,18 @@ def error_response(exc: BaseException, request_id: str, resource: str) -> S3Resp
     return S3Response(status, headers, body)
 
 
+# What the HTTP server refuses to write (it would drop the connection instead): see RFC 9110 5.1 and 5.5.
+_BAD_NAME = re.compile(b'[\x00-\x20\x7f()<>@,;:\\[\\]={}\\\\"]')
+_BAD_VALUE = re.compile(b"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 async def send_response(send: Send, method: str, resp: S3Response) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in resp.headers]
+    headers = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in resp.headers]
+    if _BAD_NAME.search(b"-".join(k for k, _ in headers)) or _BAD_VALUE.search(
+        b"\t".join(v for _, v in headers)
+    ):
+        # Values are checked when received; one stored before that (or a bug) must still get an answer.
+        resp, headers = await _unencodable(resp)
     body = resp.body
     if isinstance(body, bytes):
         length = resp.content_length if resp.content_length is not None and method == "HEAD" else len(body)
@@ -139,6 +161,19 @@ async def send_response(send: Send, method: str, resp: S3Response) -> None:
     headers.append((b"content-length", str(resp.content_length or 0).encode()))
     await send({"type": "http.response.start", "status": resp.status, "headers": headers})
     await _stream(send, body)
+
+
+async def _unencodable(resp: S3Response) -> tuple[S3Response, list[tuple[bytes, bytes]]]:
+    names = [name for name, value in resp.headers if _BAD_VALUE.search(value.encode("latin-1", "replace"))]
+    log.error("response header(s) %s cannot be sent: answered 500", ", ".join(names)[:200])
+    if not isinstance(resp.body, bytes):
+        close = getattr(resp.body, "aclose", None)
+        if close is not None:
+            await close()
+    request_id = next((v for k, v in resp.headers if k == "x-amz-request-id"), None) or new_request_id()
+    error = error_response(RuntimeError(), request_id, "")
+    error.headers += [("x-amz-request-id", request_id), ("x-amz-id-2", host_id())]
+    return error, [(k.encode(), v.encode()) for k, v in error.headers]
 
 
 async def _stream(send: Send, body: AsyncIterator[bytes]) -> None:

@@ -13,7 +13,7 @@ from auth.service.principal import Principal
 from objectstore.api import chunked
 from objectstore.api.context import S3Context
 from objectstore.api.request import S3Request, raw_body, sha256_checked
-from objectstore.service.errors import InvalidArgument, NotImplementedOp
+from objectstore.service.errors import InvalidArgument, InvalidRegionName, NotImplementedOp
 
 log = logging.getLogger("lakebox.auth")
 SECURITY_TOKEN_HEADER = "x-amz-security-token"  # noqa: S105 - a header name
@@ -28,6 +28,7 @@ async def authenticate(req: S3Request, ctx: S3Context) -> Principal | None:
     signed = sigv4.parse_signed_request(req.query, req.headers)
     if signed is None:
         return None
+    check_region(signed.credential.region)
     if (
         signed.security_token is not None
         and not signed.presigned
@@ -60,6 +61,20 @@ async def authenticate(req: S3Request, ctx: S3Context) -> Principal | None:
     )
     _set_payload(req, signed, key)
     return principal
+
+
+# The regions R2 takes in a credential scope: ``auto``, its aliases (empty, ``us-east-1``) and its location hints.
+SIGNING_REGIONS = ("wnam", "enam", "weur", "eeur", "apac", "oc", "auto")
+_ALIASES = frozenset({"", "us-east-1"})
+
+
+def check_region(region: str) -> None:
+    """Any other region is refused before the signature is checked, with R2's error (a client set up for
+    another S3 learns at once what to configure)."""
+    if region.lower() not in SIGNING_REGIONS and region not in _ALIASES:
+        raise InvalidRegionName(
+            f"The region name '{region}' is not valid. Must be one of: {', '.join(SIGNING_REGIONS)}"
+        )
 
 
 def _set_payload(req: S3Request, signed: sigv4.SignedRequest, key: bytes) -> None:

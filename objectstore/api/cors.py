@@ -8,11 +8,15 @@ honoured by every worker and node on the next request.
 
 from __future__ import annotations
 
+import logging
+
 from objectstore.api.context import S3Context
 from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response
 from objectstore.service.cors import CorsRule, first_match, parse_rules
 from objectstore.service.errors import NoSuchBucket, StoreError
+
+log = logging.getLogger("lakebox.s3")
 
 NOT_ALLOWED = (
     "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request "
@@ -88,6 +92,9 @@ async def decorate(ctx: S3Context, req: S3Request, bucket: str | None, resp: S3R
     try:
         rules = await _rules(ctx, bucket)
     except StoreError:
+        return
+    except Exception:  # a configuration stored before it was validated as today: no CORS headers, no 500
+        log.exception("CORS configuration of bucket %s cannot be read", bucket)
         return
     rule = first_match(rules or (), origin, req.method)
     if rule is not None:

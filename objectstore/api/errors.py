@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auth.service.errors import AuthError
-from objectstore.api.xml import escape
+from objectstore.api.xml import escape_any
 from objectstore.service.errors import InsufficientStorage, StoreError
 from objectstore.service.space import is_out_of_space
 
@@ -30,9 +30,11 @@ STATUS = {
     "InvalidPart": 400,
     "InvalidPartOrder": 400,
     "InvalidRange": 416,
+    "InvalidRegionName": 400,
     "InvalidRequest": 400,
     "InvalidStorageClass": 400,
     "InvalidToken": 400,
+    "InvalidURI": 400,
     "KeyTooLongError": 400,
     "MalformedTrailerError": 400,
     "MalformedXML": 400,
@@ -67,11 +69,11 @@ def error_status(code: str) -> int:
 
 
 def error_body(code: str, message: str, request_id: str, resource: str = "", **fields: str) -> bytes:
-    extra = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items())
-    resource_xml = f"<Resource>{escape(resource)}</Resource>" if resource else ""
+    extra = "".join(f"<{k}>{escape_any(v)}</{k}>" for k, v in fields.items())
+    resource_xml = f"<Resource>{escape_any(resource)}</Resource>" if resource else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>{extra}{resource_xml}"
+        f"<Error><Code>{code}</Code><Message>{escape_any(message)}</Message>{extra}{resource_xml}"
         f"<RequestId>{request_id}</RequestId></Error>"
     ).encode()
 

@@ -11,6 +11,7 @@ from objectstore.api.xml import http_date, quote_etag
 from objectstore.service.checksums import decode_checksum, header_name, parse_algorithm, requested_checksums
 from objectstore.service.conditions import Conditions, parse_http_date
 from objectstore.service.errors import InvalidArgument, InvalidRequest, InvalidStorageClass
+from objectstore.service.fields import check_field_value
 from objectstore.service.model import CONTENT_HEADERS, ObjectMeta, WriteOptions
 from objectstore.service.sse import ALGORITHM as SSE_ALGORITHM
 from objectstore.service.sse import CustomerKey, parse_customer_key
@@ -32,7 +33,9 @@ def conditions(req: S3Request, prefix: str = "") -> Conditions:
 
 def user_metadata(req: S3Request) -> dict[str, str]:
     return {
-        name[len(META_PREFIX) :]: value for name, value in req.headers.items() if name.startswith(META_PREFIX)
+        name[len(META_PREFIX) :]: check_field_value(name, value)
+        for name, value in req.headers.items()
+        if name.startswith(META_PREFIX)
     }
 
 
@@ -77,11 +80,14 @@ def write_options(
     req: S3Request, key: str, *, algorithm: str | None, sse: CustomerKey | None = None
 ) -> WriteOptions:
     h = req.headers
+    for header in CONTENT_HEADERS.values():
+        if header in h:
+            check_field_value(header, h[header])
     content_type = (
         h.get("content-type") or mimetypes.guess_type(key, strict=False)[0] or "application/octet-stream"
     )
     return WriteOptions(
-        content_type=content_type,
+        content_type=check_field_value("content-type", content_type),
         content_encoding=content_encoding(req),
         content_disposition=h.get("content-disposition"),
         content_language=h.get("content-language"),
@@ -105,12 +111,22 @@ _RESPONSE_OVERRIDES = {
 }
 
 
-def object_headers(resp: S3Response, meta: ObjectMeta, req: S3Request, *, whole: bool) -> S3Response:
+def response_overrides(req: S3Request) -> dict[str, str]:
+    """The ``response-*`` query parameters of a GET/HEAD as {header: value}, checked before anything is read."""
+    return {
+        header: check_field_value(q, req.query[q])
+        for q, header in _RESPONSE_OVERRIDES.items()
+        if q in req.query
+    }
+
+
+def object_headers(
+    resp: S3Response, meta: ObjectMeta, req: S3Request, overrides: dict[str, str], *, whole: bool
+) -> S3Response:
     """The headers of GET/HEAD: system and user metadata, ETag, checksums on request, response-* overrides."""
     resp.header("etag", quote_etag(meta.etag))
     resp.header("last-modified", http_date(meta.last_modified))
     resp.header("accept-ranges", "bytes")
-    overrides = {header: req.query[q] for q, header in _RESPONSE_OVERRIDES.items() if q in req.query}
     for attr, header in CONTENT_HEADERS.items():
         value = overrides.get(header, getattr(meta, attr))
         resp.header(header, value)

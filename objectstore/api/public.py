@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 
 from objectstore.api import cors
-from objectstore.api.app import error_response, host_id, send_response
+from objectstore.api.app import error_response, host_id, refuse_unparsed, send_response
 from objectstore.api.context import S3Context
 from objectstore.api.handlers.objects import get_object, head_object
-from objectstore.api.request import Receive, Scope, Send, new_request_id, parse_request
+from objectstore.api.request import Receive, Scope, Send, parse_request
 from objectstore.api.response import S3Response
 from objectstore.service.errors import MethodNotAllowed, NoSuchBucket, NoSuchKey, StoreError
 from objectstore.service.public import PublicAccessService
@@ -32,10 +32,10 @@ class PublicApp:
             return
         try:
             req = parse_request(scope, receive, self.domain)
-        except Exception:
-            await send_response(
-                send, "GET", error_response(StoreError("Invalid request"), new_request_id(), "")
-            )
+        except Exception as exc:  # a path or query that is not text
+            if isinstance(exc, StoreError):
+                exc.fields.pop("BucketName", None)  # here the "bucket" segment is a public id
+            await refuse_unparsed(send, scope, exc)
             return
         # parse_request reads "<id>.<domain>" hosts as (bucket, key) and paths as /<bucket>/<key>: here the
         # "bucket" part is the public id.

@@ -7,12 +7,21 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, unquote_to_bytes
 
 from auth.service.principal import Principal
+from objectstore.service.checksums import (
+    algorithm_of_header,
+    check_body,
+    decode_checksum,
+    parse_content_md5,
+    requested_checksums,
+)
 from objectstore.service.errors import (
     IncompleteBody,
     InvalidArgument,
+    InvalidBucketName,
+    InvalidURI,
     MissingContentLength,
     XAmzContentSHA256Mismatch,
 )
@@ -71,7 +80,7 @@ class S3Request:
             raise MissingContentLength()
         decoded = self.headers.get("x-amz-decoded-content-length")
         if decoded is not None:
-            return int(decoded) if decoded.isdigit() else None
+            return int(decoded) if decoded.isascii() and decoded.isdigit() and len(decoded) <= 19 else None
         return length
 
     def body(self) -> AsyncIterator[bytes]:
@@ -80,14 +89,31 @@ class S3Request:
             return raw_body(self.receive)
         return self.payload()
 
-    async def read_body(self, limit: int) -> bytes:
-        """A small body (XML documents) read whole, refusing more than ``limit`` bytes."""
+    async def read_body(self, limit: int, *, body_checksums: bool = True) -> bytes:
+        """A small body (XML documents) read whole, refusing more than ``limit`` bytes, and verified against its
+        Content-MD5 and (unless ``body_checksums`` is False: CompleteMultipartUpload's name the object) the
+        ``x-amz-checksum-*`` header or trailer."""
+        if "content-md5" in self.headers:
+            parse_content_md5(
+                self.headers["content-md5"]
+            )  # a malformed one is refused before the body is read
+        checksums = requested_checksums(self.headers) if body_checksums else {}
+        for algorithm, value in checksums.items():
+            decode_checksum(algorithm, value)
         out = bytearray()
         async for chunk in self.body():
             out += chunk
             if len(out) > limit:
                 raise InvalidArgument("Request body too large")
-        return bytes(out)
+        body = bytes(out)
+        if body_checksums and not checksums:
+            checksums = {
+                alg: value
+                for name, value in self.trailers.items()
+                if (alg := algorithm_of_header(name)) is not None
+            }
+        check_body(body, self.headers.get("content-md5"), checksums)
+        return body
 
 
 async def raw_body(receive: Receive) -> AsyncIterator[bytes]:
@@ -122,37 +148,79 @@ def _header_text(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+def _address(raw_path: bytes, virtual_bucket: str | None) -> tuple[str | None, str | None]:
+    """(bucket, key) of a request path, each decoded as strict UTF-8 after percent-decoding.
+
+    Bytes that are not UTF-8 (``%FF``, overlong ``%C0%AE``, encoded surrogates, truncated sequences) or a NUL
+    (which no text column of PostgreSQL can hold) are refused as S3 refuses them: InvalidBucketName in the
+    bucket segment, InvalidURI in the key; so is an empty bucket segment (``//key``).
+    """
+    path = unquote_to_bytes(raw_path)
+    if virtual_bucket is not None:
+        rest = path[1:] if path.startswith(b"/") else path
+        return virtual_bucket, _key_text(rest) if rest else None
+    if not path.startswith(b"/"):
+        if path == b"*":  # "OPTIONS * HTTP/1.1": the server itself
+            return None, None
+        raise InvalidURI()
+    bucket_part, slash, key_part = path[1:].partition(b"/")
+    if not bucket_part:
+        if slash:
+            raise InvalidBucketName(BucketName="")
+        return None, None
+    try:
+        bucket = bucket_part.decode()
+    except UnicodeDecodeError:
+        raise InvalidBucketName(BucketName=bucket_part.decode(errors="replace")) from None
+    if "\0" in bucket:
+        raise InvalidBucketName(BucketName=bucket)
+    return bucket, _key_text(key_part) if slash and key_part else None
+
+
+def _key_text(raw: bytes) -> str:
+    try:
+        key = raw.decode()
+    except UnicodeDecodeError:
+        raise InvalidURI() from None
+    if "\0" in key:
+        raise InvalidURI()
+    return key
+
+
+def _query(raw_query: bytes) -> dict[str, str]:
+    """Query parameters, strict UTF-8 after percent-decoding and without NUL (else InvalidURI)."""
+    try:
+        pairs = parse_qsl(raw_query.decode(), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidURI() from None
+    query = dict(pairs)
+    if any("\0" in name or "\0" in value for name, value in query.items()):
+        raise InvalidURI()
+    return query
+
+
 def parse_request(scope: Scope, receive: Receive, domain: str | None) -> S3Request:
+    """The request as an S3Request; a path or query that is not text is a StoreError (answered 400)."""
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()
         value = _header_text(raw_value)
         headers[name] = f"{headers[name]},{value}" if name in headers else value
-    raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-    raw_path, _, embedded_query = raw_path.partition("?")
-    raw_query = scope.get("query_string", b"").decode("latin-1") or embedded_query
-    query = dict(parse_qsl(raw_query, keep_blank_values=True))
-    path = unquote(raw_path, errors="surrogateescape")
-    bucket: str | None
-    key: str | None
+    raw_path_bytes: bytes = scope.get("raw_path") or scope["path"].encode()
+    raw_path_bytes, _, embedded_query = raw_path_bytes.partition(b"?")
+    raw_query_bytes: bytes = scope.get("query_string", b"") or embedded_query
     host = (
         headers.get("host", "").rsplit(":", 1)[0].lower()
         if not headers.get("host", "").startswith("[")
         else ""
     )
-    if domain and host.endswith("." + domain):
-        bucket = host[: -len(domain) - 1]
-        key = path[1:] or None
-    else:
-        rest = path[1:]
-        bucket_part, slash, key_part = rest.partition("/")
-        bucket = bucket_part or None
-        key = key_part if slash and key_part else None
+    virtual_bucket = host[: -len(domain) - 1] if domain and host.endswith("." + domain) else None
+    bucket, key = _address(raw_path_bytes, virtual_bucket)
     return S3Request(
         method=scope["method"],
-        raw_path=raw_path,
-        raw_query=raw_query,
-        query=query,
+        raw_path=raw_path_bytes.decode("latin-1"),
+        raw_query=raw_query_bytes.decode("latin-1"),
+        query=_query(raw_query_bytes),
         headers=headers,
         bucket=bucket,
         key=key,

@@ -37,13 +37,15 @@ class Route:
 
 ROUTES: list[Route] = []
 
-# Sub-resources R2 does not implement: answered 501 NotImplemented, never treated as a plain object/bucket call.
+# S3 sub-resources R2 does not implement: answered 501 NotImplemented, never treated as a plain object/bucket
+# call. Any other query parameter an operation does not know is ignored (as S3 and R2 do: ``x-id``, ``x-purpose``).
 UNSUPPORTED_SUBRESOURCES = frozenset(
     {
         "acl", "analytics", "accelerate", "intelligent-tiering", "inventory", "legal-hold", "logging",
         "metrics", "notification", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
         "replication", "requestPayment", "restore", "retention", "select", "tagging", "torrent", "versioning",
-        "versions", "website", "object-lock", "encryption", "attributes",
+        "versions", "website", "object-lock", "encryption", "attributes", "session", "metadataTable",
+        "metadataConfiguration", "renameObject",
     }
 )  # fmt: skip
 

@@ -3,6 +3,7 @@ parsed with defusedxml under a size limit."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from email.utils import formatdate
@@ -23,6 +24,16 @@ _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
 
 def escape(value: str) -> str:
     return value.translate(_ESCAPES)
+
+
+# Characters XML 1.0 cannot carry at all, not even as references (and lone surrogates, which UTF-8 cannot).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape_any(value: str) -> str:
+    """``escape`` for text that may hold anything (a key or value echoed in an error): characters XML cannot
+    carry become U+FFFD, so the document stays well-formed."""
+    return _NOT_XML.sub("\ufffd", value).translate(_ESCAPES)
 
 
 @lru_cache(maxsize=8192)

@@ -19,6 +19,7 @@ from objectstore.service.errors import (
     NoSuchBucket,
     NoSuchCORSConfiguration,
 )
+from objectstore.service.fields import check_field_value
 from objectstore.store.repo import ObjectRepository
 
 # A node: [tag, text] for a leaf, [tag, [children...]] for an element with children.
@@ -26,7 +27,7 @@ Node = list[Any]
 
 CORS_METHODS = {"GET", "PUT", "POST", "DELETE", "HEAD"}
 _CORS_FIELDS = {"ID", "AllowedMethod", "AllowedOrigin", "AllowedHeader", "ExposeHeader", "MaxAgeSeconds"}
-_ORIGIN = re.compile(r"^(\*|(https?://)?[A-Za-z0-9*.\-_]+(:(\d+|\*))?)$")
+_ORIGIN = re.compile(r"\*|(https?://)?[A-Za-z0-9*.\-_]+(:(\d+|\*))?")
 MAX_RULES = 1000
 LIFECYCLE_STORAGE_CLASSES = {"STANDARD_IA"}
 
@@ -53,6 +54,15 @@ def text(node: Node, tag: str) -> str | None:
     return found[0][1] if found and isinstance(found[0][1], str) else None
 
 
+def _count(text: str) -> int | None:
+    """A non-negative xsd:int in ASCII digits (``isdigit`` also takes digits ``int`` refuses, such as "²")."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 10 and int(digits) <= 2**31 - 1 else None
+
+
 def _check_cors(rules: list[Node]) -> None:
     if not rules or len(rules) > 100:
         raise MalformedXML()
@@ -62,6 +72,7 @@ def _check_cors(rules: list[Node]) -> None:
         for field in rule[1]:
             if field[0] not in _CORS_FIELDS or not isinstance(field[1], str):
                 raise MalformedXML()  # R2 rejects unknown keys
+            check_field_value(field[0], field[1])  # every value may end up in a response header
         methods = [m[1] for m in children(rule, "AllowedMethod")]
         origins = [o[1] for o in children(rule, "AllowedOrigin")]
         if not methods or not origins:
@@ -72,12 +83,12 @@ def _check_cors(rules: list[Node]) -> None:
                     f"Found unsupported HTTP method in CORS config. Unsupported method is {method}"
                 )
         for origin in origins:
-            if not _ORIGIN.match(origin) or origin.count("*") > 1:
+            if not _ORIGIN.fullmatch(origin) or origin.count("*") > 1:
                 raise InvalidArgument(f"Invalid origin: {origin}", ArgumentName="AllowedOrigin")
         if any(not h[1].strip() for h in children(rule, "AllowedHeader")):
             raise InvalidArgument("AllowedHeader must not be empty", ArgumentName="AllowedHeader")
         max_age = text(rule, "MaxAgeSeconds")
-        if max_age is not None and not max_age.strip().isdigit():
+        if max_age is not None and _count(max_age) is None:
             raise MalformedXML()
 
 
@@ -93,7 +104,8 @@ def _check_date(value: str) -> None:
 
 
 def _check_days(value: str | None, name: str) -> None:
-    if value is None or not value.strip().isdigit() or int(value) < 1:
+    count = _count(value) if value is not None else None
+    if count is None or count < 1:
         raise InvalidArgument(f"'{name}' must be a positive integer", ArgumentName=name)
 
 

@@ -144,6 +144,17 @@ def check_content_md5(value: str, actual_md5: bytes) -> None:
         raise BadDigest("The Content-MD5 you specified did not match what we received.")
 
 
+def check_body(body: bytes, content_md5: str | None, checksums: Mapping[str, str]) -> None:
+    """A whole small body (an XML document) against the Content-MD5 and ``x-amz-checksum-*`` values sent with
+    it: malformed -> InvalidDigest / InvalidRequest, mismatch -> BadDigest, as S3 answers."""
+    if content_md5 is not None:
+        check_content_md5(content_md5, hashlib.md5(body).digest())  # noqa: S324 - S3's integrity check
+    for algorithm, value in checksums.items():
+        hasher = new_hasher(algorithm)
+        hasher.update(body)
+        check_checksum(algorithm, value, hasher.digest())
+
+
 # --- multipart ------------------------------------------------------------------------------------
 
 

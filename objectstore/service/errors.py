@@ -49,6 +49,16 @@ class InvalidBucketName(StoreError):
     default_message = "The specified bucket is not valid."
 
 
+class InvalidURI(StoreError):
+    code = "InvalidURI"
+    default_message = "Couldn't parse the specified URI."
+
+
+class InvalidRegionName(StoreError):
+    code = "InvalidRegionName"
+    default_message = "The region name is not valid."
+
+
 class KeyTooLongError(StoreError):
     code = "KeyTooLongError"
     default_message = "Your key is too long."

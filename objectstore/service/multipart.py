@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import itertools
 import json
 import re
 import secrets
@@ -34,6 +35,7 @@ from objectstore.service.errors import (
     EntityTooSmall,
     InvalidArgument,
     InvalidPart,
+    InvalidPartOrder,
     InvalidRequest,
     NoSuchBucket,
     NoSuchUpload,
@@ -312,21 +314,32 @@ class MultipartService:
         object_checksums: dict[str, str],
         conditions: Conditions = Conditions(),
         object_size: int | None = None,
+        sse: CustomerKey | None = None,
     ) -> CompleteResult:
-        """Completes an upload (blocking); completing one that just completed answers as the first time did."""
+        """Completes an upload (blocking); completing one that just completed answers as the first time did.
+        An SSE-C upload is completed only with its customer key (``sse``), as S3 requires."""
         key = key_identity(raw_key)
         for part in requested:
             self.check_part_number(part.part_number)
         if len(requested) > MAX_PARTS:
             raise InvalidArgument(f"Part count must be at most {MAX_PARTS}", ArgumentName="Part")
-        # R2 sorts the parts whatever the request order; a repeated number counts once (the last given).
-        chosen = sorted({p.part_number: p for p in requested}.values(), key=lambda p: p.part_number)
+        # As S3: the list must be in strictly ascending order, each part once. (R2 has sorted the list since
+        # 2024; lakebox refuses it, as S3 does, so that a client's mistake is not silently reordered.)
+        if any(a.part_number >= b.part_number for a, b in itertools.pairwise(requested)):
+            raise InvalidPartOrder(UploadId=upload_id)
+        chosen = requested
         made_values: list[dict[str, Any]] = []
 
         def plan(upload_row: Any, by_number: dict[int, Any]) -> tuple[dict[str, Any], list[tuple[int, int]]]:
             upload = UploadInfo.from_row(upload_row, self.objects.atrest)
             if upload_row.bucket != bucket or upload_row.key != key:
                 raise NoSuchUpload(UploadId=upload_id)
+            if upload.options.sse_key_check is not None and sse is None:
+                raise InvalidRequest(
+                    "The multipart upload was initiated with a customer-provided encryption key: the same "
+                    "SSE-C headers must be sent to complete it."
+                )
+            self._check_part_key(upload, sse)
             rows = []
             for part in chosen:
                 row = by_number.get(part.part_number)

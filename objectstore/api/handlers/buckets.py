@@ -32,7 +32,10 @@ async def list_buckets(ctx: S3Context, req: S3Request) -> S3Response:
     token = _list_param(req, "continuation-token")
     if token:
         try:
-            start_after = max(start_after, base64.urlsafe_b64decode(token.encode()).decode())
+            decoded = base64.urlsafe_b64decode(token.encode()).decode()
+            if "\0" in decoded:  # no bucket name holds one (and PostgreSQL text cannot)
+                raise ValueError(decoded)
+            start_after = max(start_after, decoded)
         except ValueError:
             raise invalid_argument("continuation-token", token) from None
     raw_max = _list_param(req, "max-keys")

@@ -150,15 +150,16 @@ def _parse_complete(body: bytes) -> list[RequestedPart]:
 async def complete_multipart_upload(ctx: S3Context, req: S3Request) -> S3Response:
     assert req.bucket is not None
     assert req.key is not None
-    body = await req.read_body(xml.MAX_XML_BODY)
+    body = await req.read_body(xml.MAX_XML_BODY, body_checksums=False)
     if not body.strip():
         raise MalformedXML()
     requested = _parse_complete(body)
+    sse = customer_key(req)
     object_checksums = requested_checksums(req.headers)
     size_header = req.headers.get("x-amz-mp-object-size")
     object_size = None
     if size_header is not None:
-        if not size_header.isdigit():
+        if not size_header.isascii() or not size_header.isdigit() or len(size_header) > 19:
             raise InvalidArgument("Invalid x-amz-mp-object-size", ArgumentName="x-amz-mp-object-size")
         object_size = int(size_header)
     result = await anyio.to_thread.run_sync(
@@ -170,6 +171,7 @@ async def complete_multipart_upload(ctx: S3Context, req: S3Request) -> S3Respons
             object_checksums,
             conditions(req),
             object_size,
+            sse,
         )
     )
     inner = xml.elements(
@@ -185,9 +187,10 @@ async def complete_multipart_upload(ctx: S3Context, req: S3Request) -> S3Respons
                 "ChecksumType": result.checksum_type,
             }
         )
-    return S3Response(
+    resp = S3Response(
         200, [("content-type", "application/xml")], xml.document("CompleteMultipartUploadResult", inner)
     )
+    return sse_headers(resp, sse.key_md5 if sse else None, at_rest=ctx.objects.atrest.enabled)
 
 
 @route("AbortMultipartUpload", "DELETE", "object", Action.WRITE_OBJECT, query="uploadId")

@@ -12,6 +12,7 @@ from objectstore.api.headers import (
     customer_key,
     int_query,
     object_headers,
+    response_overrides,
     sse_headers,
     write_options,
 )
@@ -57,6 +58,7 @@ async def _read(ctx: S3Context, req: S3Request, *, with_body: bool) -> S3Respons
     assert req.bucket is not None
     assert req.key is not None
     part = int_query(req, "partNumber", 0, 1, 10000) if "partNumber" in req.query else None
+    overrides = response_overrides(req)
     plan = await ctx.read(
         ctx.objects.plan_read,
         req.bucket,
@@ -69,7 +71,7 @@ async def _read(ctx: S3Context, req: S3Request, *, with_body: bool) -> S3Respons
     )
     meta = plan.meta
     resp = S3Response(206 if plan.partial else 200)
-    object_headers(resp, meta, req, whole=not plan.partial)
+    object_headers(resp, meta, req, overrides, whole=not plan.partial)
     if plan.partial and meta.size > 0:
         resp.header("content-range", f"bytes {plan.start}-{plan.end}/{meta.size}")
     resp.content_length = plan.length
