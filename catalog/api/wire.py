@@ -17,7 +17,7 @@ from litestar.di import NamedDependency
 
 from auth.service.errors import NotAuthenticated
 from auth.service.principal import Principal
-from catalog.api.errors import catalog_error_response
+from catalog.api.errors import INVALID_INPUT, bad_request, catalog_error_response
 from catalog.service.catalog import CatalogService
 from catalog.service.errors import BadRequest, CatalogError
 from catalog.service.naming import SEP, parse_namespace_param
@@ -169,6 +169,8 @@ def idempotent(
         response = run()
     except CatalogError as exc:
         response = catalog_error_response(exc)
+    except INVALID_INPUT as exc:
+        response = catalog_error_response(bad_request(exc))
     status = response.status_code or 200
     if status < 500 and status not in (401, 403):
         content = response.content if isinstance(response.content, bytes) else b""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from auth.service.principal import Permission, Principal
 from catalog.service.credentials import CredentialCache
 from catalog.service.errors import BadRequest, Forbidden, NoSuchNamespace, NoSuchWarehouse
+from catalog.service.locations import key_prefix as table_key_prefix
 from catalog.service.naming import namespace_name
 from catalog.service.ports import CredentialVendor, MetadataFiles, VendedCredentials
 from catalog.store.repository import CatalogRepository, Namespace
@@ -57,9 +58,12 @@ class Context:
             raise NoSuchNamespace(f"Namespace does not exist: {'.'.join(levels)}")
         return ns
 
-    def vend(self, principal: Principal, bucket: str, key_prefix: str) -> VendedCredentials | None:
+    def vend(self, principal: Principal, bucket: str, location: str) -> VendedCredentials | None:
+        """Credentials for the keys under a table's own location, never wider (the location is re-checked,
+        so a location stored before the policy existed cannot widen them)."""
         if self.vendor is None:
             return None
+        key_prefix = table_key_prefix(location, bucket)
         read_only = principal.permission is not Permission.ADMIN_RW
         vendor = self.vendor
         key = (id(vendor), principal.token_id, bucket, key_prefix, read_only)
@@ -70,7 +74,7 @@ class Context:
     def discard(self, bucket: str, key: str) -> None:
         """Best-effort removal of a metadata file whose commit lost the race (its name is unique)."""
         try:
-            self.files.delete_prefix(bucket, key)
+            self.files.delete_keys(bucket, [key])
         except Exception:  # never mask the commit's own outcome
             log.warning("could not delete orphaned metadata file %s/%s", bucket, key, exc_info=True)
 

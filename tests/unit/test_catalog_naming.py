@@ -19,7 +19,7 @@ from catalog.service.naming import (
     parse_namespace_param,
 )
 
-level = st.text(min_size=1).filter(lambda s: SEP not in s)
+level = st.text(min_size=1, max_size=20).filter(lambda s: SEP not in s)
 
 
 @given(st.text(min_size=1))  # names are never empty
