@@ -122,6 +122,10 @@ def parse(model: type[M], body: bytes) -> M:
         return model.model_validate_json(body)
     except INVALID_INPUT as exc:
         raise bad_request(exc) from exc
+    except (TypeError, AttributeError, KeyError, IndexError, ArithmeticError, RecursionError) as exc:
+        # pyiceberg's validators assume well-typed input (e.g. ``{"updates": [...]}`` for set-properties
+        # raises AttributeError): whatever they raise while parsing a body is the body's fault
+        raise bad_request(exc) from exc
 
 
 def dumps(value: Any) -> bytes:

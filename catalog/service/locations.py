@@ -22,7 +22,7 @@ from catalog.service.errors import BadRequest
 
 SCHEME = "s3://"
 CATALOG_AREA = "__lakebox"  # assigned locations: __lakebox/<namespace>/<name>-<uuid>
-MAX_LOCATION_KEY_BYTES = 512  # a table's location (as a key); its files need room below S3's 1,024-byte keys
+MAX_LOCATION_KEY_BYTES = 640  # a table's location (as a key); its files need room below S3's 1,024-byte keys
 MAX_KEY_BYTES = 1024  # any file path (S3's key limit)
 PATH_PROPERTIES = ("write.data.path", "write.metadata.path", "write.object-storage.path")
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f?#\\]")

@@ -245,6 +245,7 @@ class TableService:
         self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str, *, purge: bool = False
     ) -> None:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_name(name)
         entity = self.ctx.repo.delete_entity(bucket, namespace_name(namespace), name, TABLE)
         if entity is None:
             raise NoSuchTable(f"Table does not exist: {'.'.join(namespace)}.{name}")
@@ -268,6 +269,7 @@ class TableService:
         kind: str = TABLE,
     ) -> None:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_name(source[1], kind)
         check_name(destination[1], kind)
         src = (namespace_name(source[0]), source[1])
         if not self.ctx.repo.rename_entity(
@@ -352,6 +354,7 @@ class TableService:
         raise AssertionError("unreachable")
 
     def _plan(self, bucket: str, change: TableChange) -> _Planned:
+        check_name(change.name)
         ns_name = namespace_name(change.namespace)
         entity = self.ctx.repo.get_entity(bucket, ns_name, change.name)
         if entity is not None and entity.kind != TABLE:
@@ -400,6 +403,7 @@ class TableService:
         )
 
     def _get(self, bucket: str, namespace: tuple[str, ...], name: str) -> Entity:
+        check_name(name)
         entity = self.ctx.repo.get_entity(bucket, namespace_name(namespace), name)
         if entity is None or entity.kind != TABLE:
             self.ctx.namespace(bucket, namespace)  # NoSuchNamespace first when the namespace is missing

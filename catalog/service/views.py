@@ -83,7 +83,11 @@ class ViewService:
         existing = self.ctx.repo.get_entity(bucket, ns.name, name)
         if existing is not None:
             raise AlreadyExists(f"{existing.kind.capitalize()} already exists: {'.'.join(namespace)}.{name}")
-        loc = check_location(location, bucket) if location else new_location(bucket, namespace, name)
+        loc = (
+            check_location(location, bucket)
+            if location is not None
+            else new_location(bucket, namespace, name)
+        )
         metadata = new_view_metadata(loc, schema, version, properties)
         return self._store_new(bucket, ns.name, name, loc, dump_metadata(metadata))
 
@@ -153,6 +157,7 @@ class ViewService:
 
     def drop(self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str) -> None:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_name(name, VIEW)
         if self.ctx.repo.delete_entity(bucket, namespace_name(namespace), name, VIEW) is None:
             self.ctx.namespace(bucket, namespace)
             raise NoSuchView(f"View does not exist: {'.'.join(namespace)}.{name}")
@@ -180,6 +185,7 @@ class ViewService:
         return ViewResult(metadata_location, text)
 
     def _get(self, bucket: str, namespace: tuple[str, ...], name: str) -> Entity:
+        check_name(name, VIEW)
         entity = self.ctx.repo.get_entity(bucket, namespace_name(namespace), name)
         if entity is None or entity.kind != VIEW:
             self.ctx.namespace(bucket, namespace)
