@@ -15,6 +15,7 @@ from pyiceberg.view.metadata import ViewVersion
 from catalog.api.errors import INVALID_INPUT, bad_request
 from catalog.service.encryption import CatalogTableUpdate
 from catalog.service.errors import BadRequest
+from catalog.service.metadata import INVALID_INPUT as MODEL_ERRORS
 from catalog.service.view_metadata import ViewRequirement, ViewUpdate
 
 M = TypeVar("M", bound=BaseModel)
@@ -120,9 +121,7 @@ def parse(model: type[M], body: bytes) -> M:
         raise BadRequest("Malformed request: a JSON body is required")
     try:
         return model.model_validate_json(body)
-    except INVALID_INPUT as exc:
-        raise bad_request(exc) from exc
-    except (TypeError, AttributeError, KeyError, IndexError, ArithmeticError, RecursionError) as exc:
+    except (*INVALID_INPUT, *MODEL_ERRORS) as exc:
         # pyiceberg's validators assume well-typed input (e.g. ``{"updates": [...]}`` for set-properties
         # raises AttributeError): whatever they raise while parsing a body is the body's fault
         raise bad_request(exc) from exc

@@ -27,8 +27,20 @@ from pyiceberg.transforms import BucketTransform, Transform, TruncateTransform, 
 
 from catalog.service.errors import BadRequest, CommitFailed
 
-INVALID_INPUT = (ValidationError, IcebergValidationError, ValueError, TypeError)
-"""What pydantic and pyiceberg raise for input that cannot be a valid model (a 400, never a 500)."""
+INVALID_INPUT = (
+    ValidationError,
+    IcebergValidationError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    LookupError,
+    ArithmeticError,
+    RecursionError,
+    StopIteration,
+)
+"""What pydantic's and pyiceberg's validators and update handlers raise for input that cannot be valid (a 400,
+never a 500). pyiceberg finds ids with ``next()``: a StopIteration must never leave a handler's worker thread,
+where asyncio cannot carry it and the request would hang without a response."""
 WRITABLE_FORMAT_VERSIONS = ("1", "2")  # pyiceberg 0.12 reads v3 metadata but cannot write it
 
 
@@ -36,7 +48,7 @@ def parse_table_metadata(text: str | bytes) -> TableMetadata:
     try:
         return TableMetadataUtil.parse_raw(text if isinstance(text, str) else text.decode())
     except (*INVALID_INPUT, UnicodeDecodeError) as exc:
-        raise BadRequest(f"Invalid table metadata: {exc}") from exc
+        raise BadRequest(f"Invalid table metadata: {exc!s:.500}") from exc
 
 
 def dump_metadata(metadata: Any) -> str:
@@ -44,6 +56,8 @@ def dump_metadata(metadata: Any) -> str:
         return str(metadata.model_dump_json(by_alias=True, exclude_none=True))
     except NotImplementedError as exc:  # pyiceberg writes format versions 1 and 2 only
         raise BadRequest(f"This catalog cannot write this table's metadata: {exc}") from exc
+    except INVALID_INPUT as exc:
+        raise BadRequest(f"Invalid metadata: {exc!s:.500}") from exc
 
 
 def check_transforms(fields: Sequence[tuple[int, Transform[Any, Any]]], schema: Schema, what: str) -> None:
@@ -95,20 +109,30 @@ def create_metadata(
 ) -> TableMetadata:
     """Fresh metadata for a new table; the server assigns field, spec and sort-order ids."""
     check_format_version(properties)
+    try:
+        return _create_metadata(schema, location, spec, order, properties)
+    except INVALID_INPUT as exc:
+        raise BadRequest(f"Invalid table definition: {exc!s:.500}") from exc
+
+
+def _create_metadata(
+    schema: Schema,
+    location: str,
+    spec: PartitionSpec | None,
+    order: SortOrder | None,
+    properties: dict[str, str],
+) -> TableMetadata:
     if spec is not None:
         check_transforms([(f.source_id, f.transform) for f in spec.fields], schema, "partition spec")
     if order is not None:
         check_transforms([(f.source_id, f.transform) for f in order.fields], schema, "sort order")
-    try:
-        return new_table_metadata(
-            schema=schema,
-            partition_spec=spec or UNPARTITIONED_PARTITION_SPEC,
-            sort_order=order or UNSORTED_SORT_ORDER,
-            location=location,
-            properties=dict(properties),
-        )
-    except INVALID_INPUT as exc:
-        raise BadRequest(f"Invalid table definition: {exc}") from exc
+    return new_table_metadata(
+        schema=schema,
+        partition_spec=spec or UNPARTITIONED_PARTITION_SPEC,
+        sort_order=order or UNSORTED_SORT_ORDER,
+        location=location,
+        properties=dict(properties),
+    )
 
 
 def check_requirements(requirements: Sequence[TableRequirement], base: TableMetadata | None) -> None:
@@ -141,11 +165,17 @@ def apply_updates(
             new = update_table_metadata(empty, tuple(updates), enforce_validation=True)
         else:
             new = update_table_metadata(base, tuple(updates), metadata_location=base_location)
+        check_new_specs_and_orders(base, new)
     except CommitFailedException as exc:
         raise CommitFailed(str(exc)) from exc
-    except (*INVALID_INPUT, KeyError, IndexError, NotImplementedError) as exc:
-        raise BadRequest(f"Invalid table update: {exc}") from exc
-    check_new_specs_and_orders(base, new)
+    except StopIteration as exc:  # pyiceberg looked up the current schema, spec or sort order: there is none
+        raise BadRequest(
+            "Invalid table update: the metadata has no current schema, partition spec or sort order "
+            "(a table created by a commit needs add-schema, add-spec and add-sort-order and the actions "
+            "that make them current)"
+        ) from exc
+    except (*INVALID_INPUT, NotImplementedError) as exc:
+        raise BadRequest(f"Invalid table update: {exc!s:.500}") from exc
     return new
 
 
