@@ -79,6 +79,25 @@ def test_create_refuses_a_location_outside_the_rules(
     assert client.head(f"{P}/namespaces/db/tables/t").status_code == 404
 
 
+@pytest.mark.parametrize("prop", ["write.data.path", "write.metadata.path", "write.object-storage.path"])
+def test_create_refuses_path_properties_outside_the_table(
+    client: Client, files: MemoryFiles, prop: str
+) -> None:
+    create_namespace(client, "db")
+    before = files.keys("lake")
+    for path in ("s3://lake/elsewhere", "file:///tmp/x", "s3://other/x", "s3://lake/t/../u"):
+        body = {"name": "t", "schema": SCHEMA, "location": "s3://lake/t", "properties": {prop: path}}
+        assert error(client.post(f"{P}/namespaces/db/tables", json=body)) == (400, "BadRequestException")
+    assert files.keys("lake") == before
+    body = {
+        "name": "t",
+        "schema": SCHEMA,
+        "location": "s3://lake/t",
+        "properties": {prop: "s3://lake/t/files"},
+    }
+    assert client.post(f"{P}/namespaces/db/tables", json=body).status_code == 200
+
+
 def test_create_refuses_overlapping_another_table(client: Client, files: MemoryFiles) -> None:
     create_namespace(client, "db")
     create_table(client, "db", "a", location="s3://lake/shared/a")
