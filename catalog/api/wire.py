@@ -28,6 +28,7 @@ from catalog.store.repository import StoredResponse
 
 log = logging.getLogger("lakebox.catalog")
 JSON = "application/json"
+MAX_IDEMPOTENCY_KEY = 64  # the stored key's column; the spec's keys are UUIDs (36 characters)
 VENDED = "vended-credentials"
 
 
@@ -154,9 +155,13 @@ def idempotent(
     key = request.headers.get("idempotency-key")
     if not key:
         return _finished(run)
+    if len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise BadRequest(
+            f"Invalid Idempotency-Key: at most {MAX_IDEMPOTENCY_KEY} printable characters (a UUID)"
+        )
     service = service_of(request.app.state)
     service.ctx.warehouse(principal, prefix, write=True)  # never replay to a caller who may not write here
-    operation = f"{request.method} {request.url.path}"
+    operation = _operation(request.method, request.url.path)
     stored = service.replay(key)
     if stored is not None:
         if stored.operation != operation:
@@ -174,6 +179,14 @@ def idempotent(
         headers = {k: v for k, v in response.headers.items() if k.lower() == "etag"}
         service.finalize(key, prefix, operation, StoredResponse(status, content.decode(), headers, operation))
     return response
+
+
+def _operation(method: str, path: str) -> str:
+    """What a stored response answers, bounded to the column's 128 printable characters (else by digest)."""
+    operation = f"{method} {path}"
+    if len(operation) <= 128 and operation.isprintable():
+        return operation
+    return f"{method} sha256:{hashlib.sha256(path.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
 def _finished(run: Callable[[], Response[bytes]]) -> Response[bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from auth.service.principal import Permission, Principal
@@ -14,6 +15,7 @@ from catalog.service.ports import CredentialVendor, MetadataFiles, VendedCredent
 from catalog.store.repository import CatalogRepository, Namespace
 
 log = logging.getLogger("lakebox.catalog")
+_BUCKET_NAME = re.compile(r"[A-Za-z0-9._-]{1,63}")  # any name a bucket could have
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,6 @@ def bucket_of(prefix_or_warehouse: str) -> str:
     value = prefix_or_warehouse.strip()
     if value.startswith("s3://"):
         value = value[5:].rstrip("/")
-    if not value or "/" in value:
-        raise BadRequest(f"Invalid warehouse: {prefix_or_warehouse!r}")
+    if not _BUCKET_NAME.fullmatch(value):
+        raise BadRequest(f"Invalid warehouse: {prefix_or_warehouse[:100]!r} (a bucket name)")
     return value

@@ -55,6 +55,8 @@ def _check_length(value: str, what: str, limit: int) -> None:
         raise BadRequest(f"Invalid {what}: not valid UTF-8 text: {_short(value)}") from exc
     if size > limit:
         raise BadRequest(f"Invalid {what}: longer than {limit} bytes ({size}): {_short(value)}")
+    if "\x00" in value:  # no database can store it in a text column (PostgreSQL refuses it)
+        raise BadRequest(f"Invalid {what}: contains a NUL character: {_short(value)}")
 
 
 def _short(value: object) -> str:
@@ -74,9 +76,12 @@ def decode_page_token(token: str | None) -> str | None:
     if token is None or token == "":
         return None
     try:
-        return base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode()
+        last = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"Invalid pageToken: {_short(token)}") from exc
+    if "\x00" in last or len(last) > 4 * MAX_NAMESPACE_BYTES:
+        raise BadRequest(f"Invalid pageToken: {_short(token)}")
+    return last
 
 
 def check_page_size(size: int | None) -> int | None:

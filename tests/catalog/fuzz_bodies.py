@@ -107,7 +107,7 @@ UPDATES: list[dict[str, Any]] = [
     {"action": "set-current-view-version", "view-version-id": -1},
 ]
 
-NAMES = ["fz", "t", "v", "cz", "c", "nope", "fz\x1fsub", "", "..", "%2e%2e", "a/b", "x" * 300]
+NAMES = ["fz", "t", "v", "cz", "c", "nope", "fz\x1fsub", "", "..", "%2e%2e", "a/b", "x" * 300, "nul\x00"]
 name = st.sampled_from(NAMES) | st.text(max_size=20)
 json_leaf = (
     st.none()
