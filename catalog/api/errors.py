@@ -10,6 +10,8 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from pydantic import ValidationError
+from pyiceberg.exceptions import ValidationError as IcebergValidationError
 from sqlalchemy.exc import OperationalError
 
 from auth.service.errors import AuthError, ExpiredToken, InvalidToken, NotAuthenticated
@@ -53,6 +55,21 @@ def error_response(message: str, type_: str, code: int) -> Response[bytes]:
     return Response(error_body(message, type_, code), status_code=code, media_type="application/json")
 
 
+INVALID_INPUT = (ValidationError, IcebergValidationError)
+"""Model validation failures (pydantic's, and pyiceberg's own, which pyiceberg raises from inside its models'
+validators, e.g. ``decimal(99,999)`` or ``bucket[-5]``): whatever parsed them, the input was invalid."""
+
+
+def bad_request(exc: Exception) -> e.BadRequest:
+    """The 400 for a model validation failure: the first error's location and message."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        if errors:
+            where = ".".join(str(p) for p in errors[0]["loc"])
+            return e.BadRequest(f"Malformed request: {where}: {errors[0]['msg']}"[:1000])
+    return e.BadRequest(f"Malformed request: {exc}"[:1000])
+
+
 def catalog_error_response(exc: e.CatalogError) -> Response[bytes]:
     type_, code = CATALOG_ERRORS.get(type(exc), ("InternalServerError", 500))
     return error_response(exc.message, type_, code)
@@ -60,6 +77,10 @@ def catalog_error_response(exc: e.CatalogError) -> Response[bytes]:
 
 def _on_catalog_error(_: Request[Any, Any, Any], exc: e.CatalogError) -> Response[bytes]:
     return catalog_error_response(exc)
+
+
+def _on_invalid_input(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    return catalog_error_response(bad_request(exc))
 
 
 def _on_auth_error(_: Request[Any, Any, Any], exc: AuthError) -> Response[bytes]:
@@ -102,6 +123,8 @@ def _on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     e.CatalogError: _on_catalog_error,
+    ValidationError: _on_invalid_input,
+    IcebergValidationError: _on_invalid_input,
     AuthError: _on_auth_error,
     StoreError: _on_store_error,
     HTTPException: _on_http_error,

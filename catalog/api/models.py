@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.sorting import SortOrder
 from pyiceberg.table.update import TableRequirement
 from pyiceberg.view.metadata import ViewVersion
 
+from catalog.api.errors import INVALID_INPUT, bad_request
 from catalog.service.encryption import CatalogTableUpdate
 from catalog.service.errors import BadRequest
+from catalog.service.metadata import INVALID_INPUT as MODEL_ERRORS
 from catalog.service.view_metadata import ViewRequirement, ViewUpdate
 
 M = TypeVar("M", bound=BaseModel)
@@ -119,12 +121,10 @@ def parse(model: type[M], body: bytes) -> M:
         raise BadRequest("Malformed request: a JSON body is required")
     try:
         return model.model_validate_json(body)
-    except ValidationError as exc:
-        errors = exc.errors()
-        if not errors:
-            raise BadRequest(f"Malformed request: {exc}") from exc
-        where = ".".join(str(p) for p in errors[0]["loc"])
-        raise BadRequest(f"Malformed request: {where}: {errors[0]['msg']}") from exc
+    except (*INVALID_INPUT, *MODEL_ERRORS) as exc:
+        # pyiceberg's validators assume well-typed input (e.g. ``{"updates": [...]}`` for set-properties
+        # raises AttributeError): whatever they raise while parsing a body is the body's fault
+        raise bad_request(exc) from exc
 
 
 def dumps(value: Any) -> bytes:

@@ -153,8 +153,9 @@ class TableController(Controller):
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(CommitTableRequest, body)
+            ident = None if req.identifier is None else (tuple(req.identifier.namespace), req.identifier.name)
             result = service_of(request.app.state).tables.commit(
-                principal, prefix, ns(namespace), table, req.requirements, req.updates
+                principal, prefix, ns(namespace), table, req.requirements, req.updates, ident
             )
             body_json = (
                 f'{{"metadata-location":{_q(result.metadata_location)},"metadata":{result.metadata_json}}}'

@@ -131,8 +131,9 @@ class ViewController(Controller):
     ) -> Response[bytes]:
         def run() -> Response[bytes]:
             req = parse(CommitViewRequest, body)
+            ident = None if req.identifier is None else (tuple(req.identifier.namespace), req.identifier.name)
             result = service_of(request.app.state).views.replace(
-                principal, prefix, ns(namespace), view, req.requirements, req.updates
+                principal, prefix, ns(namespace), view, req.requirements, req.updates, ident
             )
             return _view_response(request, result)
 

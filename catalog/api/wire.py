@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from litestar.di import NamedDependency
 
 from auth.service.errors import NotAuthenticated
 from auth.service.principal import Principal
-from catalog.api.errors import catalog_error_response
+from catalog.api.errors import INVALID_INPUT, bad_request, catalog_error_response, error_response
 from catalog.service.catalog import CatalogService
 from catalog.service.errors import BadRequest, CatalogError
 from catalog.service.naming import SEP, parse_namespace_param
@@ -25,7 +26,9 @@ from catalog.service.ports import Authenticator, VendedCredentials
 from catalog.service.tables import TableResult
 from catalog.store.repository import StoredResponse
 
+log = logging.getLogger("lakebox.catalog")
 JSON = "application/json"
+MAX_IDEMPOTENCY_KEY = 64  # the stored key's column; the spec's keys are UUIDs (36 characters)
 VENDED = "vended-credentials"
 
 
@@ -151,10 +154,14 @@ def idempotent(
     """Runs a mutation once per ``Idempotency-Key``: a finalised result (2xx, 4xx) is stored and replayed."""
     key = request.headers.get("idempotency-key")
     if not key:
-        return run()
+        return _finished(run)
+    if len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise BadRequest(
+            f"Invalid Idempotency-Key: at most {MAX_IDEMPOTENCY_KEY} printable characters (a UUID)"
+        )
     service = service_of(request.app.state)
     service.ctx.warehouse(principal, prefix, write=True)  # never replay to a caller who may not write here
-    operation = f"{request.method} {request.url.path}"
+    operation = _operation(request.method, request.url.path)
     stored = service.replay(key)
     if stored is not None:
         if stored.operation != operation:
@@ -165,16 +172,34 @@ def idempotent(
             media_type=JSON if stored.body else None,
             headers=stored.headers,
         )
-    try:
-        response = run()
-    except CatalogError as exc:
-        response = catalog_error_response(exc)
+    response = _finished(run)
     status = response.status_code or 200
     if status < 500 and status not in (401, 403):
         content = response.content if isinstance(response.content, bytes) else b""
         headers = {k: v for k, v in response.headers.items() if k.lower() == "etag"}
         service.finalize(key, prefix, operation, StoredResponse(status, content.decode(), headers, operation))
     return response
+
+
+def _operation(method: str, path: str) -> str:
+    """What a stored response answers, bounded to the column's 128 printable characters (else by digest)."""
+    operation = f"{method} {path}"
+    if len(operation) <= 128 and operation.isprintable():
+        return operation
+    return f"{method} sha256:{hashlib.sha256(path.encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+
+def _finished(run: Callable[[], Response[bytes]]) -> Response[bytes]:
+    """The mutation's response, its errors mapped here (so a replay stores them)."""
+    try:
+        return run()
+    except CatalogError as exc:
+        return catalog_error_response(exc)
+    except INVALID_INPUT as exc:
+        return catalog_error_response(bad_request(exc))
+    except StopIteration:  # asyncio cannot carry it out of the worker thread: the request would hang
+        log.error("StopIteration escaped a catalog operation", exc_info=True)
+        return error_response("Internal server error", "InternalServerError", 500)
 
 
 Caller = NamedDependency[Principal]

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from auth.service.principal import Permission, Principal
 from catalog.service.credentials import CredentialCache
 from catalog.service.errors import BadRequest, Forbidden, NoSuchNamespace, NoSuchWarehouse
+from catalog.service.locations import key_prefix as table_key_prefix
 from catalog.service.naming import namespace_name
 from catalog.service.ports import CredentialVendor, MetadataFiles, VendedCredentials
 from catalog.store.repository import CatalogRepository, Namespace
 
 log = logging.getLogger("lakebox.catalog")
+_BUCKET_NAME = re.compile(r"[A-Za-z0-9._-]{1,63}")  # any name a bucket could have
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +60,12 @@ class Context:
             raise NoSuchNamespace(f"Namespace does not exist: {'.'.join(levels)}")
         return ns
 
-    def vend(self, principal: Principal, bucket: str, key_prefix: str) -> VendedCredentials | None:
+    def vend(self, principal: Principal, bucket: str, location: str) -> VendedCredentials | None:
+        """Credentials for the keys under a table's own location, never wider (the location is re-checked,
+        so a location stored before the policy existed cannot widen them)."""
         if self.vendor is None:
             return None
+        key_prefix = table_key_prefix(location, bucket)
         read_only = principal.permission is not Permission.ADMIN_RW
         vendor = self.vendor
         key = (id(vendor), principal.token_id, bucket, key_prefix, read_only)
@@ -70,7 +76,7 @@ class Context:
     def discard(self, bucket: str, key: str) -> None:
         """Best-effort removal of a metadata file whose commit lost the race (its name is unique)."""
         try:
-            self.files.delete_prefix(bucket, key)
+            self.files.delete_keys(bucket, [key])
         except Exception:  # never mask the commit's own outcome
             log.warning("could not delete orphaned metadata file %s/%s", bucket, key, exc_info=True)
 
@@ -80,6 +86,6 @@ def bucket_of(prefix_or_warehouse: str) -> str:
     value = prefix_or_warehouse.strip()
     if value.startswith("s3://"):
         value = value[5:].rstrip("/")
-    if not value or "/" in value:
-        raise BadRequest(f"Invalid warehouse: {prefix_or_warehouse!r}")
+    if not _BUCKET_NAME.fullmatch(value):
+        raise BadRequest(f"Invalid warehouse: {prefix_or_warehouse[:100]!r} (a bucket name)")
     return value

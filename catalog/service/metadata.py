@@ -11,29 +11,93 @@ from typing import Any
 
 from pydantic import ValidationError
 from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.exceptions import ValidationError as IcebergValidationError
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.metadata import TableMetadata, TableMetadataUtil, TableMetadataV1, new_table_metadata
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortOrder
 from pyiceberg.table.update import (
     AssertCreate,
+    AssignUUIDUpdate,
     TableRequirement,
     TableUpdate,
     update_table_metadata,
 )
+from pyiceberg.transforms import BucketTransform, Transform, TruncateTransform, UnknownTransform
 
 from catalog.service.errors import BadRequest, CommitFailed
+
+INVALID_INPUT = (
+    ValidationError,
+    IcebergValidationError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    LookupError,
+    ArithmeticError,
+    RecursionError,
+    StopIteration,
+)
+"""What pydantic's and pyiceberg's validators and update handlers raise for input that cannot be valid (a 400,
+never a 500). pyiceberg finds ids with ``next()``: a StopIteration must never leave a handler's worker thread,
+where asyncio cannot carry it and the request would hang without a response."""
+WRITABLE_FORMAT_VERSIONS = ("1", "2")  # pyiceberg 0.12 reads v3 metadata but cannot write it
 
 
 def parse_table_metadata(text: str | bytes) -> TableMetadata:
     try:
         return TableMetadataUtil.parse_raw(text if isinstance(text, str) else text.decode())
-    except (ValidationError, ValueError) as exc:
-        raise BadRequest(f"Invalid table metadata: {exc}") from exc
+    except (*INVALID_INPUT, UnicodeDecodeError) as exc:
+        raise BadRequest(f"Invalid table metadata: {exc!s:.500}") from exc
 
 
 def dump_metadata(metadata: Any) -> str:
-    return str(metadata.model_dump_json(by_alias=True, exclude_none=True))
+    try:
+        return str(metadata.model_dump_json(by_alias=True, exclude_none=True))
+    except NotImplementedError as exc:  # pyiceberg writes format versions 1 and 2 only
+        raise BadRequest(f"This catalog cannot write this table's metadata: {exc}") from exc
+    except INVALID_INPUT as exc:
+        raise BadRequest(f"Invalid metadata: {exc!s:.500}") from exc
+
+
+def check_transforms(fields: Sequence[tuple[int, Transform[Any, Any]]], schema: Schema, what: str) -> None:
+    """Each (source id, transform) of a partition spec or sort order: a known transform with a valid
+    parameter, applied to a column of the schema whose type it can transform."""
+    for source_id, transform in fields:
+        if isinstance(transform, UnknownTransform):
+            raise BadRequest(f"Invalid {what}: unknown transform {str(transform)!r}")
+        if isinstance(transform, BucketTransform) and transform.num_buckets < 1:
+            raise BadRequest(f"Invalid {what}: {transform} needs a positive number of buckets")
+        if isinstance(transform, TruncateTransform) and transform.width < 1:
+            raise BadRequest(f"Invalid {what}: {transform} needs a positive width")
+        try:
+            source = schema.find_type(source_id)
+        except ValueError as exc:
+            raise BadRequest(f"Invalid {what}: no column with id {source_id}") from exc
+        if not transform.can_transform(source):
+            raise BadRequest(f"Invalid {what}: {transform} cannot transform a column of type {source}")
+
+
+def check_new_specs_and_orders(base: TableMetadata | None, new: TableMetadata) -> None:
+    """Partition specs and sort orders a commit added are checked against the table's current schema."""
+    old_specs = {s.spec_id for s in base.partition_specs} if base is not None else set()
+    old_orders = {o.order_id for o in base.sort_orders} if base is not None else set()
+    schema = new.schema()
+    for spec in new.partition_specs:
+        if spec.spec_id not in old_specs:
+            check_transforms([(f.source_id, f.transform) for f in spec.fields], schema, "partition spec")
+    for order in new.sort_orders:
+        if order.order_id not in old_orders:
+            check_transforms([(f.source_id, f.transform) for f in order.fields], schema, "sort order")
+
+
+def check_format_version(properties: dict[str, str]) -> None:
+    version = properties.get("format-version")
+    if version is not None and str(version) not in WRITABLE_FORMAT_VERSIONS:
+        raise BadRequest(
+            f"Unsupported format-version {version!r}: this catalog creates tables of format version "
+            + " or ".join(WRITABLE_FORMAT_VERSIONS)
+        )
 
 
 def create_metadata(
@@ -44,16 +108,31 @@ def create_metadata(
     properties: dict[str, str],
 ) -> TableMetadata:
     """Fresh metadata for a new table; the server assigns field, spec and sort-order ids."""
+    check_format_version(properties)
     try:
-        return new_table_metadata(
-            schema=schema,
-            partition_spec=spec or UNPARTITIONED_PARTITION_SPEC,
-            sort_order=order or UNSORTED_SORT_ORDER,
-            location=location,
-            properties=dict(properties),
-        )
-    except (ValueError, ValidationError) as exc:
-        raise BadRequest(f"Invalid table definition: {exc}") from exc
+        return _create_metadata(schema, location, spec, order, properties)
+    except INVALID_INPUT as exc:
+        raise BadRequest(f"Invalid table definition: {exc!s:.500}") from exc
+
+
+def _create_metadata(
+    schema: Schema,
+    location: str,
+    spec: PartitionSpec | None,
+    order: SortOrder | None,
+    properties: dict[str, str],
+) -> TableMetadata:
+    if spec is not None:
+        check_transforms([(f.source_id, f.transform) for f in spec.fields], schema, "partition spec")
+    if order is not None:
+        check_transforms([(f.source_id, f.transform) for f in order.fields], schema, "sort order")
+    return new_table_metadata(
+        schema=schema,
+        partition_spec=spec or UNPARTITIONED_PARTITION_SPEC,
+        sort_order=order or UNSORTED_SORT_ORDER,
+        location=location,
+        properties=dict(properties),
+    )
 
 
 def check_requirements(requirements: Sequence[TableRequirement], base: TableMetadata | None) -> None:
@@ -74,16 +153,30 @@ def is_create(requirements: Sequence[TableRequirement]) -> bool:
 def apply_updates(
     base: TableMetadata | None, base_location: str | None, updates: Sequence[TableUpdate]
 ) -> TableMetadata:
-    """The metadata after ``updates``; a create (no base) starts from pyiceberg's empty V1 metadata."""
+    """The metadata after ``updates``; a create (no base) starts from pyiceberg's empty V1 metadata.
+
+    pyiceberg lets ``assign-uuid`` replace a table's UUID; Iceberg forbids it ("Cannot reassign uuid", a 400)."""
+    for update in updates:
+        if isinstance(update, AssignUUIDUpdate) and base is not None and update.uuid != base.table_uuid:
+            raise BadRequest(f"Cannot reassign uuid: the table's UUID is {base.table_uuid}")
     try:
         if base is None:
             empty = TableMetadataV1.model_construct(last_column_id=-1, schema=Schema())  # type: ignore[call-arg]
-            return update_table_metadata(empty, tuple(updates), enforce_validation=True)
-        return update_table_metadata(base, tuple(updates), metadata_location=base_location)
+            new = update_table_metadata(empty, tuple(updates), enforce_validation=True)
+        else:
+            new = update_table_metadata(base, tuple(updates), metadata_location=base_location)
+        check_new_specs_and_orders(base, new)
     except CommitFailedException as exc:
         raise CommitFailed(str(exc)) from exc
-    except (ValueError, ValidationError, KeyError, NotImplementedError) as exc:
-        raise BadRequest(f"Invalid table update: {exc}") from exc
+    except StopIteration as exc:  # pyiceberg looked up the current schema, spec or sort order: there is none
+        raise BadRequest(
+            "Invalid table update: the metadata has no current schema, partition spec or sort order "
+            "(a table created by a commit needs add-schema, add-spec and add-sort-order and the actions "
+            "that make them current)"
+        ) from exc
+    except (*INVALID_INPUT, NotImplementedError) as exc:
+        raise BadRequest(f"Invalid table update: {exc!s:.500}") from exc
+    return new
 
 
 def commit_metadata(

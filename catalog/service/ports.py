@@ -3,6 +3,7 @@ composition package. Each has a trivial in-memory double in the test suite."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -18,8 +19,8 @@ class MetadataFiles(Protocol):
     def read(self, bucket: str, key: str) -> bytes:
         """Returns the object's bytes; raises ``objectstore.service.errors.NoSuchKey`` when absent."""
 
-    def delete_prefix(self, bucket: str, prefix: str) -> int:
-        """Deletes every object whose key starts with ``prefix``; returns how many were deleted."""
+    def delete_keys(self, bucket: str, keys: Sequence[str]) -> None:
+        """Deletes exactly these objects (absent ones are ignored); never a prefix."""
 
     def bucket_exists(self, bucket: str) -> bool: ...
 

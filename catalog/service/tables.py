@@ -27,6 +27,7 @@ from catalog.service.encryption import (
     with_keys,
 )
 from catalog.service.errors import AlreadyExists, BadRequest, CommitFailed, NoSuchTable, NoSuchView
+from catalog.service.locations import check_inside, check_metadata_paths, known_paths
 from catalog.service.metadata import (
     commit_metadata,
     create_metadata,
@@ -37,6 +38,7 @@ from catalog.service.metadata import (
 )
 from catalog.service.naming import (
     check_location,
+    check_metadata_file_location,
     check_name,
     check_page_size,
     decode_page_token,
@@ -47,6 +49,7 @@ from catalog.service.naming import (
     new_metadata_location,
 )
 from catalog.service.ports import VendedCredentials
+from catalog.service.purge import purge_table
 from catalog.store.repository import Entity, PointerMove
 from objectstore.service.errors import NoSuchKey
 
@@ -90,6 +93,7 @@ class _Planned:
     metadata_json: str
     namespace: str
     name: str
+    location: str  # normalised by the location policy
 
 
 class TableService:
@@ -141,12 +145,12 @@ class TableService:
         text = entity.metadata_json
         if snapshots == "refs":
             text = with_referenced_snapshots_only(text)
-        creds = self.ctx.vend(principal, bucket, _prefix_key(entity.location, bucket)) if vend else None
+        creds = self.ctx.vend(principal, bucket, entity.location) if vend else None
         return TableResult(bucket, entity.location, entity.metadata_location, text, creds)
 
     def with_credentials(self, principal: Principal, result: TableResult) -> TableResult:
         """``result`` plus credentials scoped to the table's location (after an ETag check found it changed)."""
-        creds = self.ctx.vend(principal, result.bucket, _prefix_key(result.location, result.bucket))
+        creds = self.ctx.vend(principal, result.bucket, result.location)
         return TableResult(
             result.bucket, result.location, result.metadata_location, result.metadata_json, creds
         )
@@ -160,7 +164,7 @@ class TableService:
     ) -> tuple[str, VendedCredentials | None]:
         bucket = self.ctx.warehouse(principal, prefix, write=False)
         entity = self._get(bucket, namespace, name)
-        return entity.location, self.ctx.vend(principal, bucket, _prefix_key(entity.location, bucket))
+        return entity.location, self.ctx.vend(principal, bucket, entity.location)
 
     def report_metrics(
         self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str
@@ -183,9 +187,9 @@ class TableService:
         ns = self.ctx.namespace(bucket, namespace)
         if self.ctx.repo.get_entity(bucket, ns.name, req.name) is not None:
             raise _already_exists(namespace, req.name)
-        if req.location:
+        if req.location is not None:
             location = check_location(req.location, bucket)
-            taken = self.ctx.repo.overlapping_location(bucket, location)
+            taken = self.ctx.repo.overlapping_location(bucket, location)  # checked again when stored
             if taken is not None:
                 raise BadRequest(f"Location {location!r} overlaps the location of another table: {taken!r}")
         else:
@@ -194,7 +198,8 @@ class TableService:
             req.schema, location, req.partition_spec, req.write_order, req.properties or {}
         )
         text = dump_metadata(metadata)
-        creds = self.ctx.vend(principal, bucket, _prefix_key(location, bucket)) if vend else None
+        check_metadata_paths(json.loads(text), bucket)
+        creds = self.ctx.vend(principal, bucket, location) if vend else None
         if req.stage_create:
             return TableResult(bucket, location, None, text, creds)
         metadata_location = new_metadata_location(location, None)
@@ -221,30 +226,39 @@ class TableService:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
         check_name(name)
         ns = self.ctx.namespace(bucket, namespace)
-        check_location(metadata_location, bucket)
+        check_metadata_file_location(metadata_location, bucket)
         try:
             raw = self.ctx.files.read(bucket, key_of(metadata_location, bucket))
         except NoSuchKey as exc:
             raise BadRequest(f"Metadata file does not exist: {metadata_location}") from exc
-        metadata = parse_table_metadata(raw)
-        location = check_location(metadata.location, bucket)
-        text = json.dumps(
-            json.loads(raw), separators=(",", ":")
-        )  # as written: fields pyiceberg drops are kept
+        parse_table_metadata(raw)  # a valid table metadata document
+        doc = json.loads(raw)
+        location = check_metadata_paths(doc, bucket)  # the table's own area, and every file it names
+        check_inside(metadata_location, location, bucket, "metadata-location")
+        text = json.dumps(doc, separators=(",", ":"))  # as written: fields pyiceberg drops are kept
         entity = Entity(uuid.uuid4().hex, bucket, ns.name, name, TABLE, location, metadata_location, text)
         self.ctx.repo.insert_entity(entity, replace=overwrite)
-        creds = self.ctx.vend(principal, bucket, _prefix_key(location, bucket)) if vend else None
+        creds = self.ctx.vend(principal, bucket, location) if vend else None
         return TableResult(bucket, location, metadata_location, text, creds)
 
     def drop(
         self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str, *, purge: bool = False
     ) -> None:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_name(name)
         entity = self.ctx.repo.delete_entity(bucket, namespace_name(namespace), name, TABLE)
         if entity is None:
             raise NoSuchTable(f"Table does not exist: {'.'.join(namespace)}.{name}")
         if purge:
-            self.ctx.files.delete_prefix(bucket, _prefix_key(entity.location, bucket))
+            others = self.ctx.repo.live_locations(bucket)
+            purge_table(
+                self.ctx.files,
+                bucket,
+                entity.location,
+                entity.metadata_location,
+                entity.metadata_json,
+                others,
+            )
 
     def rename(
         self,
@@ -255,6 +269,7 @@ class TableService:
         kind: str = TABLE,
     ) -> None:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_name(source[1], kind)
         check_name(destination[1], kind)
         src = (namespace_name(source[0]), source[1])
         if not self.ctx.repo.rename_entity(
@@ -273,8 +288,11 @@ class TableService:
         name: str,
         requirements: Sequence[TableRequirement],
         updates: Sequence[CatalogTableUpdate],
+        identifier: tuple[tuple[str, ...], str] | None = None,
     ) -> TableResult:
+        """``identifier``, when the body names one, must be the table of the URL."""
         bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_same_identifier(identifier, namespace, name)
         change = TableChange(namespace, name, requirements, updates)
         planned = self._commit_with_retries(bucket, [change])[0]
         return TableResult(
@@ -304,7 +322,8 @@ class TableService:
                     p.entity.metadata_location,
                     p.metadata_location,
                     p.metadata_json,
-                    p.metadata.location,
+                    p.location,
+                    relocated=p.location != p.entity.location,
                 )
                 for p in written
                 if p.entity is not None
@@ -316,7 +335,7 @@ class TableService:
                     p.namespace,
                     p.name,
                     TABLE,
-                    p.metadata.location,
+                    p.location,
                     p.metadata_location,
                     p.metadata_json,
                 )
@@ -335,6 +354,7 @@ class TableService:
         raise AssertionError("unreachable")
 
     def _plan(self, bucket: str, change: TableChange) -> _Planned:
+        check_name(change.name)
         ns_name = namespace_name(change.namespace)
         entity = self.ctx.repo.get_entity(bucket, ns_name, change.name)
         if entity is not None and entity.kind != TABLE:
@@ -351,10 +371,19 @@ class TableService:
         new = commit_metadata(base, base_location, change.requirements, table_updates)  # type: ignore[arg-type]
         keys = apply_key_updates(keys_of(entity.metadata_json if entity else None), change.updates)
         if entity is not None and not change.updates:
-            return _Planned(entity, new, entity.metadata_location, entity.metadata_json, ns_name, change.name)
-        location = check_location(new.location, bucket) if new.location else None
-        if location is None:
-            raise BadRequest("The table metadata has no location")
+            return _Planned(
+                entity,
+                new,
+                entity.metadata_location,
+                entity.metadata_json,
+                ns_name,
+                change.name,
+                entity.location,
+            )
+        new_json = dump_metadata(new)
+        base_doc = json.loads(entity.metadata_json) if entity is not None else None
+        known = known_paths(base_doc) | ({base_location} if base_location else set())
+        location = check_metadata_paths(json.loads(new_json), bucket, known)
         moved = entity is None or location != entity.location
         taken = (
             self.ctx.repo.overlapping_location(bucket, location, entity.id if entity else None)
@@ -367,12 +396,14 @@ class TableService:
             entity,
             new,
             new_metadata_location(location, base_location),
-            with_keys(dump_metadata(new), keys),
+            with_keys(new_json, keys),
             ns_name,
             change.name,
+            location,
         )
 
     def _get(self, bucket: str, namespace: tuple[str, ...], name: str) -> Entity:
+        check_name(name)
         entity = self.ctx.repo.get_entity(bucket, namespace_name(namespace), name)
         if entity is None or entity.kind != TABLE:
             self.ctx.namespace(bucket, namespace)  # NoSuchNamespace first when the namespace is missing
@@ -380,8 +411,14 @@ class TableService:
         return entity
 
 
-def _prefix_key(location: str, bucket: str) -> str:
-    return key_of(location.rstrip("/"), bucket) + "/"
+def check_same_identifier(
+    identifier: tuple[tuple[str, ...], str] | None, namespace: tuple[str, ...], name: str
+) -> None:
+    if identifier is not None and (tuple(identifier[0]), identifier[1]) != (tuple(namespace), name):
+        named = ".".join((*identifier[0], identifier[1]))
+        raise BadRequest(
+            f"The request body names {named!r}, but the URL names {'.'.join((*namespace, name))!r}"
+        )
 
 
 def _already_exists(namespace: tuple[str, ...], name: str) -> Exception:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter
 from pyiceberg.schema import Schema
 from pyiceberg.table.update import (
     AddSchemaUpdate,
@@ -24,6 +24,7 @@ from pyiceberg.typedef import IcebergBaseModel
 from pyiceberg.view.metadata import ViewHistoryEntry, ViewMetadata, ViewVersion
 
 from catalog.service.errors import BadRequest, CommitFailed
+from catalog.service.metadata import INVALID_INPUT
 
 
 class AddViewVersionUpdate(IcebergBaseModel):
@@ -66,8 +67,8 @@ VIEW_REQUIREMENTS: TypeAdapter[list[ViewRequirement]] = TypeAdapter(list[ViewReq
 def parse_view_metadata(text: str | bytes) -> ViewMetadata:
     try:
         return ViewMetadata.model_validate_json(text)
-    except ValidationError as exc:
-        raise BadRequest(f"Invalid view metadata: {exc}") from exc
+    except INVALID_INPUT as exc:
+        raise BadRequest(f"Invalid view metadata: {exc!s:.500}") from exc
 
 
 def new_view_metadata(

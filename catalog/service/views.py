@@ -13,16 +13,18 @@ from pyiceberg.view.metadata import ViewVersion
 from auth.service.principal import Principal
 from catalog.service.core import Context
 from catalog.service.errors import AlreadyExists, BadRequest, CommitFailed, NoSuchView
+from catalog.service.locations import check_inside
 from catalog.service.metadata import dump_metadata
 from catalog.service.naming import (
     check_location,
+    check_metadata_file_location,
     check_name,
     key_of,
     namespace_name,
     new_location,
     new_metadata_location,
 )
-from catalog.service.tables import METADATA_CONTENT_TYPE, TableService
+from catalog.service.tables import METADATA_CONTENT_TYPE, TableService, check_same_identifier
 from catalog.service.view_metadata import (
     AssertViewUUID,
     apply_view_updates,
@@ -81,7 +83,11 @@ class ViewService:
         existing = self.ctx.repo.get_entity(bucket, ns.name, name)
         if existing is not None:
             raise AlreadyExists(f"{existing.kind.capitalize()} already exists: {'.'.join(namespace)}.{name}")
-        loc = check_location(location, bucket) if location else new_location(bucket, namespace, name)
+        loc = (
+            check_location(location, bucket)
+            if location is not None
+            else new_location(bucket, namespace, name)
+        )
         metadata = new_view_metadata(loc, schema, version, properties)
         return self._store_new(bucket, ns.name, name, loc, dump_metadata(metadata))
 
@@ -91,13 +97,14 @@ class ViewService:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
         check_name(name, VIEW)
         ns = self.ctx.namespace(bucket, namespace)
-        check_location(metadata_location, bucket)
+        check_metadata_file_location(metadata_location, bucket)
         try:
             raw = self.ctx.files.read(bucket, key_of(metadata_location, bucket))
         except NoSuchKey as exc:
             raise BadRequest(f"Metadata file does not exist: {metadata_location}") from exc
         metadata = parse_view_metadata(raw)
         loc = check_location(metadata.location, bucket)
+        check_inside(metadata_location, loc, bucket, "metadata-location")
         text = json.dumps(json.loads(raw), separators=(",", ":"))  # as written
         self.ctx.repo.insert_entity(
             Entity(uuid.uuid4().hex, bucket, ns.name, name, VIEW, loc, metadata_location, text)
@@ -112,8 +119,10 @@ class ViewService:
         name: str,
         requirements: Sequence[AssertViewUUID],
         updates: Sequence[object],
+        identifier: tuple[tuple[str, ...], str] | None = None,
     ) -> ViewResult:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_same_identifier(identifier, namespace, name)
         attempts = max(1, self.ctx.settings.commit_retries + 1)
         for attempt in range(attempts):
             entity = self._get(bucket, namespace, name)
@@ -128,7 +137,16 @@ class ViewService:
             self.ctx.files.write(bucket, key, text.encode(), METADATA_CONTENT_TYPE)
             try:
                 self.ctx.repo.commit(
-                    [PointerMove(entity.id, entity.metadata_location, metadata_location, text, loc)]
+                    [
+                        PointerMove(
+                            entity.id,
+                            entity.metadata_location,
+                            metadata_location,
+                            text,
+                            loc,
+                            relocated=loc != entity.location,
+                        )
+                    ]
                 )
                 return ViewResult(metadata_location, text)
             except CommitFailed:
@@ -139,6 +157,7 @@ class ViewService:
 
     def drop(self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str) -> None:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
+        check_name(name, VIEW)
         if self.ctx.repo.delete_entity(bucket, namespace_name(namespace), name, VIEW) is None:
             self.ctx.namespace(bucket, namespace)
             raise NoSuchView(f"View does not exist: {'.'.join(namespace)}.{name}")
@@ -166,6 +185,7 @@ class ViewService:
         return ViewResult(metadata_location, text)
 
     def _get(self, bucket: str, namespace: tuple[str, ...], name: str) -> Entity:
+        check_name(name, VIEW)
         entity = self.ctx.repo.get_entity(bucket, namespace_name(namespace), name)
         if entity is None or entity.kind != VIEW:
             self.ctx.namespace(bucket, namespace)

@@ -5,11 +5,11 @@ The catalog's service is synchronous and runs in worker threads, so are these ca
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from objectstore.service.buckets import BucketService
 from objectstore.service.conditions import Conditions
 from objectstore.service.errors import NoSuchBucket
-from objectstore.service.listing import list_objects
 from objectstore.service.model import WriteOptions
 from objectstore.service.names import key_identity
 from objectstore.service.objects import ObjectService, object_values
@@ -61,17 +61,9 @@ class ObjectStoreFiles:
             return plan.body
         return self.objects.read_range(plan, plan.start, plan.length)
 
-    def delete_prefix(self, bucket: str, prefix: str) -> int:
-        deleted, after = 0, ""
-        while True:
-            listing = list_objects(self.objects.repo, bucket, prefix, "", after, _DELETE_BATCH)
-            keys = [o.key for o in listing.objects]
-            if keys:
-                self.objects.delete_many(bucket, keys)
-                deleted += len(keys)
-            if not listing.is_truncated or not keys:
-                return deleted
-            after = listing.last
+    def delete_keys(self, bucket: str, keys: Sequence[str]) -> None:
+        for i in range(0, len(keys), _DELETE_BATCH):
+            self.objects.delete_many(bucket, list(keys[i : i + _DELETE_BATCH]))
 
     def bucket_exists(self, bucket: str) -> bool:
         try:

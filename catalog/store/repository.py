@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, select, update
+from sqlalchemy import Table, and_, delete, func, insert, not_, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from catalog.service.errors import (
     AlreadyExists,
+    BadRequest,
     CommitFailed,
     NamespaceNotEmpty,
     NoSuchNamespace,
@@ -74,6 +75,7 @@ class PointerMove:
     new_location: str
     new_json: str
     new_location_root: str
+    relocated: bool = False  # the table's location changes: it must not overlap another's
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,17 +259,50 @@ class CatalogRepository:
         self, warehouse: str, location: str, exclude_id: str | None = None
     ) -> str | None:
         """The location of a table or view that contains ``location`` or lies inside it, if any."""
-        loc = location.rstrip("/") + "/"
-        q = select(_ENTITY.c.location).where(_ENTITY.c.warehouse == warehouse)
-        if exclude_id is not None:
-            q = q.where(_ENTITY.c.id != exclude_id)
         with self.db.read() as conn:
-            rows = conn.execute(q)
-            for (other,) in rows:
-                mine = other.rstrip("/") + "/"
-                if mine.startswith(loc) or loc.startswith(mine):
-                    return str(other)
-        return None
+            return self._overlapping(conn, warehouse, location, exclude_id)
+
+    def live_locations(self, warehouse: str) -> list[str]:
+        with self.db.read() as conn:
+            return [
+                r[0] for r in conn.execute(select(_ENTITY.c.location).where(_ENTITY.c.warehouse == warehouse))
+            ]
+
+    def _overlapping(
+        self, conn: Connection, warehouse: str, location: str, exclude: Any = None
+    ) -> str | None:
+        """Equal to ``location``, one of its ancestors, or inside it; ``exclude`` is an id or a condition."""
+        loc = location.rstrip("/")
+        head, _, rest = loc.partition("://")
+        parts = rest.split("/")
+        ancestors = [f"{head}://{'/'.join(parts[:i])}" for i in range(1, len(parts) + 1)]
+        inside = loc + "/"
+        q = select(_ENTITY.c.location).where(
+            _ENTITY.c.warehouse == warehouse,
+            or_(
+                _ENTITY.c.location.in_(ancestors + [a + "/" for a in ancestors]),
+                func.substr(_ENTITY.c.location, 1, len(inside)) == inside,
+            ),
+        )
+        if isinstance(exclude, str):
+            q = q.where(_ENTITY.c.id != exclude)
+        elif exclude is not None:
+            q = q.where(not_(exclude))
+        row = conn.execute(q.limit(1)).first()
+        return None if row is None else str(row[0])
+
+    def _claim_location(self, conn: Connection, warehouse: str, location: str, exclude: Any = None) -> None:
+        """Refuses a location overlapping another live table's or view's, inside the write transaction (on
+        PostgreSQL the warehouse row is locked first, so two concurrent claims are serialised)."""
+        if not self.db.is_sqlite:
+            conn.execute(
+                select(_WAREHOUSE.c.bucket).where(_WAREHOUSE.c.bucket == warehouse).with_for_update()
+            )
+        taken = self._overlapping(conn, warehouse, location, exclude)
+        if taken is not None:
+            raise BadRequest(
+                f"Location {location!r} overlaps the location of another table or view: {taken!r}"
+            )
 
     def insert_entity(self, entity: Entity, *, replace: bool = False) -> Entity:
         """Creates a table or view; ``replace`` overwrites one of the same kind (register)."""
@@ -284,9 +319,10 @@ class CatalogRepository:
             _ENTITY.c.name == entity.name,
         )
         existing = conn.execute(select(_ENTITY.c.kind).where(ident)).first()
+        if existing is not None and (not replace or existing[0] != entity.kind):
+            raise AlreadyExists(f"{_kind_word(existing[0])} already exists: {_ident(entity)}")
+        self._claim_location(conn, entity.warehouse, entity.location, ident if existing is not None else None)
         if existing is not None:
-            if not replace or existing[0] != entity.kind:
-                raise AlreadyExists(f"{_kind_word(existing[0])} already exists: {_ident(entity)}")
             conn.execute(delete(_ENTITY).where(ident))
         now = time.time()
         values: dict[str, Any] = {
@@ -363,6 +399,10 @@ class CatalogRepository:
         with self.db.write() as conn:
             now = time.time()
             for move in moves:
+                if move.relocated:
+                    self._claim_location(
+                        conn, self._warehouse_of(conn, move.entity_id), move.new_location_root, move.entity_id
+                    )
                 result = conn.execute(
                     update(_ENTITY)
                     .where(_ENTITY.c.id == move.entity_id, _ENTITY.c.metadata_location == move.expected)
@@ -384,6 +424,12 @@ class CatalogRepository:
                     self._insert_entity(conn, entity, replace=False)
                 except AlreadyExists as exc:
                     raise CommitFailed(f"Commit failed: {exc.message}") from exc
+
+    def _warehouse_of(self, conn: Connection, entity_id: str) -> str:
+        row = conn.execute(select(_ENTITY.c.warehouse).where(_ENTITY.c.id == entity_id)).first()
+        if row is None:
+            raise CommitFailed("Commit failed: the table was dropped concurrently")
+        return str(row[0])
 
     # -- idempotency
     def get_response(self, key: str, now: float) -> StoredResponse | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -34,12 +35,10 @@ class MemoryFiles:
             except KeyError:
                 raise NoSuchKey() from None
 
-    def delete_prefix(self, bucket: str, prefix: str) -> int:
+    def delete_keys(self, bucket: str, keys: Sequence[str]) -> None:
         with self._lock:
-            keys = [k for k in self.buckets.get(bucket, {}) if k.startswith(prefix)]
             for k in keys:
-                del self.buckets[bucket][k]
-            return len(keys)
+                self.buckets.get(bucket, {}).pop(k, None)
 
     def bucket_exists(self, bucket: str) -> bool:
         return bucket in self.buckets

@@ -7,6 +7,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 P = "/v1/lake"
+T_LOCATION = "s3://lake/db/t"  # tests that add snapshots create db.t here: a snapshot's files lie inside it
 
 SCHEMA: dict[str, Any] = {
     "type": "struct",
@@ -39,7 +40,7 @@ def snapshot(
         "snapshot-id": snapshot_id,
         "sequence-number": seq,
         "timestamp-ms": ts + seq,
-        "manifest-list": f"s3://lake/x/metadata/snap-{snapshot_id}.avro",
+        "manifest-list": f"{T_LOCATION}/metadata/snap-{snapshot_id}.avro",
         "summary": {"operation": "append"},
         "schema-id": 0,
     }

@@ -11,7 +11,7 @@ from litestar.testing import TestClient
 
 from catalog.service.catalog import CatalogService
 from tests.catalog.doubles import MemoryFiles
-from tests.catalog.helpers import P, add_snapshot_updates, commit, create_namespace, create_table
+from tests.catalog.helpers import T_LOCATION, P, add_snapshot_updates, commit, create_namespace, create_table
 from tests.catalog.test_namespaces_api import error
 
 Client = TestClient  # type: ignore[type-arg]
@@ -20,7 +20,7 @@ Client = TestClient  # type: ignore[type-arg]
 @pytest.fixture
 def table(client: Client) -> dict[str, Any]:
     create_namespace(client, "db")
-    create_table(client, "db", "t")
+    create_table(client, "db", "t", location=T_LOCATION)
     r = commit(client, "db", "t", [], add_snapshot_updates(1, 1))
     assert r.status_code == 200, r.text
     out: dict[str, Any] = r.json()
@@ -226,7 +226,7 @@ def test_idempotent_delete_replays_204(client: Client, table: dict[str, Any]) ->
 def test_concurrent_appends_all_land_exactly_once(client: Client, service: CatalogService) -> None:
     """Writers race on one table; each retries on 409 like PyIceberg does. Every append lands exactly once."""
     create_namespace(client, "db")
-    create_table(client, "db", "t")
+    create_table(client, "db", "t", location=T_LOCATION)
     n_writers, per_writer = 4, 5
     errors: list[str] = []
 

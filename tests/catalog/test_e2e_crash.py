@@ -21,12 +21,15 @@ SCHEMA = {
 }
 
 
+LOCATION = "s3://lake/c/t"  # the snapshots' manifest lists lie inside the table's location
+
+
 def updates(sid: int, seq: int, parent: int | None) -> list[dict[str, Any]]:
     snap: dict[str, Any] = {
         "snapshot-id": sid,
         "sequence-number": seq,
         "timestamp-ms": 1_700_000_000_000 + seq,
-        "manifest-list": f"s3://lake/x/snap-{sid}.avro",
+        "manifest-list": f"{LOCATION}/metadata/snap-{sid}.avro",
         "summary": {"operation": "append"},
         "schema-id": 0,
     }
@@ -52,7 +55,8 @@ def test_commits_survive_sigkill(tmp_path: Path) -> None:
                 == 200
             )
             r = http.post(
-                f"{server.catalog_uri}/v1/lake/namespaces/c/tables", json={"name": "t", "schema": SCHEMA}
+                f"{server.catalog_uri}/v1/lake/namespaces/c/tables",
+                json={"name": "t", "schema": SCHEMA, "location": LOCATION},
             )
             assert r.status_code == 200
 

@@ -29,12 +29,15 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLake]:
         yield live
 
 
+LOCATION = "s3://lake/w/t"  # the snapshots' manifest lists lie inside the table's location
+
+
 def snapshot_updates(sid: int, seq: int, parent: int | None) -> list[dict[str, Any]]:
     snap: dict[str, Any] = {
         "snapshot-id": sid,
         "sequence-number": seq,
         "timestamp-ms": 1_700_000_000_000 + seq,
-        "manifest-list": f"s3://lake/x/snap-{sid}.avro",
+        "manifest-list": f"{LOCATION}/metadata/snap-{sid}.avro",
         "summary": {"operation": "append"},
         "schema-id": 0,
     }
@@ -51,7 +54,9 @@ def test_racing_commits_across_workers(lake: LiveLake, tmp_path: Path) -> None:
     base = f"{lake.catalog_uri}/v1/lake"
     with httpx.Client(headers=headers, timeout=60) as http:
         assert http.post(f"{base}/namespaces", json={"namespace": ["w"]}).status_code == 200
-        r = http.post(f"{base}/namespaces/w/tables", json={"name": "t", "schema": SCHEMA})
+        r = http.post(
+            f"{base}/namespaces/w/tables", json={"name": "t", "schema": SCHEMA, "location": LOCATION}
+        )
         assert r.status_code == 200
     writers, per_writer = 4, 8
     errors: list[str] = []

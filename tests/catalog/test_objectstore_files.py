@@ -31,16 +31,17 @@ def store(tmp_path: Path) -> ObjectStoreFiles:
     return ObjectStoreFiles(ObjectService(repo, LocalBlobStore(tmp_path, "node1"), fresh_atrest()), buckets)
 
 
-def test_write_read_delete_prefix(store: ObjectStoreFiles) -> None:
+def test_write_read_delete_keys(store: ObjectStoreFiles) -> None:
     store.write("lake", "t/metadata/00000-a.metadata.json", b'{"a":1}', "application/json")
     store.write("lake", "t/data/x.parquet", b"x" * 300_000, "application/octet-stream")
     store.write("lake", "t2/other", b"o", "application/octet-stream")
     assert store.read("lake", "t/metadata/00000-a.metadata.json") == b'{"a":1}'
     assert store.read("lake", "t/data/x.parquet") == b"x" * 300_000
     assert store.objects.head("lake", "t/metadata/00000-a.metadata.json").content_type == "application/json"
-    assert store.delete_prefix("lake", "t/") == 2
+    store.delete_keys("lake", ["t/data/x.parquet", "t/never-written"])  # exactly these keys
     with pytest.raises(NoSuchKey):
         store.read("lake", "t/data/x.parquet")
+    assert store.read("lake", "t/metadata/00000-a.metadata.json") == b'{"a":1}'
     assert store.read("lake", "t2/other") == b"o"
     assert store.bucket_exists("lake")
     assert not store.bucket_exists("nope")

@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.exceptions import (
+    BadRequestError,
     CommitFailedException,
     NamespaceAlreadyExistsError,
     NamespaceNotEmptyError,
@@ -138,6 +139,9 @@ def test_register_table(uri: str) -> None:
     cat = catalog(uri)
     cat.create_namespace("db")
     t = cat.create_table("db.orig", SCHEMA)
+    with pytest.raises(BadRequestError):  # the live table owns its location
+        cat.register_table("db.copy", t.metadata_location)
+    cat.drop_table("db.orig")  # its files are kept
     copy = cat.register_table("db.copy", t.metadata_location)
     assert copy.metadata.table_uuid == t.metadata.table_uuid
 

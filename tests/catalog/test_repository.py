@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import catalog.store.models  # noqa: F401
-from catalog.service.errors import AlreadyExists, CommitFailed, NamespaceNotEmpty, NoSuchNamespace
+from catalog.service.errors import AlreadyExists, BadRequest, CommitFailed, NamespaceNotEmpty, NoSuchNamespace
 from catalog.store.repository import SEP, CatalogRepository, Entity, PointerMove
 from lakebox.db import Database
 
@@ -22,11 +22,11 @@ def repo(db: Database) -> CatalogRepository:
 
 
 def entity(name: str, loc: str = "s3://lake/t/m0.json", kind: str = "table") -> Entity:
-    return Entity(f"id-{name}", "lake", "db", name, kind, "s3://lake/t", loc, "{}")
+    return Entity(f"id-{name}", "lake", "db", name, kind, f"s3://lake/{name}", loc, "{}")
 
 
 def move(e: Entity, expected: str, new: str) -> PointerMove:
-    return PointerMove(e.id, expected, new, f'{{"v":"{new}"}}', "s3://lake/t")
+    return PointerMove(e.id, expected, new, f'{{"v":"{new}"}}', e.location)
 
 
 def test_compare_and_set(repo: CatalogRepository) -> None:
@@ -60,6 +60,26 @@ def test_multi_table_commit_is_all_or_nothing(repo: CatalogRepository) -> None:
     got = repo.get_entity("lake", "db", "a")
     assert got is not None
     assert got.metadata_location == "s3://lake/t/m0.json"
+
+
+def test_locations_never_overlap(repo: CatalogRepository) -> None:
+    """Checked in the write transaction of an insert and of a commit that moves a location."""
+    a = repo.insert_entity(entity("a"))
+    for loc in ("s3://lake/a", "s3://lake/a/", "s3://lake/a/x", "s3://lake"):
+        with pytest.raises(BadRequest):
+            repo.insert_entity(Entity("id-x", "lake", "db", "x", "table", loc, "m", "{}"))
+    repo.insert_entity(Entity("id-ab", "lake", "db", "ab", "table", "s3://lake/ab", "m", "{}"))  # a sibling
+    b = repo.insert_entity(entity("b"))
+    with pytest.raises(BadRequest):
+        repo.commit(
+            [PointerMove(b.id, b.metadata_location, "s3://lake/a/in/m1.json", "{}", "s3://lake/a/in", True)]
+        )
+    got = repo.get_entity("lake", "db", "b")
+    assert got is not None
+    assert got.location == "s3://lake/b"
+    # replacing an entity (register with overwrite) may keep the location it had
+    repo.insert_entity(Entity("id-a2", "lake", "db", "a", "table", a.location, "m2", "{}"), replace=True)
+    assert sorted(repo.live_locations("lake")) == ["s3://lake/a", "s3://lake/ab", "s3://lake/b"]
 
 
 def test_racing_committers_exactly_one_wins(repo: CatalogRepository) -> None:

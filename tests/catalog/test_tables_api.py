@@ -9,7 +9,15 @@ from litestar.testing import TestClient
 
 from tests.catalog.conftest import S3_ENDPOINT
 from tests.catalog.doubles import MemoryFiles, RecordingVendor
-from tests.catalog.helpers import SCHEMA, P, add_snapshot_updates, commit, create_namespace, create_table
+from tests.catalog.helpers import (
+    SCHEMA,
+    T_LOCATION,
+    P,
+    add_snapshot_updates,
+    commit,
+    create_namespace,
+    create_table,
+)
 from tests.catalog.test_namespaces_api import error
 
 Client = TestClient  # type: ignore[type-arg]
@@ -114,7 +122,7 @@ def test_stage_create_writes_nothing_and_commit_creates(client: Client, files: M
 
 def test_load_snapshots_refs_and_etag(client: Client) -> None:
     create_namespace(client, "db")
-    create_table(client, "db", "t")
+    create_table(client, "db", "t", location=T_LOCATION)
     assert commit(client, "db", "t", [], add_snapshot_updates(1, 1)).status_code == 200
     assert commit(client, "db", "t", [], add_snapshot_updates(2, 2, parent=1)).status_code == 200
     full = client.get(f"{P}/namespaces/db/tables/t")
@@ -167,18 +175,18 @@ def test_list_tables_paginated(client: Client) -> None:
 def test_drop_with_and_without_purge(client: Client, files: MemoryFiles) -> None:
     create_namespace(client, "db")
     keep = create_table(client, "db", "keep")["metadata"]["location"].removeprefix("s3://lake/")
-    gone = create_table(client, "db", "gone")["metadata"]["location"].removeprefix("s3://lake/")
-    files.write("lake", gone + "/data/f.parquet", b"x", "application/octet-stream")
+    t = create_table(client, "db", "gone")
+    gone = t["metadata"]["location"].removeprefix("s3://lake/")
+    files.write("lake", gone + "/data/unreferenced.parquet", b"x", "application/octet-stream")
     files.write("lake", gone + "x/other-table-file", b"x", "application/octet-stream")
     assert client.delete(f"{P}/namespaces/db/tables/keep").status_code == 204
     assert files.keys("lake", keep + "/")  # files kept
     assert (
         client.delete(f"{P}/namespaces/db/tables/gone", params={"purgeRequested": "true"}).status_code == 204
     )
-    assert files.keys("lake", gone + "/") == []
-    assert files.keys("lake", gone + "x/") == [
-        "" + gone + "x/other-table-file"
-    ]  # only the table's own prefix
+    # the files its metadata references are deleted; a file it does not reference is not (never a prefix)
+    assert files.keys("lake", gone + "/") == [gone + "/data/unreferenced.parquet"]
+    assert files.keys("lake", gone + "x/") == [gone + "x/other-table-file"]
     assert error(client.delete(f"{P}/namespaces/db/tables/gone")) == (404, "NoSuchTableException")
 
 
@@ -202,6 +210,9 @@ def test_register(client: Client, files: MemoryFiles) -> None:
     create_namespace(client, "db")
     t = create_table(client, "db", "orig")
     body = {"name": "copy", "metadata-location": t["metadata-location"]}
+    # a live table owns its location: a second table over the same files is refused
+    assert error(client.post(f"{P}/namespaces/db/register", json=body)) == (400, "BadRequestException")
+    assert client.delete(f"{P}/namespaces/db/tables/orig").status_code == 204  # dropped, files kept
     r = client.post(f"{P}/namespaces/db/register", json=body)
     assert r.status_code == 200, r.text
     assert r.json()["metadata"]["table-uuid"] == t["metadata"]["table-uuid"]

@@ -113,6 +113,9 @@ def test_rename_and_register_view(client: Client) -> None:
 
     reg = {"name": "again", "metadata-location": v["metadata-location"]}
     r = client.post(f"{P}/namespaces/db/register-view", json=reg)
+    assert error(r) == (400, "BadRequestException")  # the live view owns that location
+    assert client.delete(f"{P}/namespaces/other/views/w").status_code == 204
+    r = client.post(f"{P}/namespaces/db/register-view", json=reg)
     assert r.status_code == 200, r.text
     assert r.json()["metadata"]["view-uuid"] == v["metadata"]["view-uuid"]
     assert error(client.post(f"{P}/namespaces/db/register-view", json=reg)) == (409, "AlreadyExistsException")
