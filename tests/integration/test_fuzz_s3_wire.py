@@ -184,7 +184,7 @@ def test_signed_requests(fuzz_server: tuple[LakeboxServer, str]) -> None:
     client = RawClient("127.0.0.1", server.s3_port)
     host = f"127.0.0.1:{server.s3_port}"
 
-    @settings(max_examples=2500, **FUZZ_SETTINGS)
+    @settings(max_examples=3500, **FUZZ_SETTINGS)
     @given(request=s3_request(signed=True))
     def run(request: tuple[str, bytes, list[tuple[str, str]], bytes]) -> None:
         method, target, headers, body = request
@@ -202,7 +202,7 @@ def test_unsigned_requests(fuzz_server: tuple[LakeboxServer, str]) -> None:
     server, _ = fuzz_server
     client = RawClient("127.0.0.1", server.s3_port)
 
-    @settings(max_examples=1200, **FUZZ_SETTINGS)
+    @settings(max_examples=1600, **FUZZ_SETTINGS)
     @given(
         request=s3_request(signed=False),
         raw_header=st.none()
