@@ -1,47 +1,64 @@
 """``lakebox object put|get|delete BUCKET/KEY``: wrangler's ``r2 object`` commands.
 
-They go through the S3 API with the token's own S3 credentials (access key id from the admin API's ``/whoami``,
-secret access key = SHA-256 of the token), so an object token works too, the bytes stream both ways, and every
-rule of the S3 layer (limits, metadata, authorisation, durability) applies unchanged.
+They go through the S3 API with the token's own S3 credentials (access key id = the token's id from
+``/user/tokens/verify``, secret access key = SHA-256 of the token), so an object token works too, the bytes stream
+both ways, and every rule of the S3 layer (limits, metadata, authorisation, durability) applies unchanged.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 
-from lakebox.cli import _client, _print, admin_options, main
-from lakebox.s3_client import S3Client
+from lakebox.client.output import api, connection_options, emit
 
-CHUNK = 1024 * 1024
 HEADER_OPTIONS = {
     "content_type": "content-type",
     "content_disposition": "content-disposition",
     "content_encoding": "content-encoding",
     "content_language": "content-language",
     "cache_control": "cache-control",
+    "expires": "expires",
 }
+_SIZE = re.compile(r"^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)$")
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
-@main.group("object")
+class ByteSize(click.ParamType[int]):
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        match = _SIZE.match(str(value).strip().lower())
+        if match is None:
+            self.fail(f"{value!r} is not a size like 8MiB, 64M or 1048576", param, ctx)
+        return int(match.group(1)) * _SIZE_UNITS[match.group(2)[:1]]
+
+
+@click.group("object")
 def object_() -> None:
     """Objects in a bucket (through the S3 API with the token's S3 credentials)."""
 
 
 def s3_options(command: Any) -> Any:
     command = click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Show a progress bar on standard error [when it is a terminal]",
+    )(command)
+    command = click.option(
         "--s3-endpoint",
         envvar="LAKEBOX_S3_ENDPOINT",
-        help="S3 endpoint [env LAKEBOX_S3_ENDPOINT; the server's, from the admin API]",
+        help="S3 endpoint [env LAKEBOX_S3_ENDPOINT; config file; the server's own]",
     )(command)
-    return admin_options(command)
+    return connection_options(command)
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -51,24 +68,12 @@ def _split(path: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _s3(admin: dict[str, Any]) -> S3Client:
-    client = _client(admin["console_url"], admin["token"], admin["data_dir"])
-    me = client.call("GET", "/whoami")
-    endpoint = admin["s3_endpoint"] or me["s3_endpoint"]
-    return S3Client.for_token(endpoint, me["access_key_id"], client.token)
+def _s3(opts: dict[str, Any]) -> Any:
+    from lakebox.client.s3 import S3Client
 
-
-class _Source:
-    """A file or pipe read in chunks, counting the bytes sent."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.size = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.stream.read(CHUNK):
-            self.size += len(chunk)
-            yield chunk
+    client = api(opts, opts["s3_endpoint"])
+    me = client.call("GET", "/user/tokens/verify")
+    return S3Client.for_token(client.s3_endpoint, me["id"], client.target.token)
 
 
 @object_.command("put")
@@ -80,12 +85,26 @@ class _Source:
 @click.option("--content-encoding", "--ce", help="Content-Encoding")
 @click.option("--content-language", "--cl", help="Content-Language")
 @click.option("--cache-control", "--cc", help="Cache-Control")
+@click.option("--expires", help="Expires (an HTTP date)")
+@click.option(
+    "--part-size", type=ByteSize(), default="64MiB", show_default=True,
+    help="A --file larger than this is sent as a multipart upload in parts of this size (at least 5MiB)",
+)  # fmt: skip
+@click.option(
+    "--concurrency", type=click.IntRange(1, 32), default=4, show_default=True, help="Parts sent at once"
+)
 @s3_options
-def object_put(path: str, file: Path | None, pipe: bool, **opts: Any) -> None:
+def object_put(
+    path: str, file: Path | None, pipe: bool, part_size: int, concurrency: int, **opts: Any
+) -> None:
     """Upload an object from --file or from standard input (--pipe), streamed."""
+    from lakebox.client import transfer
+
     bucket, key = _split(path)
     if (file is None) == (not pipe):
         raise click.UsageError("give exactly one of --file and --pipe")
+    if part_size < transfer.MIN_PART:
+        raise click.BadParameter("must be at least 5MiB", param_hint="--part-size")
     headers = {name: opts[opt] for opt, name in HEADER_OPTIONS.items() if opts[opt]}
     if file is not None and "content-type" not in headers:
         guessed, _ = mimetypes.guess_type(file.name)
@@ -95,16 +114,18 @@ def object_put(path: str, file: Path | None, pipe: bool, **opts: Any) -> None:
     if not opts["as_json"]:
         click.echo(f'Creating object "{key}" in bucket "{bucket}".')
     with open(file, "rb") if file is not None else os.fdopen(os.dup(sys.stdin.fileno()), "rb") as source:
-        if file is not None:
-            headers["content-length"] = str(os.fstat(source.fileno()).st_size)
-        body = _Source(source)
-        with s3.request("PUT", bucket, key, headers, body) as resp:
-            etag = resp.headers.get("etag", "").strip('"')
-    _print(
-        {"bucket": bucket, "key": key, "etag": etag, "size": body.size},
-        opts["as_json"],
-        lambda _: ["Upload complete."],
-    )
+        size = os.fstat(source.fileno()).st_size if file is not None else None
+        with transfer.progress(f"put {key}", size, opts["progress"]) as advance:
+            if size is not None and size > part_size:
+                chosen = transfer.part_size_for(size, part_size)
+                result = transfer.put_multipart(
+                    s3, bucket, key, headers, source, size, chosen, concurrency, advance
+                )
+            else:
+                if size is not None:
+                    headers["content-length"] = str(size)
+                result = transfer.put_stream(s3, bucket, key, headers, source, advance)
+    emit(result, opts["as_json"], lambda _: ["Upload complete."])
 
 
 @object_.command("get")
@@ -115,6 +136,8 @@ def object_put(path: str, file: Path | None, pipe: bool, **opts: Any) -> None:
 def object_get(path: str, file: Path | None, pipe: bool, **opts: Any) -> None:
     """Download an object to --file (default: the key's last segment, in the current directory) or to
     standard output (--pipe)."""
+    from lakebox.client import transfer
+
     bucket, key = _split(path)
     if file is not None and pipe:
         raise click.UsageError("give at most one of --file and --pipe")
@@ -127,14 +150,16 @@ def object_get(path: str, file: Path | None, pipe: bool, **opts: Any) -> None:
     if pipe:
         with s3.request("GET", bucket, key) as resp:
             out = sys.stdout.buffer
-            for chunk in resp.iter_raw(CHUNK):
+            for chunk in resp.iter_raw(transfer.CHUNK):
                 out.write(chunk)
             out.flush()
         return
     if not opts["as_json"]:
         click.echo(f'Downloading "{key}" from "{bucket}".')
     with s3.request("GET", bucket, key) as resp:
-        size = _download(resp.iter_raw(CHUNK), target)
+        total = int(resp.headers["content-length"]) if "content-length" in resp.headers else None
+        with transfer.progress(f"get {key}", total, opts["progress"]) as advance:
+            size = transfer.download(resp.iter_raw(transfer.CHUNK), target, advance)
         result = {
             "bucket": bucket,
             "key": key,
@@ -143,24 +168,7 @@ def object_get(path: str, file: Path | None, pipe: bool, **opts: Any) -> None:
             "etag": resp.headers.get("etag", "").strip('"'),
             "content_type": resp.headers.get("content-type"),
         }
-    _print(result, opts["as_json"], lambda _: ["Download complete."])
-
-
-def _download(chunks: Iterator[bytes], target: Path) -> int:
-    """Writes to a temporary file beside ``target``, renamed into place only when the whole body arrived."""
-    folder = target.parent if str(target.parent) else Path()
-    fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
-    size = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-                size += len(chunk)
-        os.replace(partial, target)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
-    return size
+    emit(result, opts["as_json"], lambda _: ["Download complete."])
 
 
 @object_.command("delete")
@@ -174,4 +182,4 @@ def object_delete(path: str, **opts: Any) -> None:
         click.echo(f'Deleting object "{key}" from bucket "{bucket}".')
     with s3.request("DELETE", bucket, key):
         pass
-    _print({"bucket": bucket, "key": key, "deleted": True}, opts["as_json"], lambda _: ["Delete complete."])
+    emit({"bucket": bucket, "key": key, "deleted": True}, opts["as_json"], lambda _: ["Delete complete."])
