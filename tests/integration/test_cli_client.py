@@ -43,6 +43,13 @@ def test_login_then_commands_use_the_config_file(server: LakeboxServer, tmp_path
     )
 
 
+def test_the_data_dir_of_the_working_directory(server: LakeboxServer) -> None:
+    assert server.data_dir.name == "data"  # the default --data-dir is ./data
+    listed = cli.run("bucket", "list", "--json", cwd=server.data_dir.parent)
+    assert listed.returncode == 0, err(listed)
+    assert "buckets" in json.loads(listed.stdout)
+
+
 def test_login_with_a_bad_token_writes_nothing(server: LakeboxServer, tmp_path: Path) -> None:
     xdg = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     refused = cli.run("login", "--console-url", server.console_url, "--token", "wrong", env=xdg)

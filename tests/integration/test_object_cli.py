@@ -38,6 +38,7 @@ def test_put_get_delete_file(server: LakeboxServer, bucket: str, tmp_path: Path)
     assert (
         put.stdout.decode() == f'Creating object "data/dataset.csv" in bucket "{bucket}".\nUpload complete.\n'
     )
+    assert put.stderr == b""  # no progress bar when standard error is not a terminal
     head = server.s3().head_object(Bucket=bucket, Key="data/dataset.csv")
     assert head["ContentType"] == "text/csv"
     assert head["ContentLength"] == 8
