@@ -26,6 +26,7 @@ HEADER_OPTIONS = {
     "cache_control": "cache-control",
     "expires": "expires",
 }
+S3_STORAGE_CLASSES = {"Standard": "STANDARD", "InfrequentAccess": "STANDARD_IA"}  # R2's names -> S3's
 _SIZE = re.compile(r"^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)$")
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -87,6 +88,9 @@ def _s3(opts: dict[str, Any]) -> Any:
 @click.option("--cache-control", "--cc", help="Cache-Control")
 @click.option("--expires", help="Expires (an HTTP date)")
 @click.option(
+    "--storage-class", "-s", type=click.Choice(list(S3_STORAGE_CLASSES)), help="Storage class [the bucket's]"
+)
+@click.option(
     "--part-size", type=ByteSize(), default="64MiB", show_default=True,
     help="A --file larger than this is sent as a multipart upload in parts of this size (at least 5MiB)",
 )  # fmt: skip
@@ -95,7 +99,13 @@ def _s3(opts: dict[str, Any]) -> Any:
 )
 @s3_options
 def object_put(
-    path: str, file: Path | None, pipe: bool, part_size: int, concurrency: int, **opts: Any
+    path: str,
+    file: Path | None,
+    pipe: bool,
+    storage_class: str | None,
+    part_size: int,
+    concurrency: int,
+    **opts: Any,
 ) -> None:
     """Upload an object from --file or from standard input (--pipe), streamed."""
     from lakebox.client import transfer
@@ -106,6 +116,8 @@ def object_put(
     if part_size < transfer.MIN_PART:
         raise click.BadParameter("must be at least 5MiB", param_hint="--part-size")
     headers = {name: opts[opt] for opt, name in HEADER_OPTIONS.items() if opts[opt]}
+    if storage_class:
+        headers["x-amz-storage-class"] = S3_STORAGE_CLASSES[storage_class]
     if file is not None and "content-type" not in headers:
         guessed, _ = mimetypes.guess_type(file.name)
         if guessed:

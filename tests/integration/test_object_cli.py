@@ -39,6 +39,9 @@ def test_put_get_delete_file(server: LakeboxServer, bucket: str, tmp_path: Path)
         put.stdout.decode() == f'Creating object "data/dataset.csv" in bucket "{bucket}".\nUpload complete.\n'
     )
     assert put.stderr == b""  # no progress bar when standard error is not a terminal
+    cold = lakebox(server, "object", "put", f"{bucket}/cold", "--pipe", "-s", "InfrequentAccess", stdin=b"c")
+    assert cold.returncode == 0, err(cold)
+    assert server.s3().head_object(Bucket=bucket, Key="cold")["StorageClass"] == "STANDARD_IA"
     head = server.s3().head_object(Bucket=bucket, Key="data/dataset.csv")
     assert head["ContentType"] == "text/csv"
     assert head["ContentLength"] == 8
