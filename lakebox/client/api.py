@@ -45,15 +45,15 @@ def unreachable(url: str, exc: Exception) -> CliError:
 
 
 class Api:
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, jurisdiction: str | None = None) -> None:
+        """``jurisdiction`` goes to every call as ``cf-r2-jurisdiction`` (wrangler's ``-J``)."""
         import httpx  # here, not at module level: ``lakebox --version`` starts without it
 
         self.target = target
-        self._http = httpx.Client(
-            base_url=target.console_url + MOUNT,
-            headers={"authorization": f"Bearer {target.token}"},
-            timeout=TIMEOUT,
-        )
+        headers = {"authorization": f"Bearer {target.token}"}
+        if jurisdiction:
+            headers["cf-r2-jurisdiction"] = jurisdiction
+        self._http = httpx.Client(base_url=target.console_url + MOUNT, headers=headers, timeout=TIMEOUT)
 
     def call(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, **params: Any

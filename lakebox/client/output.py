@@ -35,13 +35,21 @@ def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def bucket_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The connection options and wrangler's ``-J/--jurisdiction``."""
+    command = click.option(
+        "--jurisdiction", "-J", help="The bucket's jurisdiction (lakebox has only 'default')"
+    )(command)
+    return connection_options(command)
+
+
 def api(opts: dict[str, Any], s3_endpoint: str | None = None) -> Api:
     from lakebox.client.config import Target
 
     target = resolve(opts["console_url"], opts["token"], opts["data_dir"])
     if s3_endpoint:
         target = Target(target.console_url, target.token, target.account_id, s3_endpoint)
-    return Api(target)
+    return Api(target, opts.get("jurisdiction"))
 
 
 def emit(result: Any, as_json: bool, lines: Callable[[Any], list[str]]) -> None:

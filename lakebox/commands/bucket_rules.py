@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from lakebox.client.errors import ApiError, CliError
-from lakebox.client.output import api, connection_options, emit
+from lakebox.client.output import api, bucket_options, emit
 
 DAY = 86400
 NO_CORS = 10059  # the bucket has no CORS configuration: listed as no rules
@@ -94,7 +94,7 @@ def _lifecycle_lines(result: dict[str, Any]) -> list[str]:
 
 @lifecycle.command("list")
 @click.argument("bucket")
-@connection_options
+@bucket_options
 def lifecycle_list(bucket: str, **opts: Any) -> None:
     """List the bucket's lifecycle rules."""
     client = api(opts)
@@ -107,20 +107,18 @@ def lifecycle_list(bucket: str, **opts: Any) -> None:
 @click.argument("name", required=False)
 @click.argument("prefix", required=False)
 @click.option("--id", "rule_id", help="The rule's name (same as NAME)")
-@click.option("--prefix", "prefix_option", help="Only keys under this prefix (same as PREFIX) [all]")
 @click.option("--expire-days", type=click.IntRange(min=1), help="Delete objects this many days old")
 @click.option("--expire-date", help="Delete objects on this date (YYYY-MM-DD)")
 @click.option("--ia-transition-days", type=click.IntRange(min=1), help="Move to Infrequent Access after days")
 @click.option("--ia-transition-date", help="Move to Infrequent Access on this date (YYYY-MM-DD)")
 @click.option("--abort-multipart-days", type=click.IntRange(min=1), help="Abort uploads this many days old")
 @FORCE
-@connection_options
+@bucket_options
 def lifecycle_add(
     bucket: str,
     name: str | None,
     prefix: str | None,
     rule_id: str | None,
-    prefix_option: str | None,
     expire_days: int | None,
     expire_date: str | None,
     ia_transition_days: int | None,
@@ -136,7 +134,7 @@ def lifecycle_add(
     rule: dict[str, Any] = {
         "id": name,
         "enabled": True,
-        "conditions": {"prefix": prefix or prefix_option or ""},
+        "conditions": {"prefix": prefix or ""},
     }
     expire = _condition(expire_days, expire_date, "expire")
     transition = _condition(ia_transition_days, ia_transition_date, "ia-transition")
@@ -170,7 +168,7 @@ def lifecycle_add(
 @lifecycle.command("remove")
 @click.argument("bucket")
 @click.option("--name", "--id", "name", required=True, help="The rule to remove")
-@connection_options
+@bucket_options
 def lifecycle_remove(bucket: str, name: str, **opts: Any) -> None:
     """Remove one lifecycle rule."""
     client = api(opts)
@@ -193,7 +191,7 @@ def lifecycle_remove(bucket: str, name: str, **opts: Any) -> None:
 @click.argument("bucket")
 @RULES_FILE
 @FORCE
-@connection_options
+@bucket_options
 def lifecycle_set(bucket: str, file: Path, force: bool, **opts: Any) -> None:
     """Replace the bucket's lifecycle rules with those of a JSON file."""
     body = _rules_file(file)
@@ -233,7 +231,7 @@ def _cors_lines(result: dict[str, Any]) -> list[str]:
 
 @cors.command("list")
 @click.argument("bucket")
-@connection_options
+@bucket_options
 def cors_list(bucket: str, **opts: Any) -> None:
     """List the bucket's CORS rules."""
     client = api(opts)
@@ -250,7 +248,7 @@ def cors_list(bucket: str, **opts: Any) -> None:
 @click.argument("bucket")
 @RULES_FILE
 @FORCE
-@connection_options
+@bucket_options
 def cors_set(bucket: str, file: Path, force: bool, **opts: Any) -> None:
     """Replace the bucket's CORS rules with those of a JSON file."""
     body = _rules_file(file)
@@ -266,7 +264,7 @@ def cors_set(bucket: str, file: Path, force: bool, **opts: Any) -> None:
 @cors.command("delete")
 @click.argument("bucket")
 @FORCE
-@connection_options
+@bucket_options
 def cors_delete(bucket: str, force: bool, **opts: Any) -> None:
     """Remove all of the bucket's CORS rules."""
     client = api(opts)

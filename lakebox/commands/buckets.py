@@ -9,7 +9,7 @@ import click
 
 from lakebox.client.api import Api
 from lakebox.client.errors import CliError
-from lakebox.client.output import api, connection_options, emit
+from lakebox.client.output import api, bucket_options, connection_options, emit
 from lakebox.commands.bucket_rules import cors, lifecycle
 
 STORAGE_CLASSES = click.Choice(["Standard", "InfrequentAccess"])
@@ -37,11 +37,8 @@ def _bucket_lines(b: dict[str, Any]) -> list[str]:
 @click.argument("name")
 @click.option("--location", help="Location hint: wnam, enam, weur, eeur, apac, oc [auto]")
 @click.option("--storage-class", "-s", type=STORAGE_CLASSES, help="Default storage class [Standard]")
-@click.option("--jurisdiction", "-J", help="Jurisdiction (only 'default' exists in lakebox)")
-@connection_options
-def bucket_create(
-    name: str, location: str | None, storage_class: str | None, jurisdiction: str | None, **opts: Any
-) -> None:
+@bucket_options
+def bucket_create(name: str, location: str | None, storage_class: str | None, **opts: Any) -> None:
     """Create a bucket."""
     client = api(opts)
     body: dict[str, Any] = {"name": name}
@@ -49,13 +46,12 @@ def bucket_create(
         body["locationHint"] = location
     if storage_class:
         body["storageClass"] = storage_class
-    headers = {"cf-r2-jurisdiction": jurisdiction} if jurisdiction else None
-    result = client.call("POST", client.account("/r2/buckets"), body, headers=headers)
+    result = client.call("POST", client.account("/r2/buckets"), body)
     emit(result, opts["as_json"], lambda b: [f"Created bucket '{b['name']}'."])
 
 
 @bucket.command("list")
-@connection_options
+@bucket_options
 def bucket_list(**opts: Any) -> None:
     """List buckets (every page)."""
     client = api(opts)
@@ -76,7 +72,7 @@ def bucket_list(**opts: Any) -> None:
 
 @bucket.command("info")
 @click.argument("name")
-@connection_options
+@bucket_options
 def bucket_info(name: str, **opts: Any) -> None:
     """Show a bucket."""
     client = api(opts)
@@ -85,7 +81,7 @@ def bucket_info(name: str, **opts: Any) -> None:
 
 @bucket.command("delete")
 @click.argument("name")
-@connection_options
+@bucket_options
 def bucket_delete(name: str, **opts: Any) -> None:
     """Delete an empty bucket."""
     client = api(opts)
@@ -101,7 +97,7 @@ def update() -> None:
 @update.command("storage-class")
 @click.argument("name")
 @click.option("--storage-class", "-s", required=True, type=STORAGE_CLASSES, help="The new default class")
-@connection_options
+@bucket_options
 def update_storage_class(name: str, storage_class: str, **opts: Any) -> None:
     """Set the bucket's default storage class."""
     client = api(opts)
@@ -134,7 +130,7 @@ def _dev_url_lines(d: dict[str, Any]) -> list[str]:
 
 @dev_url.command("get")
 @click.argument("name")
-@connection_options
+@bucket_options
 def dev_url_get(name: str, **opts: Any) -> None:
     """Show whether the r2.dev URL is enabled, and where."""
     emit(_dev_url(api(opts), name, None), opts["as_json"], _dev_url_lines)
@@ -143,7 +139,7 @@ def dev_url_get(name: str, **opts: Any) -> None:
 @dev_url.command("enable")
 @click.argument("name")
 @click.option("--force", "-y", is_flag=True, help="Do not ask (lakebox never asks)")
-@connection_options
+@bucket_options
 def dev_url_enable(name: str, force: bool, **opts: Any) -> None:
     """Serve the bucket's objects to anyone at an address that names neither account nor bucket."""
     emit(_dev_url(api(opts), name, True), opts["as_json"], _dev_url_lines)
@@ -152,7 +148,7 @@ def dev_url_enable(name: str, force: bool, **opts: Any) -> None:
 @dev_url.command("disable")
 @click.argument("name")
 @click.option("--force", "-y", is_flag=True, help="Do not ask (lakebox never asks)")
-@connection_options
+@bucket_options
 def dev_url_disable(name: str, force: bool, **opts: Any) -> None:
     """Stop serving the bucket publicly (the address is kept for a later enable)."""
     emit(_dev_url(api(opts), name, False), opts["as_json"], _dev_url_lines)

@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-from lakebox.client.output import api, connection_options, emit
+from lakebox.client.errors import CliError
+from lakebox.client.output import api, bucket_options, emit
 
 HEADER_OPTIONS = {
     "content_type": "content-type",
@@ -49,6 +50,10 @@ def object_() -> None:
 
 
 def s3_options(command: Any) -> Any:
+    """The connection options, wrangler's -J, --remote (what lakebox always is) and --local (refused), the S3
+    endpoint and the progress bar."""
+    command = click.option("--remote", is_flag=True, hidden=True)(command)
+    command = click.option("--local", is_flag=True, hidden=True)(command)
     command = click.option(
         "--progress/--no-progress",
         default=None,
@@ -59,7 +64,7 @@ def s3_options(command: Any) -> Any:
         envvar="LAKEBOX_S3_ENDPOINT",
         help="S3 endpoint [env LAKEBOX_S3_ENDPOINT; config file; the server's own]",
     )(command)
-    return connection_options(command)
+    return bucket_options(command)
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -71,6 +76,11 @@ def _split(path: str) -> tuple[str, str]:
 
 def _s3(opts: dict[str, Any]) -> Any:
     from lakebox.client.s3 import S3Client
+
+    if opts["local"]:
+        raise CliError("lakebox has no local mode: its objects are on the server (drop --local)")
+    if opts["jurisdiction"] not in (None, "default"):
+        raise CliError(f"lakebox has only the default jurisdiction, not {opts['jurisdiction']!r} (drop -J)")
 
     client = api(opts, opts["s3_endpoint"])
     me = client.call("GET", "/user/tokens/verify")
@@ -185,6 +195,7 @@ def object_get(path: str, file: Path | None, pipe: bool, **opts: Any) -> None:
 
 @object_.command("delete")
 @click.argument("path", metavar="BUCKET/KEY")
+@click.option("--force", "-y", is_flag=True, help="Do not ask (lakebox never asks)")
 @s3_options
 def object_delete(path: str, **opts: Any) -> None:
     """Delete an object (irreversible)."""

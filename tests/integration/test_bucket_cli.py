@@ -61,6 +61,17 @@ def test_bucket_commands(server: LakeboxServer) -> None:
     )
 
 
+def test_jurisdiction_flag_reaches_the_server(server: LakeboxServer) -> None:
+    assert as_json(server, "bucket", "list", "-J", "default")["buckets"] is not None
+    eu = lakebox(server, "bucket", "create", "eu-bucket", "-J", "eu")
+    assert (eu.returncode, err(eu)) == (
+        1,
+        "lakebox: The 'eu' jurisdiction: not implemented in lakebox yet [code 10042]",
+    )
+    with pytest.raises(ClientError):
+        server.s3().head_bucket(Bucket="eu-bucket")
+
+
 def test_bucket_list_follows_every_page(server: LakeboxServer) -> None:
     # The v4 API pages by cursor; the CLI asks for every page (the server's page is 1000 buckets).
     names = {f"page-{i:02d}" for i in range(3)}

@@ -51,7 +51,7 @@ def test_put_get_delete_file(server: LakeboxServer, bucket: str, tmp_path: Path)
     assert got.stdout.decode() == f'Downloading "data/dataset.csv" from "{bucket}".\nDownload complete.\n'
     assert (tmp_path / "dataset.csv").read_bytes() == b"a,b\n1,2\n"
 
-    deleted = lakebox(server, "object", "delete", f"{bucket}/data/dataset.csv", "--json")
+    deleted = lakebox(server, "object", "delete", f"{bucket}/data/dataset.csv", "--remote", "-y", "--json")
     assert deleted.returncode == 0, err(deleted)
     assert json.loads(deleted.stdout) == {"bucket": bucket, "key": "data/dataset.csv", "deleted": True}
     with pytest.raises(ClientError) as info:
@@ -131,6 +131,19 @@ def test_usage_errors(server: LakeboxServer, args: list[str], message: str) -> N
     result = lakebox(server, "object", *args)
     assert result.returncode == 2
     assert err(result).endswith(f"Error: {message}")
+
+
+def test_local_and_other_jurisdictions_are_refused(server: LakeboxServer, bucket: str) -> None:
+    local = lakebox(server, "object", "put", f"{bucket}/k", "--pipe", "--local", stdin=b"x")
+    assert (local.returncode, err(local)) == (
+        1,
+        "lakebox: lakebox has no local mode: its objects are on the server (drop --local)",
+    )
+    eu = lakebox(server, "object", "get", f"{bucket}/k", "--pipe", "-J", "eu")
+    assert (eu.returncode, err(eu)) == (
+        1,
+        "lakebox: lakebox has only the default jurisdiction, not 'eu' (drop -J)",
+    )
 
 
 def test_put_and_get_stream_without_holding_the_file(
