@@ -119,7 +119,9 @@ def _dev_url(client: Api, name: str, enabled: bool | None) -> dict[str, Any]:
         result: dict[str, Any] = client.call("GET", path)
     else:
         result = client.call("PUT", path, {"enabled": enabled})
-    return {**result, "bucket": name, "url": f"http://{result['domain']}" if result.get("domain") else None}
+    scheme = client.target.console_url.partition("://")[0]  # the public port serves TLS when the console does
+    url = f"{scheme}://{result['domain']}" if result.get("domain") else None
+    return {**result, "bucket": name, "url": url}
 
 
 def _dev_url_lines(d: dict[str, Any]) -> list[str]:
