@@ -24,7 +24,9 @@ OPENAPI_PATH = "/api"  # the document at /api/openapi.json (and .yaml)
 def create_console_app(services: Services) -> Litestar:
     @get("/health", sync_to_thread=False, include_in_schema=False)
     def health() -> dict[str, str]:
-        return {"status": "ok"}
+        # The endpoints are public facts; the CLI finds the S3 API here from the console URL alone.
+        settings = services.settings
+        return {"status": "ok", "s3_endpoint": settings.s3_endpoint, "catalog_uri": settings.catalog_uri}
 
     @get("/metrics", include_in_schema=False)
     async def node_metrics() -> Response[bytes]:

@@ -4,26 +4,21 @@ the environment or the data dir's root credentials."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support import cli
 from tests.support.admin import client
 from tests.support.server import ROOT, LakeboxServer
 
 
 def lakebox(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LAKEBOX_")}
-    return subprocess.run(
-        [sys.executable, "-m", "lakebox", *args],
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
+    result = cli.run(*args, env=env, cwd=ROOT)
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
     )
 
 
@@ -102,11 +97,34 @@ def test_temp_with_named_parent_and_flags(server: LakeboxServer, bucket: str) ->
 def test_errors(server: LakeboxServer, tmp_path: Any) -> None:
     flags = ["--console-url", server.console_url, "--token", server.token]
     missing = lakebox("token", "revoke", "nope", *flags)
-    assert (missing.returncode, "NoSuchToken" in missing.stderr) == (1, True)
+    assert (missing.returncode, "lakebox: NoSuchToken: " in missing.stderr) == (1, True)
+    assert missing.stderr.strip().endswith("— lakebox token list shows the tokens")
     bad_ttl = lakebox("token", "create", "--permission", "object-ro", "--ttl", "soon", *flags)
     assert bad_ttl.returncode == 2
     no_server = lakebox("token", "list", "--data-dir", str(tmp_path))
-    assert no_server.returncode == 2
-    assert "LAKEBOX_CONSOLE_URL" in no_server.stderr
+    assert (no_server.returncode, no_server.stderr) == (
+        1,
+        "lakebox: no lakebox server configured — set --console-url or LAKEBOX_CONSOLE_URL, run lakebox login, "
+        "or give --data-dir/LAKEBOX_DATA_DIR of a local server\n",
+    )
     bad_token = lakebox("token", "list", "--console-url", server.console_url, "--token", "wrong")
-    assert (bad_token.returncode, "InvalidToken" in bad_token.stderr) == (1, True)
+    assert (bad_token.returncode, "lakebox: AuthenticationError: " in bad_token.stderr) == (1, True)
+
+
+def test_get_and_list_all(server: LakeboxServer, bucket: str) -> None:
+    flags = ["--console-url", server.console_url, "--token", server.token]
+    created = as_json(
+        lakebox("token", "create", "--permission", "admin-ro", "--name", "ro", "--json", *flags)
+    )
+    got = as_json(lakebox("token", "get", created["id"], "--json", *flags))
+    assert got == {
+        "id": created["id"], "name": "ro", "permission": "admin-ro", "buckets": [], "status": "active",
+        "expires_at": None,
+    }  # fmt: skip
+    assert "token" not in lakebox("token", "get", created["id"], *flags).stdout.split()
+    as_json(lakebox("token", "revoke", created["id"], "--json", *flags))
+    # As on Cloudflare, a revoked token is gone from the list (--all adds expired ones); get still shows it.
+    for args in ([], ["--all"]):
+        listed = [t["id"] for t in as_json(lakebox("token", "list", *args, "--json", *flags))["tokens"]]
+        assert created["id"] not in listed
+    assert as_json(lakebox("token", "get", created["id"], "--json", *flags))["status"] == "revoked"

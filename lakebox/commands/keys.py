@@ -13,23 +13,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from lakebox.cli import main
-from lakebox.db import Database
-from lakebox.settings import Settings, load_settings
-from objectstore.service.keyring import (
-    ENV_KEYS,
-    Keyring,
-    KeyringError,
-    format_keys,
-    key_file_path,
-    new_key,
-    write_key_file,
-)
-from objectstore.store.master_keys import MasterKeyRepository
+if TYPE_CHECKING:
+    from lakebox.settings import Settings
+    from objectstore.service.keyring import Keyring
+
+# The server's modules (SQLAlchemy, the keyring) are imported when a key command runs, so that the client
+# commands keep starting fast.
 
 _OPTIONS = [
     click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory [env LAKEBOX_DATA_DIR]"),
@@ -41,7 +34,18 @@ _OPTIONS = [
 
 
 def _settings(flags: dict[str, object]) -> Settings:
+    from lakebox.settings import load_settings
+
     return load_settings({k: v for k, v in flags.items() if v is not None})
+
+
+def _keyring(settings: Settings) -> Keyring:
+    from objectstore.service.keyring import Keyring, KeyringError
+
+    try:
+        return Keyring.load(settings.data_dir, settings.master_key_file, os.environ)
+    except KeyringError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,7 +54,7 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@main.group()
+@click.group()
 def key() -> None:
     """Master keys of encryption at rest: list, rotate, retire."""
 
@@ -59,11 +63,11 @@ def key() -> None:
 @_options
 def key_list(**flags: object) -> None:
     """The keyring's keys (current last), and how many stored rows each one seals."""
+    from lakebox.db import Database
+    from objectstore.store.master_keys import MasterKeyRepository
+
     settings = _settings(flags)
-    try:
-        keyring = Keyring.load(settings.data_dir, settings.master_key_file, os.environ)
-    except KeyringError as exc:
-        raise click.ClickException(str(exc)) from None
+    keyring = _keyring(settings)
     db = Database(settings.db_url)
     try:
         repo = MasterKeyRepository(db)
@@ -82,6 +86,8 @@ def key_list(**flags: object) -> None:
 @_options
 def key_rotate(**flags: object) -> None:
     """Add a new current key to the key file (restart the server to use it); older keys stay for reading."""
+    from objectstore.service.keyring import ENV_KEYS, format_keys, key_file_path, new_key, write_key_file
+
     settings = _settings(flags)
     fresh = new_key()
     if ENV_KEYS in os.environ:
@@ -89,10 +95,7 @@ def key_rotate(**flags: object) -> None:
         click.echo(format_keys([fresh]).splitlines()[-1].split()[0])
         return
     path = key_file_path(settings.data_dir, settings.master_key_file)
-    try:
-        keyring = Keyring.load(settings.data_dir, settings.master_key_file, os.environ)
-    except KeyringError as exc:
-        raise click.ClickException(str(exc)) from None
+    keyring = _keyring(settings)
     write_key_file(path, [*keyring.keys.values(), fresh], replace=True)
     click.echo(
         f"new current master key {fresh.key_id} in {path}; restart lakebox to seal new objects under it"
@@ -104,11 +107,12 @@ def key_rotate(**flags: object) -> None:
 @_options
 def key_retire(key_id: str, **flags: object) -> None:
     """Remove a rotated-out key that no stored object, part or upload references any more."""
+    from lakebox.db import Database
+    from objectstore.service.keyring import ENV_KEYS, key_file_path, write_key_file
+    from objectstore.store.master_keys import MasterKeyRepository
+
     settings = _settings(flags)
-    try:
-        keyring = Keyring.load(settings.data_dir, settings.master_key_file, os.environ)
-    except KeyringError as exc:
-        raise click.ClickException(str(exc)) from None
+    keyring = _keyring(settings)
     if key_id == keyring.current.key_id:
         raise click.ClickException(f"{key_id} is the current key: rotate first")
     db = Database(settings.db_url)
