@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from analytics.service.analytics import AnalyticsService
+from analytics.store.repo import AnalyticsRepository
 from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService
 from lakebox.console import create_console_app
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 SETTINGS_ENV = "LAKEBOX__SETTINGS"
 REAP_INTERVAL = 5.0
 METRICS_FLUSH_INTERVAL = 1.0
+ANALYTICS_FLUSH_INTERVAL = 2.0
 log = logging.getLogger("lakebox")
 
 
@@ -69,6 +72,9 @@ class Services:
         self.buckets = BucketService(repo)
         self.public = PublicAccessService(PublicBucketRepository(self.db))
         self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
+        self.analytics = AnalyticsService(
+            AnalyticsRepository(self.db), sample_interval=float(settings.analytics_sample_seconds)
+        )
         self._catalog_lock = threading.Lock()
         self._catalog: CatalogService | None = None
 
@@ -99,12 +105,16 @@ class Dispatcher:
         s3 = S3App(self.s3_context)
         self.catalog = LazyApp(self._catalog_app)
         metrics = self.services.metrics
+        counter = self.services.analytics.counter
         self.apps: dict[int, Any] = {
-            settings.s3_port: MeteredApp(s3, "s3", metrics),
+            settings.s3_port: MeteredApp(s3, "s3", metrics, counter),
             settings.catalog_port: MeteredApp(self.catalog, "catalog", metrics),
             settings.console_port: MeteredApp(create_console_app(self.services), "admin", metrics),
             settings.public_port: MeteredApp(
-                PublicApp(self.s3_context, self.services.public, settings.public_domain), "public", metrics
+                PublicApp(self.s3_context, self.services.public, settings.public_domain),
+                "public",
+                metrics,
+                counter,
             ),
         }
 
@@ -135,11 +145,14 @@ class Dispatcher:
                     tg.start_soon(self._reaper)
                     tg.start_soon(self._warm_up)
                     tg.start_soon(self._flush_metrics)
+                    tg.start_soon(self._flush_analytics)
+                    tg.start_soon(self._sample_storage)
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     tg.cancel_scope.cancel()
                     with suppress(OSError):
                         self.services.metrics.flush()
+                    await self._flush_operations()
                     self.services.db.dispose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
@@ -157,6 +170,33 @@ class Dispatcher:
                 self.services.metrics.flush()
             except OSError as exc:
                 log.warning("cannot write request metrics: %s", exc)
+
+    async def _flush_analytics(self) -> None:
+        while True:
+            await anyio.sleep(ANALYTICS_FLUSH_INTERVAL)
+            await self._flush_operations()
+
+    async def _flush_operations(self) -> None:
+        """Adds this worker's operation counts to the database (kept for the next round if that fails)."""
+        analytics = self.services.analytics
+        batch = analytics.take_batch()
+        if not batch:
+            return
+        try:
+            await anyio.to_thread.run_sync(analytics.flush_batch, batch)
+        except Exception as exc:
+            analytics.counter.restore(batch)
+            log.warning("cannot store operation counts: %s", exc)
+
+    async def _sample_storage(self) -> None:
+        """Every worker asks; the one that wins the database slot samples storage and prunes old rows."""
+        analytics = self.services.analytics
+        while True:
+            try:
+                await anyio.to_thread.run_sync(analytics.run_sampler)
+            except Exception as exc:
+                log.warning("storage sample failed: %s", exc)
+            await anyio.sleep(min(analytics.sample_interval, 5.0) / 2)
 
     async def _reaper(self) -> None:
         """Deletes the files of replaced and deleted objects, a little after the fact, and aborts multipart

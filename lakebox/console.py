@@ -44,7 +44,8 @@ def create_console_app(services: Services) -> Litestar:
             public=services.public,
             catalog=lambda: services.catalog,
             public_url=services.settings.public_bucket_url,
-        )
+        ),
+        services.analytics,
     )
 
     @asgi(MOUNT_PATH, is_mount=True, copy_scope=True, include_in_schema=False)

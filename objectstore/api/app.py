@@ -46,6 +46,7 @@ class S3App:
         body = _BodyTracker(receive)
         try:
             req = parse_request(scope, body.receive, self.ctx.domain)
+            scope["s3.bucket"] = req.bucket or ""  # for the analytics counts
         except Exception:  # an undecodable request line: answer without a handler
             await send_response(
                 send, "GET", error_response(StoreError("Invalid request"), new_request_id(), "")
