@@ -19,6 +19,10 @@ import anyio.to_thread
 
 from analytics.service.analytics import AnalyticsService
 from analytics.store.repo import AnalyticsRepository
+from audit.api.asgi import AuditedConsole, AuditedS3
+from audit.service.audit import AuditLog
+from audit.store.repo import AuditRepository
+from auth.service.errors import AuthError
 from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService
 from lakebox.console import create_console_app
@@ -72,8 +76,11 @@ class Services:
         self.buckets = BucketService(repo)
         self.public = PublicAccessService(PublicBucketRepository(self.db))
         self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
+        self.audit = AuditLog(AuditRepository(self.db), settings.audit_retention_days)
         self.analytics = AnalyticsService(
-            AnalyticsRepository(self.db), sample_interval=float(settings.analytics_sample_seconds)
+            AnalyticsRepository(self.db),
+            sample_interval=float(settings.analytics_sample_seconds),
+            housekeeping=[self.audit.prune],
         )
         self._catalog_lock = threading.Lock()
         self._catalog: CatalogService | None = None
@@ -107,9 +114,13 @@ class Dispatcher:
         metrics = self.services.metrics
         counter = self.services.analytics.counter
         self.apps: dict[int, Any] = {
-            settings.s3_port: MeteredApp(s3, "s3", metrics, counter),
+            settings.s3_port: MeteredApp(AuditedS3(s3, self.services.audit), "s3", metrics, counter),
             settings.catalog_port: MeteredApp(self.catalog, "catalog", metrics),
-            settings.console_port: MeteredApp(create_console_app(self.services), "admin", metrics),
+            settings.console_port: MeteredApp(
+                AuditedConsole(create_console_app(self.services), self.services.audit, self._actor_of),
+                "admin",
+                metrics,
+            ),
             settings.public_port: MeteredApp(
                 PublicApp(self.s3_context, self.services.public, settings.public_domain),
                 "public",
@@ -117,6 +128,15 @@ class Dispatcher:
                 counter,
             ),
         }
+
+    def _actor_of(self, bearer: str) -> str:
+        """The token id of a bearer token value (for the audit log); "" when it names no valid token."""
+        if not bearer:
+            return ""
+        try:
+            return self.services.tokens.authenticate_bearer(bearer).token_id
+        except AuthError:
+            return ""
 
     def _catalog_app(self) -> ASGIApp:
         from catalog.api.app import create_catalog_app

@@ -276,4 +276,8 @@ def token_temp(
 
 
 # The other command groups register themselves on ``main`` (imported last: they use the helpers above).
-from lakebox import cli_buckets, cli_objects  # noqa: E402, F401
+from lakebox import (  # noqa: E402, F401
+    cli_audit,
+    cli_buckets,
+    cli_objects,
+)

@@ -46,6 +46,7 @@ def create_console_app(services: Services) -> Litestar:
             public_url=services.settings.public_bucket_url,
         ),
         services.analytics,
+        services.audit,
     )
 
     @asgi(MOUNT_PATH, is_mount=True, copy_scope=True, include_in_schema=False)

@@ -60,6 +60,7 @@ class S3App:
                 op = resolve(req)
                 scope["s3.operation"] = op.name  # for the server's request metrics
                 req.principal = await authn.authenticate(req, self.ctx)
+                scope["s3.actor"] = req.principal.token_id if req.principal else ""  # for the audit log
                 access.enforce(req, op)
                 resp = await op.handler(self.ctx, req)
         except (StoreError, AuthError) as exc:
