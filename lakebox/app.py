@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from analytics.api.counting import CountedObjectRoutes
 from analytics.service.analytics import AnalyticsService
 from analytics.store.repo import AnalyticsRepository
 from audit.api.asgi import AuditedConsole, AuditedS3
@@ -117,7 +118,11 @@ class Dispatcher:
             settings.s3_port: MeteredApp(AuditedS3(s3, self.services.audit), "s3", metrics, counter),
             settings.catalog_port: MeteredApp(self.catalog, "catalog", metrics),
             settings.console_port: MeteredApp(
-                AuditedConsole(create_console_app(self.services), self.services.audit, self._actor_of),
+                AuditedConsole(
+                    CountedObjectRoutes(create_console_app(self.services), counter),
+                    self.services.audit,
+                    self._actor_of,
+                ),
                 "admin",
                 metrics,
             ),

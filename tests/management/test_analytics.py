@@ -273,3 +273,37 @@ def test_object_tokens_cannot_read_analytics(cf: httpx.Client, account_id: str) 
     )
     assert response.status_code == 403
     assert response.json()["errors"][0]["code"] == 10000
+
+
+def test_cloudflare_api_object_routes_are_counted(
+    cf: httpx.Client, account_id: str, server: LakeboxServer
+) -> None:
+    """Objects written and read through /client/v4 count as the same S3 operations; deletes are free."""
+    bucket = "ao-" + secrets.token_hex(5)
+    server.s3().create_bucket(Bucket=bucket)
+    base = f"/accounts/{account_id}/r2/buckets/{bucket}/objects"
+    assert cf.put(f"{base}/dir/a b", content=b"abc").status_code == 200
+    assert cf.get(f"{base}/dir/a b").content == b"abc"
+    assert cf.delete(f"{base}/dir/a b").status_code == 200
+    assert cf.get(f"{base}/dir/a b").status_code == 404
+
+    def counted() -> None:
+        body = _graphql(cf, DETAIL_QUERY, {"accountTag": account_id, "bucketName": bucket})
+        rows = body["data"]["viewer"]["accounts"][0]["r2OperationsAdaptiveGroups"]
+        found = {
+            (
+                g["dimensions"]["actionType"],
+                g["dimensions"]["actionClass"],
+                g["dimensions"]["responseStatusCode"],
+            ): (g["sum"]["requests"])
+            for g in rows
+        }
+        assert found == {
+            ("CreateBucket", "A", 200): 1,
+            ("PutObject", "A", 200): 1,
+            ("GetObject", "B", 200): 1,
+            ("GetObject", "B", 404): 1,
+            ("DeleteObject", "free", 200): 1,
+        }
+
+    _poll(counted)
