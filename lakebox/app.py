@@ -177,7 +177,7 @@ class Dispatcher:
                     tg.cancel_scope.cancel()
                     with suppress(OSError):
                         self.services.metrics.flush()
-                    await self._flush_operations()
+                    self._flush_operations_now()  # in the cancelled scope: no await may run here
                     self.services.db.dispose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
@@ -212,6 +212,13 @@ class Dispatcher:
         except Exception as exc:
             analytics.counter.restore(batch)
             log.warning("cannot store operation counts: %s", exc)
+
+    def _flush_operations_now(self) -> None:
+        analytics = self.services.analytics
+        try:
+            analytics.flush_batch(analytics.take_batch())
+        except Exception as exc:
+            log.warning("cannot store operation counts at shutdown: %s", exc)
 
     async def _sample_storage(self) -> None:
         """Every worker asks; the one that wins the database slot samples storage and prunes old rows."""

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.management.conftest import Wrangler, make_token
-from tests.support.server import LakeboxServer, running
+from tests.support.server import LakeboxServer, postgres_database, running
 
 OPERATIONS_QUERY = """
 query R2VolumeExample(
@@ -307,3 +307,30 @@ def test_cloudflare_api_object_routes_are_counted(
         }
 
     _poll(counted)
+
+
+def test_counts_survive_a_graceful_restart(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Counts not yet flushed when the server stops are written at shutdown."""
+    srv = LakeboxServer(tmp_path_factory.mktemp("restart") / "data", database_url=postgres_database())
+    srv.start()
+    try:
+        s3 = srv.s3()
+        s3.create_bucket(Bucket="restart")
+        for _ in range(3):
+            s3.put_object(Bucket="restart", Key="k", Body=b"x")
+        srv.stop()  # at once: well inside the 2 s flush interval
+        srv.start()
+        account = srv.root_credentials()["account_id"]
+        with httpx.Client(
+            base_url=f"{srv.console_url}/client/v4",
+            headers={"authorization": f"Bearer {srv.token}"},
+            timeout=60,
+        ) as client:
+            body = _graphql(client, OPERATIONS_QUERY, {"accountTag": account, "bucketName": "restart"})
+        groups = body["data"]["viewer"]["accounts"][0]["r2OperationsAdaptiveGroups"]
+        assert {g["dimensions"]["actionType"]: g["sum"]["requests"] for g in groups} == {
+            "CreateBucket": 1,
+            "PutObject": 3,
+        }
+    finally:
+        srv.stop()
