@@ -114,3 +114,23 @@ def test_which_console_requests_are_changes() -> None:
     assert not is_console_change("PUT", "/client/v4/accounts/a/r2/buckets/b/objects/k")
     assert not is_console_change("POST", "/client/v4/graphql")
     assert not is_console_change("POST", "/metrics")
+
+
+def test_audit_targets_and_peeked_codes() -> None:
+    from audit.api.asgi import _peek, console_target
+
+    assert console_target("/client/v4/accounts/a/r2/buckets/logs/cors") == "logs"
+    assert (
+        console_target("/client/v4/accounts/a/r2/buckets/logs/domains/custom/x.example") == "logs/x.example"
+    )
+    assert console_target("/client/v4/accounts/a/r2-catalog/logs/enable") == "logs"
+    assert console_target("/client/v4/user/tokens/abc") == "abc"
+    assert console_target("/client/v4/accounts/a/r2/buckets") == ""
+    assert console_target("/client/v4/accounts/a/r2/temp-access-credentials") == ""
+    assert console_target("/api/v1/buckets/logs/public/enable") == "logs"
+    # Only a code or a created name/id is taken from an answer, never the token value beside it.
+    assert _peek(b'{"success":false,"errors":[{"code":10004,"message":"x"}]}', 409) == ("10004", "")
+    assert _peek(b'{"result":{"id":"t1","value":"SECRET"}}', 200) == ("", "t1")
+    assert _peek(b'{"id":"t2","token":"SECRET"}', 201) == ("", "t2")
+    assert _peek(b"<Error><Code>NoSuchBucket</Code></Error>", 404) == ("NoSuchBucket", "")
+    assert _peek(b"not json", 500) == ("", "")
