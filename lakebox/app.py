@@ -17,6 +17,13 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from analytics.api.counting import CountedObjectRoutes
+from analytics.service.analytics import AnalyticsService
+from analytics.store.repo import AnalyticsRepository
+from audit.api.asgi import AuditedConsole, AuditedS3
+from audit.service.audit import AuditLog
+from audit.store.repo import AuditRepository
+from auth.service.errors import AuthError
 from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService
 from lakebox.console import create_console_app
@@ -44,6 +51,7 @@ if TYPE_CHECKING:
 SETTINGS_ENV = "LAKEBOX__SETTINGS"
 REAP_INTERVAL = 5.0
 METRICS_FLUSH_INTERVAL = 1.0
+ANALYTICS_FLUSH_INTERVAL = 2.0
 log = logging.getLogger("lakebox")
 
 
@@ -80,6 +88,12 @@ class Services:
         self.buckets = BucketService(repo)
         self.public = PublicAccessService(PublicBucketRepository(self.db))
         self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
+        self.audit = AuditLog(AuditRepository(self.db), settings.audit_retention_days)
+        self.analytics = AnalyticsService(
+            AnalyticsRepository(self.db),
+            sample_interval=float(settings.analytics_sample_seconds),
+            housekeeping=[self.audit.prune],
+        )
         self._catalog_lock = threading.Lock()
         self._catalog: CatalogService | None = None
 
@@ -110,14 +124,35 @@ class Dispatcher:
         s3 = S3App(self.s3_context)
         self.catalog = LazyApp(self._catalog_app)
         metrics = self.services.metrics
+        counter = self.services.analytics.counter
         self.apps: dict[int, Any] = {
-            settings.s3_port: MeteredApp(s3, "s3", metrics),
+            settings.s3_port: MeteredApp(AuditedS3(s3, self.services.audit), "s3", metrics, counter),
             settings.catalog_port: MeteredApp(self.catalog, "catalog", metrics),
-            settings.console_port: MeteredApp(create_console_app(self.services), "admin", metrics),
+            settings.console_port: MeteredApp(
+                AuditedConsole(
+                    CountedObjectRoutes(create_console_app(self.services), counter),
+                    self.services.audit,
+                    self._actor_of,
+                ),
+                "admin",
+                metrics,
+            ),
             settings.public_port: MeteredApp(
-                PublicApp(self.s3_context, self.services.public, settings.public_domain), "public", metrics
+                PublicApp(self.s3_context, self.services.public, settings.public_domain),
+                "public",
+                metrics,
+                counter,
             ),
         }
+
+    def _actor_of(self, bearer: str) -> str:
+        """The token id of a bearer token value (for the audit log); "" when it names no valid token."""
+        if not bearer:
+            return ""
+        try:
+            return self.services.tokens.authenticate_bearer(bearer).token_id
+        except AuthError:
+            return ""
 
     def _catalog_app(self) -> ASGIApp:
         from catalog.api.app import create_catalog_app
@@ -146,11 +181,14 @@ class Dispatcher:
                     tg.start_soon(self._reaper)
                     tg.start_soon(self._warm_up)
                     tg.start_soon(self._flush_metrics)
+                    tg.start_soon(self._flush_analytics)
+                    tg.start_soon(self._sample_storage)
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     tg.cancel_scope.cancel()
                     with suppress(OSError):
                         self.services.metrics.flush()
+                    self._flush_operations_now()  # in the cancelled scope: no await may run here
                     self.services.db.dispose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
@@ -168,6 +206,40 @@ class Dispatcher:
                 self.services.metrics.flush()
             except OSError as exc:
                 log.warning("cannot write request metrics: %s", exc)
+
+    async def _flush_analytics(self) -> None:
+        while True:
+            await anyio.sleep(ANALYTICS_FLUSH_INTERVAL)
+            await self._flush_operations()
+
+    async def _flush_operations(self) -> None:
+        """Adds this worker's operation counts to the database (kept for the next round if that fails)."""
+        analytics = self.services.analytics
+        batch = analytics.take_batch()
+        if not batch:
+            return
+        try:
+            await anyio.to_thread.run_sync(analytics.flush_batch, batch)
+        except Exception as exc:
+            analytics.counter.restore(batch)
+            log.warning("cannot store operation counts: %s", exc)
+
+    def _flush_operations_now(self) -> None:
+        analytics = self.services.analytics
+        try:
+            analytics.flush_batch(analytics.take_batch())
+        except Exception as exc:
+            log.warning("cannot store operation counts at shutdown: %s", exc)
+
+    async def _sample_storage(self) -> None:
+        """Every worker asks; the one that wins the database slot samples storage and prunes old rows."""
+        analytics = self.services.analytics
+        while True:
+            try:
+                await anyio.to_thread.run_sync(analytics.run_sampler)
+            except Exception as exc:
+                log.warning("storage sample failed: %s", exc)
+            await anyio.sleep(min(analytics.sample_interval, 5.0) / 2)
 
     async def _reaper(self) -> None:
         """Deletes the files of replaced and deleted objects once their grace period is over, and aborts

@@ -46,7 +46,9 @@ def create_console_app(services: Services) -> Litestar:
             public=services.public,
             catalog=lambda: services.catalog,
             public_url=services.settings.public_bucket_url,
-        )
+        ),
+        services.analytics,
+        services.audit,
     )
 
     @asgi(MOUNT_PATH, is_mount=True, copy_scope=True, include_in_schema=False)

@@ -16,7 +16,10 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analytics.service.counting import OperationCounter
 
 # Latency histogram bounds in seconds (the last bucket is +Inf).
 BOUNDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -151,6 +154,7 @@ def render(directory: Path, own: Metrics | None, gauges: Callable[[], dict[str, 
 
 # The S3 app names the operation it resolved in the ASGI scope under this key (``Route.name``).
 S3_OPERATION = "s3.operation"
+S3_BUCKET = "s3.bucket"
 
 
 def _operation(scope: dict[str, Any]) -> str:
@@ -164,10 +168,13 @@ def _operation(scope: dict[str, Any]) -> str:
 class MeteredApp:
     """Wraps one listener's ASGI app: counts its requests, body bytes both ways and latency."""
 
-    def __init__(self, app: Any, api: str, metrics: Metrics) -> None:
+    def __init__(
+        self, app: Any, api: str, metrics: Metrics, operations: OperationCounter | None = None
+    ) -> None:
         self.app = app
         self.api = api
         self.metrics = metrics
+        self.operations = operations  # R2's analytics: S3 operations per bucket (the S3 and public APIs)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -193,6 +200,7 @@ class MeteredApp:
         try:
             await self.app(scope, counted_receive, counted_send)
         finally:
-            self.metrics.record(
-                self.api, _operation(scope), status, received, sent, time.perf_counter() - start
-            )
+            operation = _operation(scope)
+            self.metrics.record(self.api, operation, status, received, sent, time.perf_counter() - start)
+            if self.operations is not None and operation:
+                self.operations.record(scope.get(S3_BUCKET, ""), operation, status)

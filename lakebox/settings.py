@@ -33,6 +33,10 @@ class Settings:
     log_level: str = "info"
     # Incomplete multipart uploads are aborted after this many seconds (R2: 7 days).
     multipart_expiry_seconds: int = 7 * 24 * 3600
+    # Seconds between two storage samples of the analytics (one worker of one node takes each).
+    analytics_sample_seconds: int = 60
+    # Days the audit log keeps its entries.
+    audit_retention_days: int = 90
     # Blobs larger than 1 MiB are written around the page cache (O_DIRECT) where the file system allows it; off,
     # every write goes through the cache (for file systems that take O_DIRECT but serve it slowly).
     direct_io: bool = True

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Any
 from litestar import Litestar
 from litestar.di import Provide
 
+from analytics.api import routes as analytics_routes
+from analytics.service.analytics import AnalyticsService
+from audit.api import routes as audit_routes
+from audit.service.audit import AuditLog
 from auth.service.tokens import TokenService
 from management.api import accounts, buckets, objects
 from management.api.context import Management, authenticate
@@ -48,9 +52,15 @@ def build_management(
     )
 
 
-def create_management_app(management: Management) -> Litestar:
+def create_management_app(
+    management: Management, analytics: AnalyticsService | None = None, audit: AuditLog | None = None
+) -> Litestar:
     """Routes relative to the mount path; every answer, an unknown route's too, is a v4 envelope."""
     handlers: list[Any] = [*accounts.HANDLERS, buckets.BucketRoutes, *objects.HANDLERS]
+    if analytics is not None:
+        handlers += analytics_routes.HANDLERS
+    if audit is not None:
+        handlers += audit_routes.HANDLERS
     app = Litestar(
         route_handlers=handlers,
         dependencies={"caller": Provide(authenticate, sync_to_thread=True)},
@@ -60,4 +70,6 @@ def create_management_app(management: Management) -> Litestar:
         request_max_body_size=None,  # object uploads stream; JSON bodies are limited where they are read
     )
     app.state["management"] = management
+    app.state[analytics_routes.STATE_KEY] = analytics
+    app.state[audit_routes.STATE_KEY] = audit
     return app

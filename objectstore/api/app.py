@@ -48,6 +48,7 @@ class S3App:
         body = _BodyTracker(receive)
         try:
             req = parse_request(scope, body.receive, self.ctx.domain)
+            scope["s3.bucket"] = req.bucket or ""  # for the analytics counts
         except Exception as exc:  # a path or query that is not text: answered without a handler
             await refuse_unparsed(send, scope, exc)
             return
@@ -59,6 +60,7 @@ class S3App:
                 op = resolve(req)
                 scope["s3.operation"] = op.name  # for the server's request metrics
                 req.principal = await authn.authenticate(req, self.ctx)
+                scope["s3.actor"] = req.principal.token_id if req.principal else ""  # for the audit log
                 access.enforce(req, op)
                 resp = await op.handler(self.ctx, req)
         except (StoreError, AuthError) as exc:

@@ -47,6 +47,7 @@ class PublicApp:
             if req.method not in ("GET", "HEAD", "OPTIONS"):
                 raise MethodNotAllowed(Method=req.method, ResourceType="OBJECT")
             bucket = await self.ctx.read(self.public.bucket_for, public_id) if public_id else None
+            scope["s3.bucket"] = bucket or ""
             if bucket is None:
                 raise NoSuchBucket()
             if req.method == "OPTIONS":

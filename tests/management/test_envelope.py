@@ -210,19 +210,6 @@ def test_routes_not_built_yet(
     assert _error(cf.request(method, url)) == (501, 10042, f"{feature}: not implemented in lakebox yet")
 
 
-def test_graphql_not_built_yet(cf: httpx.Client) -> None:
-    assert _error(
-        cf.post(
-            "/graphql",
-            json={"query": "{ viewer { accounts { r2StorageAdaptiveGroups { max { objectCount } } } } }"},
-        )
-    ) == (
-        501,
-        10042,
-        "The GraphQL analytics API: not implemented in lakebox yet",
-    )
-
-
 def test_data_catalog_check(cf: httpx.Client, account_id: str, server: LakeboxServer, bucket: str) -> None:
     """``cf-r2-data-catalog-check: true`` refuses object and lifecycle changes while the catalog is on."""
     base = f"/accounts/{account_id}/r2/buckets/{bucket}"

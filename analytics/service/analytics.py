@@ -1,0 +1,72 @@
+"""The analytics service: flushing counted operations, the periodic storage sample and retention, and the
+dataset reads behind the GraphQL API."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from analytics.service.counting import OperationCounter
+from analytics.store.repo import AnalyticsRepository, TimeRange
+
+log = logging.getLogger("lakebox.analytics")
+
+RETENTION_SECONDS = 31 * 24 * 3600  # R2 keeps (and answers) 31 days
+SAMPLER_JOB = "storage-sampler"
+MAX_LIMIT = 10000
+
+
+class AnalyticsService:
+    def __init__(
+        self,
+        repo: AnalyticsRepository,
+        *,
+        sample_interval: float = 60.0,
+        housekeeping: Sequence[Callable[[float], None]] = (),
+    ) -> None:
+        self.repo = repo
+        self.counter = OperationCounter()
+        self.sample_interval = sample_interval
+        self.housekeeping = list(housekeeping)  # more pruning run by the sampler (the audit log's)
+
+    def take_batch(self) -> dict[Any, int]:
+        return self.counter.drain()
+
+    def flush_batch(self, batch: dict[Any, int]) -> None:
+        """Adds a drained batch to the database (in a thread); the caller restores it when this raises."""
+        self.repo.add_counts(batch)
+
+    def run_sampler(self, now: float | None = None) -> bool:
+        """Samples every bucket's storage and prunes old rows, when this worker wins the interval's slot."""
+        now = time.time() if now is None else now
+        if not self.repo.claim(SAMPLER_JOB, now, self.sample_interval):
+            return False
+        self.repo.sample_storage(now)
+        self.repo.prune(now - RETENTION_SECONDS)
+        for job in self.housekeeping:
+            job(now)
+        return True
+
+    def operations(
+        self, dimensions: Sequence[str], when: TimeRange, buckets: list[str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        return self.repo.operations(dimensions, _retained(when), buckets, min(limit, MAX_LIMIT))
+
+    def storage(
+        self,
+        dimensions: Sequence[str],
+        when: TimeRange,
+        buckets: list[str] | None,
+        limit: int,
+        descending: bool,
+    ) -> list[dict[str, Any]]:
+        return self.repo.storage(dimensions, _retained(when), buckets, min(limit, MAX_LIMIT), descending)
+
+
+def _retained(when: TimeRange) -> TimeRange:
+    oldest = time.time() - RETENTION_SECONDS
+    if when.geq is None and when.gt is None:
+        return TimeRange(geq=oldest, leq=when.leq, lt=when.lt)
+    return when

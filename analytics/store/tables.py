@@ -1,0 +1,43 @@
+"""Tables of the analytics store: operation counts per minute, storage samples, and the sampler's claim slot."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column
+from sqlmodel import Field, SQLModel
+
+from lakebox.db import OrderedText
+
+
+class OperationCountRow(SQLModel, table=True):
+    """Requests of one minute, bucket, action, status and response code, summed over every worker and node."""
+
+    __tablename__ = "r2_operation_count"
+
+    minute: int = Field(primary_key=True)  # epoch seconds of the minute's start (UTC)
+    bucket: str = Field(sa_column=Column(OrderedText, primary_key=True))  # "" for account-level operations
+    action: str = Field(primary_key=True, max_length=64)
+    status: str = Field(primary_key=True, max_length=16)  # success, userError, internalError
+    code: int = Field(primary_key=True)
+    requests: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class StorageSampleRow(SQLModel, table=True):
+    """One bucket's storage at one sampling time."""
+
+    __tablename__ = "r2_storage_sample"
+
+    at: float = Field(primary_key=True)  # epoch seconds
+    bucket: str = Field(sa_column=Column(OrderedText, primary_key=True))
+    object_count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    upload_count: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payload_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    metadata_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class JobSlotRow(SQLModel, table=True):
+    """A periodic job's next due time: the worker whose compare-and-set moves it forward runs the job."""
+
+    __tablename__ = "analytics_job_slot"
+
+    name: str = Field(primary_key=True, max_length=32)
+    due_at: float
