@@ -37,6 +37,7 @@ from objectstore.api.request import new_request_id
 
 log = logging.getLogger("lakebox")
 SWEEP_INTERVAL = 1.0
+DISCARD_LIMIT = 1 << 20  # bytes of an answered request's unread body dropped to keep its connection
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
     _body_started: float  # when the current request's head was complete
     _write_stalled_since: float | None
     _write_buffered: int
+    _discarding: int
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -125,6 +127,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self._head_started, self._head_begun, self._head_seen, self._read_size = now, False, 0, 0
         self._last_read = self._body_started = now
         self._write_stalled_since, self._write_buffered = None, 0
+        self._discarding = 0  # bytes of an answered request's unread body still to drop (-1: over the limit)
         port = self.server[1] if self.server else None
         self._style = (
             "s3" if port in self.limits.s3_ports else "catalog" if port == self.limits.catalog_port else ""
@@ -170,6 +173,7 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._discarding = 0
         if self._head_started is None:
             self._head_started = monotonic()
         self._head_begun, self._head_seen = True, self._read_size
@@ -189,11 +193,25 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
-        # The client is still sending a body nobody will read: close rather than drain it for as long as it likes.
-        # (With a pipelined request queued, the finished one's body was read to its end.)
-        if not self.pipeline and self.cycle.more_body and not self.transport.is_closing():
-            self.transport.close()
+        # The client may still be sending a body nobody will read. Closing now, with its bytes arriving, makes the
+        # kernel reset the connection, and a reset can destroy the answer before the client reads it; so up to
+        # DISCARD_LIMIT bytes are read and dropped (as uvicorn does) and the connection lives on. A larger rest is
+        # cut off, and one that stalls is closed by the sweep. (A pipelined request's body was read to its end.)
+        self._discarding = DISCARD_LIMIT if not self.pipeline and self.cycle.more_body else 0
         super().on_response_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if self._discarding:
+            self._discarding = max(self._discarding - len(body), -1)
+            if self._discarding < 0 and not self.transport.is_closing():
+                log.info("closing a connection whose unread request body is over %d bytes", DISCARD_LIMIT)
+                self.transport.close()
+            return
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._discarding = 0
+        super().on_message_complete()
 
     def refuse(self, refusal: Refusal) -> None:
         """Answers ``refusal`` and closes the connection (after the response in progress, if one is)."""
@@ -250,13 +268,16 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         if (
             cycle is not None
             and cycle.more_body
-            and not cycle.response_complete
+            and (self._discarding or not cycle.response_complete)
             and not cycle.waiting_for_100_continue
-        ):  # waiting on the client's body
+        ):  # waiting on the client's body (or on the rest of one answered without it)
             stalled = not self.flow.read_paused and now - self._last_read > limits.body_timeout
             # The catalog and the console read their (small, JSON) bodies before they know the caller: a whole
             # body is due within the timeout, so a client without credentials cannot trickle one for hours.
-            late = self._style != "s3" and now - self._body_started > limits.body_timeout
+            # So is the rest of a body lakebox answered without reading.
+            late = (
+                self._style != "s3" or self._discarding
+            ) and now - self._body_started > limits.body_timeout
             if stalled or late:
                 log.info("closing a connection whose request body did not arrive in %ss", limits.body_timeout)
                 transport.close()

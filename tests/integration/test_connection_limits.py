@@ -341,3 +341,33 @@ def test_a_trickled_body_cannot_hold_a_connection(limited: LakeboxServer, port: 
         status, _, body = _response(received)
         assert (status, _s3_code(body)) == (403, "AccessDenied")
     _assert_healthy(limited)
+
+
+def test_an_answer_sent_before_the_body_ends_reaches_the_client(limited: LakeboxServer) -> None:
+    """A request refused from its head (no credentials) whose client goes on sending its body: the answer is
+    read whole and the connection serves the next request; closing on the unread bytes would have made the
+    kernel reset it and could have destroyed the answer."""
+    body = b"x" * 200_000
+    head = (
+        "PUT /limits/refused HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    with _connect(limited.s3_port) as sock:
+        sock.sendall(head.encode() + body[:1000])
+        first = b""
+        while b"</Error>" not in first:  # the refusal arrives while most of the body is still unsent
+            chunk = sock.recv(65536)
+            assert chunk, "closed before the answer"
+            first += chunk
+        sock.sendall(body[1000:])
+        status, headers, _ = _response(first)
+        assert status == 403
+        if headers.get("connection") != "close":  # a kept connection serves the next request
+            sock.sendall(_request("/limits/refused", {}))
+            second = b""
+            while b"</Error>" not in second:
+                chunk = sock.recv(65536)
+                assert chunk, "closed before the second answer"
+                second += chunk
+            assert _response(second)[0] in (403, 404)
+    _assert_healthy(limited)
