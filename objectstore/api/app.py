@@ -122,7 +122,7 @@ def error_response(exc: BaseException, request_id: str, resource: str) -> S3Resp
 async def send_response(send: Send, method: str, resp: S3Response) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in resp.headers]
     body = resp.body
-    if isinstance(body, bytes):
+    if isinstance(body, bytes | bytearray):
         length = resp.content_length if resp.content_length is not None and method == "HEAD" else len(body)
         if resp.status != 304 and resp.status != 204:
             headers.append((b"content-length", str(length).encode()))
@@ -134,7 +134,7 @@ async def send_response(send: Send, method: str, resp: S3Response) -> None:
     await _stream(send, body)
 
 
-async def _stream(send: Send, body: AsyncIterator[bytes]) -> None:
+async def _stream(send: Send, body: AsyncIterator[bytes | bytearray]) -> None:
     async for chunk in body:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
