@@ -21,6 +21,7 @@ from objectstore.api import access, authn, cors, errors
 from objectstore.api.context import S3Context
 from objectstore.api.handlers import (  # noqa: F401 - registers routes
     bucket_config,
+    bucket_encryption,
     buckets,
     copy,
     delete_objects,

@@ -185,8 +185,12 @@ async def complete_multipart_upload(ctx: S3Context, req: S3Request) -> S3Respons
                 "ChecksumType": result.checksum_type,
             }
         )
-    return S3Response(
-        200, [("content-type", "application/xml")], xml.document("CompleteMultipartUploadResult", inner)
+    return sse_headers(
+        S3Response(
+            200, [("content-type", "application/xml")], xml.document("CompleteMultipartUploadResult", inner)
+        ),
+        result.sse_key_md5,
+        at_rest=result.encrypted_at_rest,
     )
 
 
