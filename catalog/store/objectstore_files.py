@@ -57,9 +57,8 @@ class ObjectStoreFiles:
 
     def read(self, bucket: str, key: str) -> bytes:
         plan = self.objects.plan_read(bucket, key, Conditions())
-        if plan.body is not None:
-            return plan.body
-        return self.objects.read_range(plan, plan.start, plan.length)
+        body = plan.body if plan.body is not None else self.objects.read_range(plan, plan.start, plan.length)
+        return body if isinstance(body, bytes) else bytes(body)
 
     def delete_keys(self, bucket: str, keys: Sequence[str]) -> None:
         for i in range(0, len(keys), _DELETE_BATCH):

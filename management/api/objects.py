@@ -75,7 +75,9 @@ async def get_object(
 
     async def body() -> AsyncIterator[bytes]:
         async for chunk in download.body:
-            yield chunk
+            yield (
+                chunk if isinstance(chunk, bytes) else bytes(chunk)
+            )  # Litestar's Stream sends bytes or str only
 
     return Stream(
         body(), media_type=meta.content_type or "application/octet-stream", headers=headers, status_code=200

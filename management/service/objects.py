@@ -19,7 +19,7 @@ _OBJECT_STORAGE_CLASSES = {"Standard": "STANDARD", "InfrequentAccess": "STANDARD
 @dataclass(frozen=True, slots=True)
 class ObjectDownload:
     plan: ReadPlan
-    body: AsyncIterator[bytes]
+    body: AsyncIterator[bytes | bytearray]
 
 
 class R2Objects:

@@ -22,6 +22,7 @@ from objectstore.api import access, authn, cors, errors
 from objectstore.api.context import S3Context
 from objectstore.api.handlers import (  # noqa: F401 - registers routes
     bucket_config,
+    bucket_encryption,
     buckets,
     copy,
     delete_objects,
@@ -153,7 +154,7 @@ async def send_response(send: Send, method: str, resp: S3Response) -> None:
         # Values are checked when received; one stored before that (or a bug) must still get an answer.
         resp, headers = await _unencodable(resp)
     body = resp.body
-    if isinstance(body, bytes):
+    if isinstance(body, bytes | bytearray):
         length = resp.content_length if resp.content_length is not None and method == "HEAD" else len(body)
         if resp.status != 304 and resp.status != 204:
             headers.append((b"content-length", str(length).encode()))
@@ -168,7 +169,7 @@ async def send_response(send: Send, method: str, resp: S3Response) -> None:
 async def _unencodable(resp: S3Response) -> tuple[S3Response, list[tuple[bytes, bytes]]]:
     names = [name for name, value in resp.headers if _BAD_VALUE.search(value.encode("latin-1", "replace"))]
     log.error("response header(s) %s cannot be sent: answered 500", ", ".join(names)[:200])
-    if not isinstance(resp.body, bytes):
+    if not isinstance(resp.body, bytes | bytearray):
         close = getattr(resp.body, "aclose", None)
         if close is not None:
             await close()
@@ -178,7 +179,7 @@ async def _unencodable(resp: S3Response) -> tuple[S3Response, list[tuple[bytes, 
     return error, [(k.encode(), v.encode()) for k, v in error.headers]
 
 
-async def _stream(send: Send, body: AsyncIterator[bytes]) -> None:
+async def _stream(send: Send, body: AsyncIterator[bytes | bytearray]) -> None:
     async for chunk in body:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 class S3Response:
     status: int = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes | AsyncIterator[bytes] = b""
+    body: bytes | bytearray | AsyncIterator[bytes | bytearray] = b""  # a bytearray is never reused once sent
     content_length: int | None = None  # for streamed bodies
 
     def header(self, name: str, value: str | int | None) -> S3Response:

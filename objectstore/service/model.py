@@ -134,7 +134,7 @@ class ReadPlan:
     partial: bool
     # (blob id, offset of the blob in the object, blob size, blob key label or None for plaintext)
     segments: tuple[tuple[str, int, int, str | None], ...]
-    body: bytes | None = None  # small bodies are read together with the metadata
+    body: bytes | bytearray | None = None  # small bodies are read together with the metadata
     key: CustomerKey | None = None  # SSE-C: the (verified) key that decrypts the blobs
 
     @property

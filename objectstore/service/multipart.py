@@ -110,6 +110,8 @@ class CompleteResult:
     checksum_algorithm: str | None
     checksum_value: str | None
     checksum_type: str | None
+    sse_key_md5: str | None  # SSE-C: the customer key's MD5
+    encrypted_at_rest: bool  # what x-amz-server-side-encryption says (as for a GET of the object)
 
 
 @dataclass(slots=True)
@@ -385,6 +387,8 @@ class MultipartService:
                 made["checksum_algorithm"],
                 made["checksum_value"],
                 made["checksum_type"],
+                made["sse_key_md5"],
+                made.get("sealed_meta") is not None,
             )
         # Gone: completed already (answer as then), or never there, or aborted.
         brow, orow = self.objects.repo.get_object(bucket, key)
@@ -393,7 +397,14 @@ class MultipartService:
         if orow is None or orow.upload_id != upload_id:
             raise NoSuchUpload(UploadId=upload_id)
         return CompleteResult(
-            bucket, orow.key_raw, orow.etag, orow.checksum_algorithm, orow.checksum_value, orow.checksum_type
+            bucket,
+            orow.key_raw,
+            orow.etag,
+            orow.checksum_algorithm,
+            orow.checksum_value,
+            orow.checksum_type,
+            orow.sse_key_md5,
+            orow.sealed_meta is not None,
         )
 
     @staticmethod

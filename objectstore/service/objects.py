@@ -143,7 +143,7 @@ class ObjectService:
 
     async def receive_blob(
         self,
-        body: AsyncIterator[bytes],
+        body: AsyncIterator[bytes | bytearray],
         integrity: PutIntegrity,
         checksum_algorithm: str | None,
         trailer_checksum: Callable[[], str | None] | None = None,
@@ -216,7 +216,7 @@ class ObjectService:
         self,
         bucket: str,
         raw_key: str,
-        body: AsyncIterator[bytes],
+        body: AsyncIterator[bytes | bytearray],
         options: WriteOptions,
         integrity: PutIntegrity,
         conditions: Conditions,
@@ -347,15 +347,15 @@ class ObjectService:
             return ReadPlan(meta, 0, meta.size - 1, False, segments)
         return ReadPlan(meta, rng[0], rng[1], True, segments)
 
-    def read_range(self, plan: ReadPlan, start: int, length: int) -> bytes:
+    def read_range(self, plan: ReadPlan, start: int, length: int) -> bytes | bytearray:
         """Reads ``length`` bytes from object offset ``start`` across the plan's blobs (blocking)."""
-        chunks: list[bytes] = []
+        chunks: list[bytes | bytearray] = []
         for segment, inner, take in _pieces(plan, start, length):
             with self.blobs.open(segment[0]) as f:
                 chunks.extend(self._blob_bytes(plan, f, segment, inner, take))
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    async def stream(self, plan: ReadPlan) -> AsyncIterator[bytes]:
+    async def stream(self, plan: ReadPlan) -> AsyncIterator[bytes | bytearray]:
         """The plan's bytes in chunks, read in worker threads; while one chunk is sent the next is read."""
         if plan.body is not None:
             yield plan.body
@@ -363,7 +363,7 @@ class ObjectService:
         for segment, inner, take in _pieces(plan, plan.start, plan.length):
             f = await anyio.to_thread.run_sync(self.blobs.open, segment[0])
             chunks = self._blob_bytes(plan, f, segment, inner, take)
-            ahead: asyncio.Task[bytes | None] | None = None
+            ahead: asyncio.Task[bytes | bytearray | None] | None = None
             try:
                 data = await anyio.to_thread.run_sync(next, chunks, None)
                 while data is not None:
@@ -380,7 +380,7 @@ class ObjectService:
 
     def _blob_bytes(
         self, plan: ReadPlan, f: BinaryIO, segment: tuple[str, int, int, str | None], inner: int, take: int
-    ) -> Generator[bytes, None, None]:
+    ) -> Generator[bytes | bytearray, None, None]:
         """Plaintext ``[inner, inner + take)`` of one open blob, in chunks of at most 1 MiB (blocking)."""
         blob_id, _offset, size, blob_key = segment
         cipher = self.atrest.cipher(blob_key, blob_id, plan.key)
@@ -394,7 +394,6 @@ class ObjectService:
                     size,
                     inner,
                     take,
-                    (self.blobs.direct.take, self.blobs.direct.give),
                 )
         except EOFError:
             raise IncompleteBody("blob shorter than its index entry") from None
@@ -455,11 +454,13 @@ def _pieces(
 
 
 def _close_when_read(
-    ahead: asyncio.Task[bytes | None] | None, chunks: Generator[bytes, None, None], f: BinaryIO
+    ahead: asyncio.Task[bytes | bytearray | None] | None,
+    chunks: Generator[bytes | bytearray, None, None],
+    f: BinaryIO,
 ) -> None:
     """Closes a blob's reader and file once no worker thread is reading them (now, or when ``ahead`` ends)."""
 
-    def close(task: asyncio.Task[bytes | None] | None = None) -> None:
+    def close(task: asyncio.Task[bytes | bytearray | None] | None = None) -> None:
         if task is not None and not task.cancelled():
             task.exception()  # a stream that was given up on has no use for the read's error
         chunks.close()

@@ -8,7 +8,6 @@ opening decrypts into one output buffer per chunk, so neither direction makes mo
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Callable, Iterator
 
 from cryptography.exceptions import InvalidTag
@@ -68,18 +67,17 @@ def open_range(
     plain_size: int,
     start: int,
     length: int,
-    scratch: tuple[Callable[[], mmap.mmap], Callable[[mmap.mmap], None]] | None = None,
-) -> Iterator[bytes]:
+) -> Iterator[bytearray]:
     """Plaintext ``[start, start + length)`` of one blob, opening only the segments it lies in.
 
     ``read(offset, count, chunk)`` yields the stored bytes ``[offset, offset + count)`` in views of ``chunk``
-    bytes (the last may be shorter), each valid until the next is asked for. Segments are opened into a buffer
-    from ``scratch`` (take, give back: the blob store's pool; of at least BATCH * SEGMENT bytes), which is given
-    back before each chunk leaves as a copy of just the asked-for bytes.
+    bytes (the last may be shorter), each valid until the next is asked for. Each batch of segments is opened
+    straight into a new buffer that leaves as the chunk: no copy beyond AES's own, and no buffer that could be
+    reused while the transport still holds it (a pooled one could be: uvloop keeps what it cannot send at once).
     """
     if length <= 0:
         return
-    take, give = scratch if scratch is not None else (_new_scratch, _drop_scratch)
+    decrypt_into = aead.decrypt_into
     end = start + length
     first, last = start // SEGMENT, (end - 1) // SEGMENT
     stored_from = first * STORED_SEGMENT
@@ -87,34 +85,36 @@ def open_range(
     index = first
     for view in read(stored_from, stored_to - stored_from, BATCH * STORED_SEGMENT):
         plain_from = index * SEGMENT
-        buffer = take()
-        try:
-            with memoryview(buffer) as target:
-                written = 0
-                for at in range(0, len(view), STORED_SEGMENT):
-                    sealed = view[at : at + STORED_SEGMENT]
-                    if len(sealed) <= TAG:
-                        raise SegmentIntegrityError("encrypted blob shorter than its index entry")
-                    size = len(sealed) - TAG
-                    try:
-                        aead.decrypt_into(nonce(index), sealed, None, target[written : written + size])
-                    except InvalidTag:
-                        raise SegmentIntegrityError("encrypted segment failed authentication") from None
-                    written += size
+        count = -(-len(view) // STORED_SEGMENT)
+        size = len(view) - count * TAG
+        if size <= 0 or len(view) - (count - 1) * STORED_SEGMENT <= TAG:
+            raise SegmentIntegrityError("encrypted blob shorter than its index entry")
+        chunk = bytearray(size)
+        with memoryview(chunk) as target:
+            try:
+                at = 0
+                for written in range(0, size, SEGMENT):
+                    cut = min(written + SEGMENT, size)
+                    decrypt_into(
+                        _nonce(index), view[at : at + cut - written + TAG], None, target[written:cut]
+                    )
+                    at += STORED_SEGMENT
                     index += 1
-                lo = max(start, plain_from) - plain_from
-                hi = min(end, plain_from + written) - plain_from
-                chunk = bytes(target[lo:hi])
-        finally:
-            give(buffer)
+            except InvalidTag:
+                raise SegmentIntegrityError("encrypted segment failed authentication") from None
+        lo = max(start, plain_from) - plain_from
+        hi = min(end, plain_from + size) - plain_from
+        if hi < size:
+            del chunk[hi:]
+        if lo:
+            del chunk[:lo]  # O(1): a bytearray moves its start rather than its bytes
         yield chunk
     if index <= last:
         raise SegmentIntegrityError("encrypted blob shorter than its index entry")
 
 
-def _new_scratch() -> mmap.mmap:
-    return mmap.mmap(-1, BATCH * SEGMENT)
+_NONCES = tuple(nonce(i) for i in range(4096))  # the nonces of a 256 MiB blob, built once
 
 
-def _drop_scratch(buffer: mmap.mmap) -> None:
-    buffer.close()
+def _nonce(index: int) -> bytes:
+    return _NONCES[index] if index < 4096 else nonce(index)

@@ -203,11 +203,11 @@ class BlobWriter:
     def needs_drain(self) -> bool:
         return bool(self._overflow)
 
-    def write(self, data: bytes | memoryview) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         self.size += len(data)
         self._stage(data)
 
-    def _stage(self, data: bytes | memoryview) -> None:
+    def _stage(self, data: bytes | bytearray | memoryview) -> None:
         size = len(data)
         if self._overflow:
             self._overflow.append(bytes(data))

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,10 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/lakebox:test"
 PORTS = {"9000": "LAKEBOX_S3_PORT", "8181": "LAKEBOX_CATALOG_PORT", "9001": "LAKEBOX_CONSOLE_PORT",
          "9002": "LAKEBOX_PUBLIC_PORT"}  # fmt: skip
-PACKAGES = ["lakebox", "auth", "objectstore", "catalog"]
+# The packages the wheel ships (pyproject.toml): each must be copied into the image.
+PACKAGES = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"][
+    "packages"
+]
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9), "tty": (5, 0)}
 
 # Runs inside `unshare --mount --propagation private`: every mount below dies with the namespace's last process.

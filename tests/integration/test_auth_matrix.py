@@ -26,6 +26,7 @@ B = "bucket-b"
 SEED = "logs/seed"
 PART = b"p" * (5 * 1024 * 1024)
 CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}
+ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
 LIFECYCLE = {
     "Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 3}}]
 }
@@ -138,6 +139,12 @@ OPS = [
     Op("ListMultipartUploads", "list", lambda c, r, u: c.list_multipart_uploads(Bucket=A, Prefix="logs/")),
     Op("GetBucketCors", "config-read", lambda c, r, u: c.get_bucket_cors(Bucket=A)),
     Op("PutBucketCors", "config-write", lambda c, r, u: c.put_bucket_cors(Bucket=A, CORSConfiguration=CORS)),
+    Op(
+        "PutBucketEncryption",
+        "config-write",
+        lambda c, r, u: c.put_bucket_encryption(Bucket=A, ServerSideEncryptionConfiguration=ENCRYPTION),
+    ),
+    Op("DeleteBucketEncryption", "config-write", lambda c, r, u: c.delete_bucket_encryption(Bucket=A)),
     Op("GetBucketLifecycle", "config-read", lambda c, r, u: c.get_bucket_lifecycle_configuration(Bucket=A)),
     Op(
         "PutBucketLifecycle",

@@ -145,6 +145,22 @@ def test_sse_headers_round_trip_and_kms_is_refused(tmp_path: Path) -> None:
         assert copied["ServerSideEncryption"] == "AES256"
         created = s3.create_multipart_upload(Bucket="hdr", Key="m", ServerSideEncryption="AES256")
         assert created["ServerSideEncryption"] == "AES256"
+        part = s3.upload_part(Bucket="hdr", Key="m", UploadId=created["UploadId"], PartNumber=1, Body=b"part")
+        assert part["ServerSideEncryption"] == "AES256"
+        completed = s3.complete_multipart_upload(
+            Bucket="hdr",
+            Key="m",
+            UploadId=created["UploadId"],
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+        )
+        assert completed["ServerSideEncryption"] == "AES256"
+        again = s3.complete_multipart_upload(  # completed already: answered from the object, the same way
+            Bucket="hdr",
+            Key="m",
+            UploadId=created["UploadId"],
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+        )
+        assert (again["ETag"], again["ServerSideEncryption"]) == (completed["ETag"], "AES256")
         rule = s3.get_bucket_encryption(Bucket="hdr")["ServerSideEncryptionConfiguration"]["Rules"][0]
         assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
         assert rule["BucketKeyEnabled"] is False

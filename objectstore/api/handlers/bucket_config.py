@@ -1,4 +1,4 @@
-"""Bucket configuration: CORS and lifecycle (R2 implements both), GetBucketEncryption, and the dummy answers R2
+"""Bucket configuration: CORS and lifecycle (R2 implements both), and the dummy answers R2
 gives, as a new AWS bucket would, for GetBucketAcl, GetBucketVersioning, GetBucketReplication, GetBucketTagging and
 GetObjectLockConfiguration."""
 
@@ -125,18 +125,6 @@ async def delete_bucket_lifecycle(ctx: S3Context, req: S3Request) -> S3Response:
 
 
 # -- fixed answers ---------------------------------------------------------------------------------------------
-
-
-@route("GetBucketEncryption", "GET", "bucket", Action.READ_BUCKET_CONFIG, query="encryption", keys="none")
-async def get_bucket_encryption(ctx: S3Context, req: S3Request) -> S3Response:
-    """R2 encrypts everything at rest with AES-256; this is the only configuration there is."""
-    assert req.bucket is not None
-    await anyio.to_thread.run_sync(_config(ctx).check_bucket, req.bucket)
-    rule = (
-        "<Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>"
-        "</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled></Rule>"
-    )
-    return _xml("ServerSideEncryptionConfiguration", rule)
 
 
 @route("GetBucketAcl", "GET", "bucket", Action.READ_BUCKET_CONFIG, query="acl", keys="none")

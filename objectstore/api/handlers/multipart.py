@@ -187,10 +187,13 @@ async def complete_multipart_upload(ctx: S3Context, req: S3Request) -> S3Respons
                 "ChecksumType": result.checksum_type,
             }
         )
-    resp = S3Response(
-        200, [("content-type", "application/xml")], xml.document("CompleteMultipartUploadResult", inner)
+    return sse_headers(
+        S3Response(
+            200, [("content-type", "application/xml")], xml.document("CompleteMultipartUploadResult", inner)
+        ),
+        result.sse_key_md5,
+        at_rest=result.encrypted_at_rest,
     )
-    return sse_headers(resp, sse.key_md5 if sse else None, at_rest=ctx.objects.atrest.enabled)
 
 
 @route("AbortMultipartUpload", "DELETE", "object", Action.WRITE_OBJECT, query="uploadId")
