@@ -99,6 +99,8 @@ def warehouse_root(bucket: str) -> str:
 def new_location(bucket: str, namespace: Sequence[str], name: str) -> str:
     """A fresh location for a table or view: unique (a random UUID), so never reused after a drop."""
     ns = ".".join(_UNSAFE.sub("_", level) for level in namespace)
+    if ns in (".", ".."):  # a namespace named "." or "..": a folder name no location may hold
+        ns = ns.replace(".", "_")
     return f"s3://{bucket}/{LAKEBOX_ROOT}/{ns}/{_UNSAFE.sub('_', name)}-{uuid.uuid4().hex}"
 
 

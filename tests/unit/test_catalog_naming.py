@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from catalog.service.errors import BadRequest
@@ -57,6 +57,8 @@ def test_bad_page_tokens(token: str) -> None:
 
 
 @given(st.lists(level, min_size=1, max_size=3), st.text(min_size=1, max_size=100))
+@example([".."], "t")
+@example(["."], ".")
 def test_new_locations_lie_inside_the_warehouse_and_are_unique(ns: list[str], name: str) -> None:
     a, b = new_location("lake", ns, name), new_location("lake", ns, name)
     assert a != b
