@@ -121,7 +121,7 @@ def _dev_url(client: Api, name: str, enabled: bool | None) -> dict[str, Any]:
         result = client.call("PUT", path, {"enabled": enabled})
     scheme = client.target.console_url.partition("://")[0]  # the public port serves TLS when the console does
     url = f"{scheme}://{result['domain']}" if result.get("domain") else None
-    return {**result, "bucket": name, "url": url}
+    return {"bucket": name, "enabled": result["enabled"], "public_id": result.get("publicId"), "url": url}
 
 
 def _dev_url_lines(d: dict[str, Any]) -> list[str]:

@@ -163,7 +163,8 @@ class R2Buckets:
         if state.public_id:
             parts = urlsplit(self._public_url(state.public_id))
             domain = parts.netloc + parts.path
-        return {"bucketId": state.bucket, "domain": domain, "enabled": state.enabled}
+        # publicId: lakebox's own field, the address's path segment on the public port (``/<publicId>/<key>``).
+        return {"bucketId": state.bucket, "domain": domain, "enabled": state.enabled, "publicId": state.public_id}
 
     # -- R2 Data Catalog -------------------------------------------------------------------------------------
 

@@ -325,9 +325,10 @@ class MultipartService:
             self.check_part_number(part.part_number)
         if len(requested) > MAX_PARTS:
             raise InvalidArgument(f"Part count must be at most {MAX_PARTS}", ArgumentName="Part")
-        # As S3: the list must be in strictly ascending order, each part once. (R2 has sorted the list since
-        # 2024; lakebox refuses it, as S3 does, so that a client's mistake is not silently reordered.)
-        if any(a.part_number >= b.part_number for a, b in itertools.pairwise(requested)):
+        # As R2 ("Parts are now automatically sorted in ascending order regardless of input"): the list is sorted;
+        # a part named twice is still refused, as S3 refuses it, since which of its ETags counts is undefined.
+        requested = sorted(requested, key=lambda part: part.part_number)
+        if any(a.part_number == b.part_number for a, b in itertools.pairwise(requested)):
             raise InvalidPartOrder(UploadId=upload_id)
         chosen = requested
         made_values: list[dict[str, Any]] = []

@@ -4,6 +4,7 @@ gets."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -157,8 +158,8 @@ def test_public_bucket_cors(srv: LakeboxServer) -> None:
         [sys.executable, "-m", "lakebox", "bucket", "dev-url", "enable", "web", "--json"],
         env=env, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    public_id = done.stdout.split('"public_id": "', 1)[1].split('"', 1)[0]
-    url = f"{srv.public_url}/{public_id}/app.js"
+    url = json.loads(done.stdout)["url"] + "/app.js"
+    assert url.startswith(f"{srv.public_url}/")
     got = httpx.get(url, headers={"Origin": "http://cdn.example.org"})
     assert (got.status_code, got.headers["access-control-allow-origin"]) == (200, "http://cdn.example.org")
     assert preflight(url, "http://cdn.example.org", "GET").status_code == 200

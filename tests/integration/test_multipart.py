@@ -54,7 +54,7 @@ def test_round_trip_etag_and_parts(server: LakeboxServer, bucket: str) -> None:
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
     listed = s3.list_parts(Bucket=bucket, Key="mp/obj", UploadId=upload_id)["Parts"]
     assert [(p["PartNumber"], p["Size"]) for p in listed] == [(1, 5 * MiB), (2, 5 * MiB), (3, 123)]
-    # ETags accepted unquoted. (Parts out of order: InvalidPartOrder, in test_s3_deviations.)
+    # ETags accepted unquoted. (Parts out of order are sorted, a repeated one refused: test_s3_deviations.)
     unquoted = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"].strip('"')} for p in parts]
     done = s3.complete_multipart_upload(
         Bucket=bucket, Key="mp/obj", UploadId=upload_id, MultipartUpload={"Parts": unquoted}

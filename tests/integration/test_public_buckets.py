@@ -48,7 +48,7 @@ def enable(server: LakeboxServer, bucket: str) -> dict[str, str]:
 
 def test_disabled_by_default_and_cli_lifecycle(pub: LakeboxServer) -> None:
     got = lakebox(pub, "bucket", "dev-url", "get", "site")
-    assert got.stdout == "Public access via the dev URL is disabled for bucket 'site'.\n"
+    assert got.stdout == "Public access via the r2.dev URL is disabled for bucket 'site'.\n"
     state = enable(pub, "site")
     public_id = state["public_id"]
     assert public_id.startswith("pub-")
@@ -69,7 +69,9 @@ def test_disabled_by_default_and_cli_lifecycle(pub: LakeboxServer) -> None:
 
     missing = lakebox(pub, "bucket", "dev-url", "enable", "no-such-bucket")
     assert (missing.returncode, missing.stderr.strip()) == (
-        1, "Error: NoSuchBucket: The specified bucket does not exist."
+        1,
+        "lakebox: NoSuchBucket: The specified bucket does not exist. [code 10006]"
+        " — lakebox bucket list shows the buckets",
     )  # fmt: skip
 
 

@@ -124,10 +124,12 @@ def test_other_xml_bodies_are_verified_too(server: LakeboxServer, raw: RawClient
     assert signed(server, raw, "GET", f"/{bucket}?cors").code == "NoSuchCORSConfiguration"
 
 
-# -- CompleteMultipartUpload: parts in ascending order, each once ---------------------------------------------
+# -- CompleteMultipartUpload: parts sorted (as R2), each once ------------------------------------------------
 
 
-def test_parts_out_of_order_or_repeated_are_invalid_part_order(server: LakeboxServer, bucket: str) -> None:
+def test_parts_repeated_are_invalid_part_order_and_out_of_order_are_sorted(
+    server: LakeboxServer, bucket: str
+) -> None:
     s3 = server.s3()
     upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
     bodies = [os.urandom(5 * MiB), b"tail"]
@@ -138,15 +140,17 @@ def test_parts_out_of_order_or_repeated_are_invalid_part_order(server: LakeboxSe
         }
         for n, b in enumerate(bodies, 1)
     ]
-    for wrong in ([parts[1], parts[0]], [parts[0], parts[0], parts[1]], [parts[0], parts[1], parts[1]]):
+    for wrong in ([parts[0], parts[0], parts[1]], [parts[1], parts[0], parts[1]]):
         with pytest.raises(ClientError) as exc:
             s3.complete_multipart_upload(
                 Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={"Parts": wrong}
             )
         assert code(exc) == (400, "InvalidPartOrder")
     assert keys(server, bucket) == []
-    # The upload is intact: completed in order it is the object.
-    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={"Parts": parts})
+    # The upload is intact; listed out of order, its parts are sorted as R2 sorts them.
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={"Parts": [parts[1], parts[0]]}
+    )
     assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"".join(bodies)
 
 
