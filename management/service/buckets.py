@@ -164,7 +164,12 @@ class R2Buckets:
             parts = urlsplit(self._public_url(state.public_id))
             domain = parts.netloc + parts.path
         # publicId: lakebox's own field, the address's path segment on the public port (``/<publicId>/<key>``).
-        return {"bucketId": state.bucket, "domain": domain, "enabled": state.enabled, "publicId": state.public_id}
+        return {
+            "bucketId": state.bucket,
+            "domain": domain,
+            "enabled": state.enabled,
+            "publicId": state.public_id,
+        }
 
     # -- R2 Data Catalog -------------------------------------------------------------------------------------
 
