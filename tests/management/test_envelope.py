@@ -114,7 +114,9 @@ def test_account_id_fixed_printed_and_in_credentials(tmp_path: Path) -> None:
             f"{srv.console_url}/client/v4/memberships", headers=headers, timeout=60
         ).json()
         assert memberships["result"][0]["account"]["id"] == account
-    with running(data, token=srv.token, access_key_id=srv.access_key_id) as again:
+    with running(
+        data, token=srv.token, access_key_id=srv.access_key_id, database_url=srv.database_url
+    ) as again:
         assert again.root_credentials()["account_id"] == account
         response = httpx.get(
             f"{again.console_url}/client/v4/accounts/{account}",
