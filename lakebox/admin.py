@@ -32,7 +32,7 @@ from auth.service.tokens import IssuedToken, TokenInfo, TokenService
 from lakebox import admin_buckets
 
 if TYPE_CHECKING:
-    from lakebox.app import Services
+    from lakebox.services import Services
 
 log = logging.getLogger("lakebox.admin")
 API_PATH = "/api/v1"

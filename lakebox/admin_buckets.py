@@ -12,14 +12,14 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 
 from auth.service.principal import Principal
-from catalog.service.errors import CatalogError, NoSuchWarehouse
+from catalog.errors import CatalogError, NoSuchWarehouse
 from objectstore.service.buckets import BucketInfo, BucketService
 from objectstore.service.errors import StoreError
 from objectstore.service.public import PublicAccess as PublicState
 
 if TYPE_CHECKING:
     from catalog.service.catalog import CatalogService
-    from lakebox.app import Services
+    from lakebox.services import Services
     from lakebox.settings import Settings
 
 log = logging.getLogger("lakebox.admin")

@@ -18,35 +18,20 @@ import anyio
 import anyio.to_thread
 
 from analytics.api.counting import CountedObjectRoutes
-from analytics.service.analytics import AnalyticsService
-from analytics.store.repo import AnalyticsRepository
 from audit.api.asgi import AuditedConsole, AuditedS3
-from audit.service.audit import AuditLog
-from audit.store.repo import AuditRepository
 from auth.service.errors import AuthError
-from auth.service.secretbox import SecretBox
-from auth.service.tokens import TokenService
 from lakebox.console import create_console_app
-from lakebox.db import Database
 from lakebox.memory import trim_malloc
-from lakebox.metrics import MeteredApp, Metrics, metrics_dir
+from lakebox.metrics import MeteredApp
+from lakebox.services import Services
 from lakebox.settings import Settings
 from objectstore.api.app import S3App
 from objectstore.api.context import S3Context
 from objectstore.api.public import PublicApp
-from objectstore.service.atrest import AtRest, open_keyring
-from objectstore.service.buckets import BucketService
-from objectstore.service.objects import ObjectService
-from objectstore.service.public import PublicAccessService
-from objectstore.service.space import DiskSpace
-from objectstore.store.blobs import LocalBlobStore
-from objectstore.store.master_keys import MasterKeyRepository
-from objectstore.store.public import PublicBucketRepository
-from objectstore.store.repo import ObjectRepository
 
 ASGIApp = Callable[..., Awaitable[None]]
 if TYPE_CHECKING:
-    from catalog.service.catalog import CatalogService
+    pass
 
 SETTINGS_ENV = "LAKEBOX__SETTINGS"
 REAP_INTERVAL = 5.0
@@ -65,53 +50,6 @@ def settings_from_env() -> Settings:
         if raw.get(name) is not None:
             raw[name] = Path(raw[name])
     return Settings(**raw)
-
-
-class Services:
-    """Everything one worker process shares between requests."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.db = Database(settings.db_url)
-        self.tokens = TokenService(self.db, SecretBox.from_data_dir(settings.data_dir))
-        repo = ObjectRepository(self.db)
-        keyring = open_keyring(
-            MasterKeyRepository(self.db),
-            settings.data_dir,
-            settings.master_key_file,
-            os.environ,
-            register=False,
-        )
-        blobs = LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io)
-        space = DiskSpace([blobs.root, blobs.incoming, settings.data_dir], settings.disk_reserve_mib << 20)
-        self.objects = ObjectService(repo, blobs, AtRest(keyring, settings.encryption), space)
-        self.buckets = BucketService(repo)
-        self.public = PublicAccessService(PublicBucketRepository(self.db))
-        self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
-        self.audit = AuditLog(AuditRepository(self.db), settings.audit_retention_days)
-        self.analytics = AnalyticsService(
-            AnalyticsRepository(self.db),
-            sample_interval=float(settings.analytics_sample_seconds),
-            housekeeping=[self.audit.prune],
-        )
-        self._catalog_lock = threading.Lock()
-        self._catalog: CatalogService | None = None
-
-    @property
-    def catalog(self) -> CatalogService:
-        """The catalog service, built on first use: pyiceberg is a large import that the S3 API never needs,
-        so it stays out of the server's start-up path (a background warm-up builds it right after start)."""
-        if self._catalog is None:
-            with self._catalog_lock:
-                if self._catalog is None:
-                    from catalog.service.catalog import CatalogService
-                    from catalog.store.objectstore_files import ObjectStoreFiles
-
-                    # Metadata files are read and written through the object store's service layer (in
-                    # process); vended credentials come from the auth service.
-                    files = ObjectStoreFiles(self.objects, self.buckets)
-                    self._catalog = CatalogService(self.db, files, self.tokens.temporary)
-        return self._catalog
 
 
 class Dispatcher:

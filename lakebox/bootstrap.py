@@ -18,7 +18,7 @@ import objectstore.store.uploads  # noqa: F401
 from auth.service.principal import Permission
 from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService, secret_access_key_for
-from lakebox.db import Database
+from infra.db import Database
 from lakebox.settings import Settings
 from management.store.account import ensure_account_id
 from objectstore.service.atrest import AtRest, open_keyring

@@ -16,7 +16,7 @@ from management.store.account import ensure_account_id
 from objectstore.store.tables import BlobGarbageRow
 
 if TYPE_CHECKING:
-    from lakebox.app import Services
+    from lakebox.services import Services
 
 OPENAPI_PATH = "/api"  # the document at /api/openapi.json (and .yaml)
 

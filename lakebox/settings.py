@@ -94,7 +94,7 @@ class Settings:
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'lakebox.db'}"
+        return self.database_url or f"sqlite:///{self.data_dir / 'infra.db'}"
 
 
 def _coerce(name: str, raw: Any) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from analytics.store.tables import JobSlotRow, OperationCountRow, StorageSampleRow
-from lakebox.db import Database
+from infra.db import Database
 from objectstore.store.tables import BucketRow, MultipartUploadRow, ObjectRow
 
 _ops = OperationCountRow.__table__  # type: ignore[attr-defined]

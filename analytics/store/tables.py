@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, SQLModel
 
-from lakebox.db import OrderedText
+from infra.db import OrderedText
 
 
 class OperationCountRow(SQLModel, table=True):

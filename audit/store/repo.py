@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from audit.store.tables import AuditRow
-from lakebox.db import Database
+from infra.db import Database
 
 _log = AuditRow.__table__  # type: ignore[attr-defined]
 

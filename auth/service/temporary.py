@@ -35,7 +35,7 @@ from auth.service.errors import (
 from auth.service.principal import Permission, Principal, S3Identity, Scope, when
 from auth.service.secretbox import SecretBox
 from auth.store.tables import ApiToken, TempCredential
-from lakebox.db import Database
+from infra.db import Database
 
 _tokens = ApiToken.__table__  # type: ignore[attr-defined]
 _temps = TempCredential.__table__  # type: ignore[attr-defined]

@@ -33,7 +33,7 @@ from auth.service.principal import Permission, Principal, S3Identity, when
 from auth.service.secretbox import SecretBox
 from auth.service.temporary import TemporaryCredentials, check_bucket
 from auth.store.tables import ApiToken, TempCredential
-from lakebox.db import Database
+from infra.db import Database
 
 _tokens = ApiToken.__table__  # type: ignore[attr-defined]
 _temps = TempCredential.__table__  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from litestar.params import FromQuery, RawBody
 
 from auth.service.errors import AuthError
 from catalog.api.wire import Caller, json_response, service_of
-from catalog.service.errors import CatalogError
+from catalog.errors import CatalogError
 from catalog.service.ports import Authenticator
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 - a token type name, not a secret

@@ -15,7 +15,7 @@ from pyiceberg.exceptions import ValidationError as IcebergValidationError
 from sqlalchemy.exc import OperationalError
 
 from auth.service.errors import AuthError, ExpiredToken, InvalidToken, NotAuthenticated
-from catalog.service import errors as e
+from catalog import errors as e
 from objectstore.service.errors import StoreError
 
 log = logging.getLogger("lakebox.catalog")

@@ -13,8 +13,8 @@ from pyiceberg.table.update import TableRequirement
 from pyiceberg.view.metadata import ViewVersion
 
 from catalog.api.errors import INVALID_INPUT, bad_request
+from catalog.errors import BadRequest
 from catalog.service.encryption import CatalogTableUpdate
-from catalog.service.errors import BadRequest
 from catalog.service.metadata import INVALID_INPUT as MODEL_ERRORS
 from catalog.service.view_metadata import ViewRequirement, ViewUpdate
 

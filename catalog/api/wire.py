@@ -19,8 +19,8 @@ from litestar.di import NamedDependency
 from auth.service.errors import NotAuthenticated
 from auth.service.principal import Principal
 from catalog.api.errors import INVALID_INPUT, bad_request, catalog_error_response, error_response
+from catalog.errors import BadRequest, CatalogError
 from catalog.service.catalog import CatalogService
-from catalog.service.errors import BadRequest, CatalogError
 from catalog.service.naming import SEP, parse_namespace_param
 from catalog.service.ports import Authenticator, VendedCredentials
 from catalog.service.tables import TableResult

@@ -7,14 +7,14 @@ import uuid
 from dataclasses import dataclass
 
 from auth.service.principal import Principal
+from catalog.errors import BadRequest, NoSuchWarehouse
 from catalog.service.core import CatalogSettings, Context, bucket_of
-from catalog.service.errors import BadRequest, NoSuchWarehouse
 from catalog.service.namespaces import NamespaceService
 from catalog.service.ports import CredentialVendor, MetadataFiles
 from catalog.service.tables import TableService
 from catalog.service.views import ViewService
 from catalog.store.repository import CatalogRepository, StoredResponse
-from lakebox.db import Database
+from infra.db import Database
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 
 from auth.service.principal import Permission, Principal
+from catalog.errors import BadRequest, Forbidden, NoSuchNamespace, NoSuchWarehouse
 from catalog.service.credentials import CredentialCache
-from catalog.service.errors import BadRequest, Forbidden, NoSuchNamespace, NoSuchWarehouse
 from catalog.service.locations import key_prefix as table_key_prefix
 from catalog.service.naming import namespace_name
 from catalog.service.ports import CredentialVendor, MetadataFiles, VendedCredentials

@@ -12,7 +12,7 @@ from pydantic import Field
 from pyiceberg.table import update as u
 from pyiceberg.typedef import IcebergBaseModel
 
-from catalog.service.errors import BadRequest
+from catalog.errors import BadRequest
 
 KEYS = "encryption-keys"
 

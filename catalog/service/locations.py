@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
-from catalog.service.errors import BadRequest
+from catalog.errors import BadRequest
 
 SCHEME = "s3://"
 CATALOG_AREA = "__lakebox"  # assigned locations: __lakebox/<namespace>/<name>-<uuid>

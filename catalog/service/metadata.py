@@ -25,7 +25,7 @@ from pyiceberg.table.update import (
 )
 from pyiceberg.transforms import BucketTransform, Transform, TruncateTransform, UnknownTransform
 
-from catalog.service.errors import BadRequest, CommitFailed
+from catalog.errors import BadRequest, CommitFailed
 
 INVALID_INPUT = (
     ValidationError,

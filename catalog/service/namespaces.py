@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auth.service.principal import Principal
+from catalog.errors import BadRequest, NoSuchNamespace
 from catalog.service.core import Context
-from catalog.service.errors import BadRequest, NoSuchNamespace
 from catalog.service.naming import (
     SEP,
     check_page_size,

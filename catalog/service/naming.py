@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Sequence
 
-from catalog.service.errors import BadRequest
+from catalog.errors import BadRequest
 from catalog.service.locations import CATALOG_AREA, file_key, table_location
 
 SEP = "\x1f"

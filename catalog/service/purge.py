@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pyiceberg.io import FileIO, InputFile, InputStream, OutputFile
 from pyiceberg.manifest import ManifestFile, read_manifest_list
 
-from catalog.service.errors import BadRequest
+from catalog.errors import BadRequest
 from catalog.service.locations import check_inside, file_paths, key_prefix
 from catalog.service.ports import MetadataFiles
 

@@ -18,6 +18,7 @@ from pyiceberg.table.sorting import SortOrder
 from pyiceberg.table.update import TableRequirement
 
 from auth.service.principal import Principal
+from catalog.errors import AlreadyExists, BadRequest, CommitFailed, NoSuchTable, NoSuchView
 from catalog.service.core import Context
 from catalog.service.encryption import (
     CatalogTableUpdate,
@@ -26,7 +27,6 @@ from catalog.service.encryption import (
     keys_of,
     with_keys,
 )
-from catalog.service.errors import AlreadyExists, BadRequest, CommitFailed, NoSuchTable, NoSuchView
 from catalog.service.locations import check_inside, check_metadata_paths, known_paths
 from catalog.service.metadata import (
     commit_metadata,

@@ -23,7 +23,7 @@ from pyiceberg.table.update import (
 from pyiceberg.typedef import IcebergBaseModel
 from pyiceberg.view.metadata import ViewHistoryEntry, ViewMetadata, ViewVersion
 
-from catalog.service.errors import BadRequest, CommitFailed
+from catalog.errors import BadRequest, CommitFailed
 from catalog.service.metadata import INVALID_INPUT
 
 

@@ -11,8 +11,8 @@ from pyiceberg.schema import Schema
 from pyiceberg.view.metadata import ViewVersion
 
 from auth.service.principal import Principal
+from catalog.errors import AlreadyExists, BadRequest, CommitFailed, NoSuchView
 from catalog.service.core import Context
-from catalog.service.errors import AlreadyExists, BadRequest, CommitFailed, NoSuchView
 from catalog.service.locations import check_inside
 from catalog.service.metadata import dump_metadata
 from catalog.service.naming import (

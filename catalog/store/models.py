@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from lakebox.db import OrderedText
+from infra.db import OrderedText
 
 
 class WarehouseRow(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""The catalog's metadata repository over ``lakebox.db.Database``.
+"""The catalog's metadata repository over ``infra.db.Database``.
 
 Every invariant that spans requests is enforced inside one database transaction: a namespace is dropped only
 if no table, view or child namespace is in it (checked in the same write transaction), and a table's pointer
@@ -17,7 +17,7 @@ from sqlalchemy import Table, and_, delete, func, insert, not_, or_, select, upd
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from catalog.service.errors import (
+from catalog.errors import (
     AlreadyExists,
     BadRequest,
     CommitFailed,
@@ -25,7 +25,7 @@ from catalog.service.errors import (
     NoSuchNamespace,
 )
 from catalog.store.models import EntityRow, IdempotencyRow, NamespaceRow, WarehouseRow
-from lakebox.db import Database
+from infra.db import Database
 
 SEP = "\x1f"
 

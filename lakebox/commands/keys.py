@@ -63,7 +63,7 @@ def key() -> None:
 @_options
 def key_list(**flags: object) -> None:
     """The keyring's keys (current last), and how many stored rows each one seals."""
-    from lakebox.db import Database
+    from infra.db import Database
     from objectstore.store.master_keys import MasterKeyRepository
 
     settings = _settings(flags)
@@ -107,7 +107,7 @@ def key_rotate(**flags: object) -> None:
 @_options
 def key_retire(key_id: str, **flags: object) -> None:
     """Remove a rotated-out key that no stored object, part or upload references any more."""
-    from lakebox.db import Database
+    from infra.db import Database
     from objectstore.service.keyring import ENV_KEYS, key_file_path, write_key_file
     from objectstore.store.master_keys import MasterKeyRepository
 

@@ -19,8 +19,8 @@ from auth.service.errors import (
     NoSuchToken,
     NotAuthenticated,
 )
-from catalog.service.errors import CatalogError
-from catalog.service.errors import NoSuchWarehouse as CatalogNoSuchWarehouse
+from catalog.errors import CatalogError
+from catalog.errors import NoSuchWarehouse as CatalogNoSuchWarehouse
 from management.api.envelope import failure
 from management.service import errors as mgmt
 from objectstore.api.errors import error_status

@@ -8,7 +8,7 @@ import time
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from lakebox.db import Database
+from infra.db import Database
 from management.store.tables import Installation
 
 _table = Installation.__table__  # type: ignore[attr-defined]

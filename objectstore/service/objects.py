@@ -18,7 +18,7 @@ import anyio.to_thread
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Connection
 
-from lakebox.group_commit import GroupCommitter
+from infra.group_commit import GroupCommitter
 from objectstore.service.atrest import AtRest, object_context
 from objectstore.service.checksums import check_checksum, check_content_md5, new_hasher
 from objectstore.service.conditions import Conditions, check_read, check_write

@@ -7,7 +7,7 @@ import time
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from lakebox.db import Database
+from infra.db import Database
 from objectstore.store.tables import MasterKeyRow, MultipartUploadRow, ObjectRow, UploadPartRow
 
 master_keys = MasterKeyRow.__table__  # type: ignore[attr-defined]

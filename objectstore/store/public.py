@@ -10,7 +10,7 @@ from sqlalchemy import Column, Index, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from lakebox.db import Database, OrderedText
+from infra.db import Database, OrderedText
 from objectstore.store.tables import BucketRow
 
 _buckets = BucketRow.__table__  # type: ignore[attr-defined]

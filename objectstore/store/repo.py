@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from lakebox.db import Database, Prepared
+from infra.db import Database, Prepared
 from objectstore.store.tables import BlobGarbageRow, BucketRow, MultipartUploadRow, ObjectRow, UploadPartRow
 
 buckets = BucketRow.__table__  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from lakebox.db import OrderedText
+from infra.db import OrderedText
 
 
 class BucketRow(SQLModel, table=True):

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from lakebox.db import Database
+from infra.db import Database
 from objectstore.store.repo import (
     ObjectCheck,
     ObjectRepository,

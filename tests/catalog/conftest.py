@@ -15,7 +15,7 @@ from sqlalchemy import text
 import catalog.store.models  # noqa: F401  (registers the tables)
 from catalog.api.app import create_catalog_app
 from catalog.service.catalog import CatalogService
-from lakebox.db import Database
+from infra.db import Database
 from tests.catalog.doubles import TOKENS, MemoryFiles, RecordingVendor, StaticAuthenticator
 from tests.catalog.live import LiveLake
 from tests.support.server import running

@@ -25,7 +25,7 @@ from auth.service.tokens import IssuedToken, TokenService
 from catalog.api.app import create_catalog_app
 from catalog.service.catalog import CatalogService
 from catalog.store.objectstore_files import ObjectStoreFiles
-from lakebox.db import Database
+from infra.db import Database
 from objectstore.api.app import S3App
 from objectstore.api.context import S3Context
 from objectstore.service.buckets import BucketService
@@ -83,7 +83,7 @@ class Stack:
 
 def build(data_dir: Path, s3_endpoint: str) -> tuple[Any, Any, TokenService, CatalogService]:
     """The wiring: the catalog gets the object store (in process), the token service and temporary credentials."""
-    db = Database(f"sqlite:///{data_dir / 'lakebox.db'}")
+    db = Database(f"sqlite:///{data_dir / 'infra.db'}")
     db.create_schema()
     tokens = TokenService(db, SecretBox.from_data_dir(data_dir))
     repo = ObjectRepository(db)

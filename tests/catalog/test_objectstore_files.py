@@ -11,7 +11,7 @@ import objectstore.store.tables  # noqa: F401
 from catalog.service.catalog import CatalogService
 from catalog.service.tables import CreateTable
 from catalog.store.objectstore_files import ObjectStoreFiles
-from lakebox.db import Database
+from infra.db import Database
 from objectstore.service.buckets import BucketService
 from objectstore.service.errors import NoSuchKey
 from objectstore.service.objects import ObjectService
@@ -23,7 +23,7 @@ from tests.support.atrest import fresh_atrest
 
 @pytest.fixture
 def store(tmp_path: Path) -> ObjectStoreFiles:
-    db = Database(f"sqlite:///{tmp_path / 'lakebox.db'}")
+    db = Database(f"sqlite:///{tmp_path / 'infra.db'}")
     db.create_schema()
     repo = ObjectRepository(db)
     buckets = BucketService(repo)
@@ -51,7 +51,7 @@ def test_catalog_over_the_object_store(store: ObjectStoreFiles, tmp_path: Path) 
     from pyiceberg.schema import Schema
     from pyiceberg.types import LongType, NestedField
 
-    svc = CatalogService(Database(f"sqlite:///{tmp_path / 'lakebox.db'}"), store)
+    svc = CatalogService(Database(f"sqlite:///{tmp_path / 'infra.db'}"), store)
     svc.enable_warehouse("lake")
     svc.namespaces.create(ADMIN_RW, "lake", ("db",), {})
     schema = Schema(NestedField(1, "id", LongType(), required=False))

@@ -8,9 +8,9 @@ import threading
 import pytest
 
 import catalog.store.models  # noqa: F401
-from catalog.service.errors import AlreadyExists, BadRequest, CommitFailed, NamespaceNotEmpty, NoSuchNamespace
+from catalog.errors import AlreadyExists, BadRequest, CommitFailed, NamespaceNotEmpty, NoSuchNamespace
 from catalog.store.repository import SEP, CatalogRepository, Entity, PointerMove
-from lakebox.db import Database
+from infra.db import Database
 
 
 @pytest.fixture

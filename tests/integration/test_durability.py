@@ -19,13 +19,13 @@ import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import text
 
-from lakebox.db import Database
+from infra.db import Database
 from tests.support.server import LakeboxServer, postgres_database
 
 
 def accounted_blobs(server: LakeboxServer) -> set[str]:
     """Blobs a row references, or that wait in the garbage list for their grace period to end."""
-    db = Database(server.database_url or f"sqlite:///{server.data_dir / 'lakebox.db'}")
+    db = Database(server.database_url or f"sqlite:///{server.data_dir / 'infra.db'}")
     try:
         with db.read() as conn:
             rows = conn.execute(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from lakebox.db import Database
+from infra.db import Database
 from tests.support.server import LakeboxServer, postgres_database
 
 KEYS = [f"k{i:02d}" for i in range(40)]
@@ -23,7 +23,7 @@ def blob_files(data_dir: Path) -> set[str]:
 
 def index_state(server: LakeboxServer) -> tuple[int, set[str], int]:
     """(live objects, blobs rows reference, garbage rows)."""
-    db = Database(server.database_url or f"sqlite:///{server.data_dir / 'lakebox.db'}")
+    db = Database(server.database_url or f"sqlite:///{server.data_dir / 'infra.db'}")
     try:
         with db.read() as conn:
             objects = conn.execute(text("SELECT count(*) FROM s3_object")).scalar_one()

@@ -175,7 +175,7 @@ def _db_rows(server: LakeboxServer) -> str:
     """Every audit row as text, read straight from the database."""
     from sqlalchemy import create_engine, text
 
-    url = server.database_url or f"sqlite:///{server.data_dir / 'lakebox.db'}"
+    url = server.database_url or f"sqlite:///{server.data_dir / 'infra.db'}"
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from lakebox.db import Database, sqlite_url
+from infra.db import Database, sqlite_url
 from objectstore.store.tables import ObjectRow
 
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"

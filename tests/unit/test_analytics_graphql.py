@@ -16,7 +16,7 @@ from analytics.api.schema import run_query
 from analytics.service.analytics import AnalyticsService
 from analytics.store.repo import AnalyticsRepository
 from analytics.store.tables import StorageSampleRow
-from lakebox.db import Database
+from infra.db import Database
 
 ACCOUNT = "a" * 32
 HOUR = (int(time.time()) // 3600 - 3) * 3600  # three hours ago, on the hour
@@ -28,7 +28,7 @@ def _iso(t: float) -> str:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[AnalyticsService]:
-    db = Database(f"sqlite:///{tmp_path / 'lakebox.db'}")
+    db = Database(f"sqlite:///{tmp_path / 'infra.db'}")
     db.create_schema()
     repo = AnalyticsRepository(db)
     repo.add_counts(

@@ -14,14 +14,14 @@ from analytics.service.counting import OperationCounter, action_status, operatio
 from analytics.store.repo import AnalyticsRepository, TimeRange
 from audit.service.audit import AuditLog, is_console_change
 from audit.store.repo import AuditRepository
-from lakebox.db import Database
+from infra.db import Database
 from tests.support.server import postgres_database
 
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     """SQLite, or a fresh PostgreSQL database when the suite runs on PostgreSQL."""
-    value = postgres_database() or f"sqlite:///{tmp_path / 'lakebox.db'}"
+    value = postgres_database() or f"sqlite:///{tmp_path / 'infra.db'}"
     db = Database(value)
     db.create_schema()
     db.dispose()

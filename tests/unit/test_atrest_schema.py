@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 import objectstore.store.tables
 import objectstore.store.uploads  # noqa: F401
-from lakebox.db import Database
+from infra.db import Database
 from objectstore.store.master_keys import MasterKeyRepository
 from tests.support.atrest import fresh_atrest
 

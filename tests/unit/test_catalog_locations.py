@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.service.errors import BadRequest
+from catalog.errors import BadRequest
 from catalog.service.locations import (
     check_inside,
     check_metadata_paths,

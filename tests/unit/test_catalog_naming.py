@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from catalog.service.errors import BadRequest
+from catalog.errors import BadRequest
 from catalog.service.naming import (
     check_location,
     decode_page_token,

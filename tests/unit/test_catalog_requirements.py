@@ -11,7 +11,7 @@ from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.update import TableRequirement, TableUpdate
 from pyiceberg.types import LongType, NestedField, StringType
 
-from catalog.service.errors import BadRequest, CommitFailed
+from catalog.errors import BadRequest, CommitFailed
 from catalog.service.metadata import commit_metadata, create_metadata, dump_metadata, parse_table_metadata
 
 REQS: TypeAdapter[list[TableRequirement]] = TypeAdapter(list[TableRequirement])

@@ -8,7 +8,7 @@ import threading
 import weakref
 from pathlib import Path
 
-from lakebox.db import Database
+from infra.db import Database
 
 
 def test_a_threads_raw_connection_is_closed_when_the_thread_ends(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from lakebox.db import Database
+from infra.db import Database
 from objectstore.service.conditions import Conditions
 from objectstore.service.errors import InsufficientStorage
 from objectstore.service.model import PutIntegrity, WriteOptions

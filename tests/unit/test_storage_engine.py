@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from lakebox.db import Database
+from infra.db import Database
 from objectstore.service.conditions import Conditions
 from objectstore.service.errors import PreconditionFailed
 from objectstore.service.listing import list_objects

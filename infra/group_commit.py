@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from lakebox.db import Database, savepoint
+from infra.db import Database, savepoint
 
 log = logging.getLogger("lakebox.commit")
 MAX_BATCH = 64
