@@ -47,6 +47,7 @@ class Refusal:
     status: int  # on the catalog and console ports
     message: str
     retry_after: int | None = None
+    catalog_type: str | None = None  # the Iceberg error type when it is not the S3 code
 
 
 class Refused(Exception):
@@ -71,6 +72,13 @@ HEAD_TIMEOUT = Refusal(
     "RequestTimeout",
     408,
     "Your socket connection to the server was not read from or written to within the timeout period.",
+)
+MALFORMED = Refusal(
+    400,
+    "BadRequest",
+    400,
+    "The request could not be parsed as HTTP/1.1.",
+    catalog_type="BadRequestException",
 )
 BUSY = Refusal(503, "SlowDown", 503, "Please reduce your request rate.", retry_after=1)
 
@@ -167,9 +175,9 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
             self.refuse(URL_TOO_LONG if url_too_long else HEADERS_TOO_LARGE)
 
     def _invalid_request(self) -> None:
-        msg = "Invalid HTTP request received."
-        self.logger.warning(msg)
-        self.send_400_response(msg)
+        """Bytes that are not HTTP/1.1 (uvicorn would answer a plain-text 400): answered in the port's style."""
+        self.logger.debug("Invalid HTTP request received.")
+        self.refuse(MALFORMED)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -243,7 +251,11 @@ class GuardedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         document: dict[str, Any]
         if self._style == "catalog":  # the Iceberg REST spec's ErrorModel
             document = {
-                "error": {"message": refusal.message, "type": refusal.s3_code, "code": refusal.status}
+                "error": {
+                    "message": refusal.message,
+                    "type": refusal.catalog_type or refusal.s3_code,
+                    "code": refusal.status,
+                }
             }
         else:  # Cloudflare's v4 envelope
             error = {"code": refusal.status, "message": refusal.message}

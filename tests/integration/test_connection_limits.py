@@ -113,6 +113,25 @@ def test_header_section_over_the_cap_on_each_port(limited: LakeboxServer) -> Non
     _assert_healthy(limited)
 
 
+def test_bytes_that_are_not_http_get_a_400_in_each_ports_style(limited: LakeboxServer) -> None:
+    garbage = b"GET /a b c d\r\n\x00\x01 nonsense\r\n\r\n"
+    answers = {}
+    for name in ("s3", "public", "catalog", "console"):
+        with _connect(getattr(limited, f"{name}_port")) as sock:
+            sock.sendall(garbage)
+            answers[name] = _response(_read_all(sock))
+    for name in ("s3", "public"):
+        status, headers, body = answers[name]
+        assert (status, _s3_code(body), headers["connection"]) == (400, "BadRequest", "close")
+    status, _, body = answers["catalog"]
+    assert status == 400
+    assert json.loads(body)["error"]["type"] == "BadRequestException"
+    status, _, body = answers["console"]
+    assert status == 400
+    assert json.loads(body)["errors"][0]["code"] == 400
+    _assert_healthy(limited)
+
+
 def test_r2_sized_metadata_fits_under_the_cap(limited: LakeboxServer) -> None:
     s3 = limited.s3()
     metadata = {f"k{i:02d}": "v" * 201 for i in range(40)}  # 8,160 bytes: within R2's 8,192

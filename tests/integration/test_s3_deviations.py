@@ -22,7 +22,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.support.admin import admin
-from tests.support.raw_http import RawClient, RawResponse, sign
+from tests.support.raw_http import RawClient, RawResponse, send_signed, sign
 from tests.support.server import LakeboxServer
 
 MiB = 1024 * 1024
@@ -36,19 +36,9 @@ def raw(server: LakeboxServer) -> Iterator[RawClient]:
 
 
 def signed(
-    server: LakeboxServer, raw: RawClient, method: str, target: str, body: bytes = b"", **headers: str
+    server: LakeboxServer, raw: RawClient, method: str, target: bytes | str, body: bytes = b"", **headers: str
 ) -> RawResponse:
-    host = f"127.0.0.1:{server.s3_port}"
-    sent = sign(
-        method,
-        host,
-        target.encode(),
-        list(headers.items()),
-        body,
-        server.access_key_id,
-        server.secret_access_key,
-    )
-    return raw.request(method, target.encode(), sent, body)
+    return send_signed(raw, method, target, body, server.access_key_id, server.secret_access_key, **headers)
 
 
 def code(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str]:

@@ -182,3 +182,12 @@ def sign(
     S3SigV4Auth(Credentials(key_id, secret), "s3", region).add_auth(request)
     assert urlsplit(request.url).path == target.decode("ascii").partition("?")[0]
     return list(request.headers.items())
+
+
+def send_signed(
+    raw: RawClient, method: str, target: bytes | str, body: bytes, key_id: str, secret: str, **headers: str
+) -> RawResponse:
+    """One request on ``raw``'s connection, signed with SigV4 for ``raw``'s host and port."""
+    path = target.encode() if isinstance(target, str) else target
+    sent = sign(method, f"{raw.host}:{raw.port}", path, list(headers.items()), body, key_id, secret)
+    return raw.request(method, path, sent, body)
