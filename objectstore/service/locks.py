@@ -203,16 +203,33 @@ class LockService:
         if not self.repo.put(bucket, stored):
             raise NoSuchBucket(BucketName=bucket)
 
+    def rules_for(self, bucket: str) -> BucketLocks:
+        """The bucket's enabled rules as they are now, to ask about many keys (a scanner's batch) at once."""
+        _exists, rules_json = self.repo.rules(bucket)
+        return BucketLocks(compiled(rules_json) if rules_json else ())
+
     def locked_until(self, bucket: str, key: str, created: float, at: float | None = None) -> float | None:
         """When the retention of object ``key`` (written at ``created``, its ``last_modified``) ends, if it is
         still retained at ``at`` (default: now); None if it may be deleted or overwritten at ``at``.
         ``math.inf`` for an indefinite lock."""
-        _exists, rules_json = self.repo.rules(bucket)
-        if rules_json is None:
-            return None
-        until, rule = retention(compiled(rules_json), key, created)
-        return until if rule is not None and (time.time() if at is None else at) < until else None
+        return self.rules_for(bucket).locked_until(key, created, at)
 
     def is_locked(self, bucket: str, key: str, created: float, at: float | None = None) -> bool:
-        """True while a lock rule of ``bucket`` retains object ``key`` written at ``created``, at time ``at``."""
+        """True while a lock rule of ``bucket`` retains object ``key`` written at ``created``, at time ``at``
+        (default: now). What the lifecycle scanner asks before expiring an object: locks take precedence. (Its
+        deletions through the object repository are refused by the guard as well, inside their transaction.)"""
         return self.locked_until(bucket, key, created, at) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class BucketLocks:
+    """One bucket's enabled lock rules at one moment."""
+
+    rules: tuple[LockRule, ...]
+
+    def locked_until(self, key: str, created: float, at: float | None = None) -> float | None:
+        """See ``LockService.locked_until``; ``key`` is the key's identity (NFC), as stored."""
+        if not self.rules:
+            return None
+        until, rule = retention(self.rules, key, created)
+        return until if rule is not None and (time.time() if at is None else at) < until else None
