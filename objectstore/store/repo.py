@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from infra.db import Database, Prepared
-from objectstore.store.locks import BUCKET_AND_RULES, RetentionRefusal
+from objectstore.store.locks import BUCKET_AND_RULES, RetentionRefusal, locks
 from objectstore.store.tables import BlobGarbageRow, BucketRow, MultipartUploadRow, ObjectRow, UploadPartRow
 
 buckets = BucketRow.__table__  # type: ignore[attr-defined]
@@ -191,6 +191,9 @@ class ObjectRepository:
                 return "not-empty"
             if conn.execute(select(uploads.c.upload_id).where(uploads.c.bucket == name).limit(1)).first():
                 return "not-empty"
+            conn.execute(
+                delete(locks).where(locks.c.bucket == name)
+            )  # an empty bucket's lock rules go with it
             conn.execute(delete(buckets).where(buckets.c.name == name))
             return "deleted"
 
