@@ -191,9 +191,8 @@ class ObjectRepository:
                 return "not-empty"
             if conn.execute(select(uploads.c.upload_id).where(uploads.c.bucket == name).limit(1)).first():
                 return "not-empty"
-            conn.execute(
-                delete(locks).where(locks.c.bucket == name)
-            )  # an empty bucket's lock rules go with it
+            # An empty bucket's lock rules go with it.
+            conn.execute(delete(locks).where(locks.c.bucket == name))
             conn.execute(delete(buckets).where(buckets.c.name == name))
             return "deleted"
 
