@@ -10,6 +10,7 @@ import click
 from lakebox.client.api import Api
 from lakebox.client.errors import CliError
 from lakebox.client.output import api, bucket_options, connection_options, emit
+from lakebox.commands.bucket_locks import lock
 from lakebox.commands.bucket_rules import cors, lifecycle
 
 STORAGE_CLASSES = click.Choice(["Standard", "InfrequentAccess"])
@@ -22,6 +23,7 @@ def bucket() -> None:
 
 bucket.add_command(lifecycle)
 bucket.add_command(cors)
+bucket.add_command(lock)
 
 
 def _bucket_lines(b: dict[str, Any]) -> list[str]:
@@ -213,7 +215,6 @@ def catalog_get(name: str, **opts: Any) -> None:
 # -- wrangler commands whose features lakebox has not built yet --------------------------------------------
 
 NOT_BUILT = {
-    (bucket, "lock"): "Bucket locks",
     (bucket, "sippy"): "Sippy (incremental migration)",
     (bucket, "notification"): "Event notifications",
     (bucket, "domain"): "Custom domains",

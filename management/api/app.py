@@ -13,7 +13,7 @@ from analytics.service.analytics import AnalyticsService
 from audit.api import routes as audit_routes
 from audit.service.audit import AuditLog
 from auth.service.tokens import TokenService
-from management.api import accounts, buckets, objects
+from management.api import accounts, buckets, locks, objects
 from management.api.context import Management, authenticate
 from management.api.errors import EXCEPTION_HANDLERS
 from management.service.bucket_config import R2BucketConfig
@@ -22,8 +22,10 @@ from management.service.objects import R2Objects
 from management.service.tokens import R2Tokens
 from objectstore.service.bucket_config import BucketConfigService
 from objectstore.service.buckets import BucketService
+from objectstore.service.locks import LockService
 from objectstore.service.objects import ObjectService
 from objectstore.service.public import PublicAccessService
+from objectstore.store.locks import LockRepository
 
 if TYPE_CHECKING:
     from catalog.service.catalog import CatalogService
@@ -49,6 +51,7 @@ def build_management(
         config=R2BucketConfig(BucketConfigService(bucket_service.repo)),
         objects=R2Objects(object_service),
         r2_tokens=R2Tokens(tokens, account_id),
+        locks=LockService(LockRepository(bucket_service.repo.db)),
     )
 
 
@@ -56,7 +59,7 @@ def create_management_app(
     management: Management, analytics: AnalyticsService | None = None, audit: AuditLog | None = None
 ) -> Litestar:
     """Routes relative to the mount path; every answer, an unknown route's too, is a v4 envelope."""
-    handlers: list[Any] = [*accounts.HANDLERS, buckets.BucketRoutes, *objects.HANDLERS]
+    handlers: list[Any] = [*accounts.HANDLERS, buckets.BucketRoutes, *locks.HANDLERS, *objects.HANDLERS]
     if analytics is not None:
         handlers += analytics_routes.HANDLERS
     if audit is not None:

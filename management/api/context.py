@@ -21,6 +21,7 @@ from management.service.buckets import R2Buckets, check_jurisdiction
 from management.service.errors import Forbidden, NoSuchAccount, NotAuthenticated
 from management.service.objects import R2Objects
 from management.service.tokens import R2Tokens
+from objectstore.service.locks import LockService
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Management:
     config: R2BucketConfig
     objects: R2Objects
     r2_tokens: R2Tokens
+    locks: LockService
 
 
 def management(request: Request[Any, Any, Any]) -> Management:

@@ -32,6 +32,7 @@ from objectstore.service.errors import (
     NoSuchKey,
     StoreError,
 )
+from objectstore.service.locks import ObjectLocked, enforce
 from objectstore.service.model import ObjectMeta, PutIntegrity, PutResult, ReadPlan, WriteOptions
 from objectstore.service.names import key_identity
 from objectstore.service.ranges import parse_range
@@ -118,6 +119,7 @@ class ObjectService:
         self.atrest = atrest
         self.space = space if space is not None else DiskSpace([blobs.root, blobs.incoming], 0)
         self.committer = GroupCommitter(repo.db)
+        repo.guard = enforce  # bucket locks, checked in every transaction that replaces or deletes an object
 
     # -- space -----------------------------------------------------------------------------------------------
 
@@ -407,11 +409,13 @@ class ObjectService:
         self.repo.delete_object(bucket, key_identity(raw_key), write_check(conditions))
         self.reclaim_if_short()
 
-    def delete_many(self, bucket: str, raw_keys: Sequence[str]) -> None:
+    def delete_many(self, bucket: str, raw_keys: Sequence[str]) -> dict[str, ObjectLocked]:
+        """Deletes the objects at ``raw_keys``; those a bucket lock retains stay: their errors by key identity."""
         if self.repo.get_bucket(bucket) is None:
             raise NoSuchBucket(BucketName=bucket)
-        self.repo.delete_objects(bucket, [key_identity(k) for k in raw_keys])
+        refused = self.repo.delete_objects(bucket, [key_identity(k) for k in raw_keys])
         self.reclaim_if_short()
+        return {key: exc for key, exc in refused.items() if isinstance(exc, ObjectLocked)}
 
     # -- maintenance -----------------------------------------------------------------------------------------
 

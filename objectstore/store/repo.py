@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from infra.db import Database, Prepared
+from objectstore.store.locks import BUCKET_AND_RULES, RetentionRefusal, locks
 from objectstore.store.tables import BlobGarbageRow, BucketRow, MultipartUploadRow, ObjectRow, UploadPartRow
 
 buckets = BucketRow.__table__  # type: ignore[attr-defined]
@@ -37,11 +38,12 @@ parts = UploadPartRow.__table__  # type: ignore[attr-defined]
 garbage = BlobGarbageRow.__table__  # type: ignore[attr-defined]
 
 ObjectCheck = Callable[[Row[Any] | None], None]
+# Refuses (raises) replacing or deleting an object its bucket's lock rules (JSON) still retain.
+LockGuard = Callable[[str, Row[Any]], None]
 
 # Hot-path statements are built once with bind parameters: building a select() of the object table costs more
 # than running it (column coercion and cache-key work, ~100-150 us per statement against ~10 us in SQLite).
 _BUCKET = select(buckets).where(buckets.c.name == bindparam("b_"))
-_BUCKET_NAME = select(buckets.c.name).where(buckets.c.name == bindparam("b_"))
 _OBJECT_WHERE = and_(objects.c.bucket == bindparam("b_"), objects.c.key == bindparam("k_"))
 _OBJECT = select(objects).where(_OBJECT_WHERE)
 _OBJECT_FOR_UPDATE = _OBJECT.with_for_update()
@@ -147,7 +149,7 @@ class ObjectRepository:
         self.db = db
         self._bucket = db.prepare(_BUCKET)
         self._bucket_and_object = db.prepare(_BUCKET_AND_OBJECT)
-        self._bucket_name = db.prepare(_BUCKET_NAME)
+        self._bucket_rules = db.prepare(BUCKET_AND_RULES)
         self._object = db.prepare(_OBJECT if db.is_sqlite else _OBJECT_FOR_UPDATE)
         self._insert_object = db.prepare(_INSERT_OBJECT, _OBJECT_DEFAULTS)
         self._update_object = db.prepare(_UPDATE_OBJECT, _OBJECT_DEFAULTS)
@@ -155,6 +157,9 @@ class ObjectRepository:
         self._due_garbage = db.prepare(_DUE_GARBAGE)
         self._listings: dict[tuple[bool, bool, bool, bool], Prepared] = {}  # one per shape of bounds
         self._walks: dict[bool, Prepared] = {}
+        # Installed by the object service (objectstore.service.locks): every replacement and deletion of a row
+        # below passes it, inside the transaction that makes the change.
+        self.guard: LockGuard | None = None
 
     # -- buckets ---------------------------------------------------------------------------------------------
 
@@ -186,6 +191,8 @@ class ObjectRepository:
                 return "not-empty"
             if conn.execute(select(uploads.c.upload_id).where(uploads.c.bucket == name).limit(1)).first():
                 return "not-empty"
+            # An empty bucket's lock rules go with it.
+            conn.execute(delete(locks).where(locks.c.bucket == name))
             conn.execute(delete(buckets).where(buckets.c.name == name))
             return "deleted"
 
@@ -265,7 +272,8 @@ class ObjectRepository:
     ) -> bool:
         """``put_object`` inside the caller's write transaction."""
         bucket, key = values["bucket"], values["key"]
-        if self._bucket_name.first({"b_": bucket}, conn) is None:
+        bucket_row = self._bucket_rules.first({"b_": bucket}, conn)
+        if bucket_row is None:
             if not create_bucket:
                 return False
             conn.execute(insert(buckets).values(name=bucket, created_at=time.time()))
@@ -273,6 +281,8 @@ class ObjectRepository:
         if check is not None:
             check(current)
         if current is not None:
+            if bucket_row is not None and bucket_row.rules is not None:
+                self.check_retention(bucket_row.rules, current)
             self.discard(conn, current)
             self._update_object.execute(conn, {**values, "b_": bucket, "k_": key})
         else:
@@ -288,17 +298,45 @@ class ObjectRepository:
             if check is not None:
                 check(current)
             if current is not None:
+                self.guard_in(conn, current)
                 self.discard(conn, current)
                 conn.execute(_DELETE_OBJECT, {"b_": bucket, "k_": key})
             return current
 
-    def delete_objects(self, bucket: str, keys: Sequence[str]) -> None:
+    def delete_objects(self, bucket: str, keys: Sequence[str]) -> dict[str, RetentionRefusal]:
+        """Deletes the objects at ``keys`` in one transaction, but those a lock rule retains: returned with
+        the guard's error, by key."""
+        refused: dict[str, RetentionRefusal] = {}
         with self.db.write() as conn:
+            rules = self.lock_rules_in(conn, bucket)
             for key in keys:
                 current = self.locked_object(conn, bucket, key)
                 if current is not None:
+                    if rules is not None:
+                        try:
+                            self.check_retention(rules, current)
+                        except RetentionRefusal as exc:
+                            refused[key] = exc
+                            continue
                     self.discard(conn, current)
                     conn.execute(_DELETE_OBJECT, {"b_": bucket, "k_": key})
+        return refused
+
+    def lock_rules_in(self, conn: Connection, bucket: str) -> str | None:
+        """The bucket's lock rules (JSON) as the caller's transaction sees them; None without any."""
+        row = self._bucket_rules.first({"b_": bucket}, conn)
+        return None if row is None else row.rules
+
+    def guard_in(self, conn: Connection, current: Row[Any]) -> None:
+        """Refuses (raises) replacing or deleting ``current`` while a lock rule of its bucket retains it."""
+        rules = self.lock_rules_in(conn, current.bucket)
+        if rules is not None:
+            self.check_retention(rules, current)
+
+    def check_retention(self, rules: str, current: Row[Any]) -> None:
+        if self.guard is None:
+            raise RuntimeError("lock rules exist but no lock guard is installed")  # fail closed
+        self.guard(rules, current)
 
     def locked_object(self, conn: Connection, bucket: str, key: str) -> Row[Any] | None:
         """The object's row in a write transaction, locked against concurrent writers on PostgreSQL."""

@@ -153,6 +153,7 @@ class UploadRepository:
                 self._drop_upload(conn, upload_id, keep=())
             else:
                 if current is not None:
+                    self.objects.guard_in(conn, current)  # refused: the upload stays, to complete later
                     self.objects.discard(conn, current)
                     conn.execute(
                         update(objects)

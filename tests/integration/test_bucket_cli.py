@@ -218,7 +218,6 @@ def test_catalog_enable_of_a_missing_bucket(server: LakeboxServer) -> None:
 @pytest.mark.parametrize(
     ("args", "feature"),
     [
-        (["bucket", "lock", "list", "b"], "bucket locks"),
         (["bucket", "sippy", "enable", "b", "--provider", "AWS"], "sippy (incremental migration)"),
         (["bucket", "notification", "list", "b"], "event notifications"),
         (["bucket", "domain", "list", "b"], "custom domains"),

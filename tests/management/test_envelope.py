@@ -191,8 +191,6 @@ def test_object_errors(cf: httpx.Client, account_id: str, bucket: str) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "feature"),
     [
-        ("GET", "/r2/buckets/{b}/lock", "Bucket locks"),
-        ("PUT", "/r2/buckets/{b}/lock", "Bucket locks"),
         ("GET", "/r2/buckets/{b}/sippy", "Sippy (incremental migration)"),
         ("GET", "/r2/buckets/{b}/domains/custom", "Custom domains"),
         ("DELETE", "/r2/buckets/{b}/domains/custom/example.com", "Custom domains"),

@@ -103,6 +103,7 @@ ROUTES: dict[str, tuple[str, Request]] = {
     "get-bucket": ("admin-read", lambda w: ("GET", _b(w), {})),
     "get-cors": ("admin-read", lambda w: ("GET", f"{_b(w)}/cors", {})),
     "get-lifecycle": ("admin-read", lambda w: ("GET", f"{_b(w)}/lifecycle", {})),
+    "get-lock": ("admin-read", lambda w: ("GET", f"{_b(w)}/lock", {})),
     "get-dev-url": ("admin-read", lambda w: ("GET", f"{_b(w)}/domains/managed", {})),
     "get-catalog": ("admin-read", lambda w: ("GET", f"{_acct(w)}/r2-catalog/{w.bucket}", {})),
     "create-bucket": (
@@ -133,6 +134,14 @@ ROUTES: dict[str, tuple[str, Request]] = {
     "put-lifecycle": (
         "admin-write",
         lambda w: ("PUT", f"{_acct(w)}/r2/buckets/{w.fresh_bucket()}/lifecycle", {"json": {"rules": []}}),
+    ),
+    "put-lock": (
+        "admin-write",
+        lambda w: (
+            "PUT",
+            f"{_acct(w)}/r2/buckets/{w.fresh_bucket()}/lock",
+            {"json": {"rules": [{"id": "keep", "enabled": True, "condition": {"type": "Indefinite"}}]}},
+        ),
     ),
     "put-dev-url": (
         "admin-write",
@@ -186,7 +195,6 @@ ROUTES: dict[str, tuple[str, Request]] = {
         "object-write",
         lambda w: ("DELETE", f"{_b(w)}/objects/missing-{secrets.token_hex(4)}", {}),
     ),
-    "lock (not built)": ("later", lambda w: ("GET", f"{_b(w)}/lock", {})),
     "notifications (not built)": (
         "later",
         lambda w: ("GET", f"{_acct(w)}/event_notifications/r2/{w.bucket}/configuration", {}),

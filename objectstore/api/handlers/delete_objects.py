@@ -44,7 +44,15 @@ async def delete_objects(ctx: S3Context, req: S3Request) -> S3Response:
             errors.append(
                 f"<Error><Key>{xml.escape(key)}</Key><Code>{exc.code}</Code><Message>{xml.escape(exc.message)}</Message></Error>"
             )
-    await anyio.to_thread.run_sync(ctx.objects.delete_many, req.bucket, valid)
+    locked = await anyio.to_thread.run_sync(ctx.objects.delete_many, req.bucket, valid)
+    if locked:  # retained by a bucket lock: an error entry per key, as for a refused permission
+        kept = [k for k in valid if key_identity(k) in locked]
+        errors += [
+            f"<Error><Key>{xml.escape(k)}</Key><Code>{locked[key_identity(k)].code}</Code>"
+            f"<Message>{xml.escape(locked[key_identity(k)].message)}</Message></Error>"
+            for k in kept
+        ]
+        valid = [k for k in valid if key_identity(k) not in locked]
     deleted = "" if quiet else "".join(f"<Deleted><Key>{xml.escape(k)}</Key></Deleted>" for k in valid)
     return S3Response(
         200, [("content-type", "application/xml")], xml.document("DeleteResult", deleted + "".join(errors))
