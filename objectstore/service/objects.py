@@ -419,7 +419,9 @@ class ObjectService:
         """Settles blobs left in flight by a crash of this node (run before serving)."""
         return self.blobs.recover(self.repo.referenced_blobs)
 
-    def reap_garbage(self, grace: float = GARBAGE_GRACE) -> int:
+    def reap_garbage(
+        self, grace: float = GARBAGE_GRACE, on_batch: Callable[[int], None] | None = None
+    ) -> int:
         """Deletes the files of blobs no row has referenced for ``grace`` seconds, then forgets them (blocking).
 
         The grace period lets a reader that looked an object up just before it was replaced or deleted finish
@@ -433,6 +435,8 @@ class ObjectService:
                 self.blobs.delete(blob_id)
             self.repo.forget_garbage(ids)
             total += len(ids)
+            if on_batch is not None:
+                on_batch(total)  # the background job's checkpoint (renews its lease)
         return total
 
 

@@ -60,7 +60,10 @@ class ObjectRow(SQLModel, table=True):
 
 class MultipartUploadRow(SQLModel, table=True):
     __tablename__ = "s3_multipart_upload"
-    __table_args__ = (Index("ix_s3_upload_bucket_key", "bucket", "key", "upload_id"),)
+    __table_args__ = (
+        Index("ix_s3_upload_bucket_key", "bucket", "key", "upload_id"),
+        Index("ix_s3_upload_initiated", "initiated_at", "upload_id"),  # the expiry job's walk
+    )
 
     upload_id: str = Field(primary_key=True, max_length=64)
     bucket: str = Field(sa_column=Column(OrderedText, nullable=False))
