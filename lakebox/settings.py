@@ -31,7 +31,8 @@ class Settings:
     database_url: str | None = None
     node_id: str = field(default_factory=lambda: os.uname().nodename)
     log_level: str = "info"
-    # Incomplete multipart uploads are aborted after this many seconds (R2: 7 days).
+    # Age at which R2's default lifecycle rule aborts incomplete multipart uploads (R2: 7 days), in buckets
+    # whose lifecycle configuration has not replaced that rule.
     multipart_expiry_seconds: int = 7 * 24 * 3600
     # Seconds between two storage samples of the analytics (one worker of one node takes each).
     analytics_sample_seconds: int = 60
@@ -68,7 +69,8 @@ class Settings:
     # Shifts the clock background jobs judge ages by (tests age objects and uploads without waiting); keep 0.
     jobs_clock_offset_seconds: int = 0
     reap_interval_seconds: int = 5  # garbage blobs
-    multipart_expiry_interval_seconds: int = 60  # incomplete multipart uploads past multipart_expiry_seconds
+    # Seconds between two lifecycle passes over each bucket (R2 acts within 24 hours; lakebox within this).
+    lifecycle_interval_seconds: int = 300
     # Writes are refused (507 InsufficientStorage) when they would leave less than this free on the data dir's
     # file system, so that deletes always have room to commit and free space.
     disk_reserve_mib: int = 128

@@ -473,18 +473,6 @@ class MultipartService:
         self.uploads.abort_upload(upload_id)
         self.objects.reclaim_if_short()
 
-    def expire_batch(
-        self, initiated_before: float, after: tuple[float, str] | None, limit: int
-    ) -> tuple[int, list[tuple[float, str]]]:
-        """Aborts the next ``limit`` uploads initiated before ``initiated_before`` after position ``after``
-        (blocking): how many this call aborted (an upload already gone counts nothing), and the positions
-        visited (the last one is where the next batch starts; none when the walk is over)."""
-        batch = self.uploads.stale_uploads(initiated_before, after, limit)
-        aborted = sum(self.uploads.abort_upload(upload_id) for _, upload_id in batch)
-        if aborted:
-            self.objects.reclaim_if_short()
-        return aborted, batch
-
     # -- listings --------------------------------------------------------------------------------------------
 
     def list_parts(

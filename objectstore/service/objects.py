@@ -32,6 +32,7 @@ from objectstore.service.errors import (
     NoSuchKey,
     StoreError,
 )
+from objectstore.service.lifecycle import expiration, rules_in_effect
 from objectstore.service.model import ObjectMeta, PutIntegrity, PutResult, ReadPlan, WriteOptions
 from objectstore.service.names import key_identity
 from objectstore.service.ranges import parse_range
@@ -291,7 +292,13 @@ class ObjectService:
             raise NoSuchBucket(BucketName=bucket)
         if orow is None:
             raise NoSuchKey(Key=raw_key)
-        return ObjectMeta.from_row(orow, self.atrest)
+        meta = ObjectMeta.from_row(orow, self.atrest)
+        stored = brow.bucket_lifecycle
+        if stored and "Expiration" in stored:  # only a configuration with an expiration rule can set one
+            expires = expiration(rules_in_effect(stored), orow.key, orow.last_modified)
+            if expires is not None:
+                meta = dataclasses.replace(meta, expiration=expires)
+        return meta
 
     def plan_read(
         self,

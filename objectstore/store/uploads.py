@@ -172,26 +172,6 @@ class UploadRepository:
             raise failure
         return upload
 
-    def stale_uploads(
-        self, initiated_before: float, after: tuple[float, str] | None, limit: int
-    ) -> list[tuple[float, str]]:
-        """(initiated_at, upload_id) of uploads initiated before ``initiated_before``, in that order, from just
-        past ``after`` (an index walk that resumes where the last batch ended)."""
-        query = select(uploads.c.initiated_at, uploads.c.upload_id).where(
-            uploads.c.initiated_at < initiated_before
-        )
-        if after is not None:
-            at, upload_id = after
-            query = query.where(
-                or_(
-                    uploads.c.initiated_at > at,
-                    and_(uploads.c.initiated_at == at, uploads.c.upload_id > upload_id),
-                )
-            )
-        query = query.order_by(uploads.c.initiated_at, uploads.c.upload_id).limit(limit)
-        with self.db.read(snapshot=False) as conn:
-            return [(float(r[0]), str(r[1])) for r in conn.execute(query)]
-
     def _locked_upload(self, conn: Connection, upload_id: str) -> Row[Any] | None:
         query = select(uploads).where(uploads.c.upload_id == upload_id)
         if not self.db.is_sqlite:
