@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -64,6 +65,10 @@ _jobs = JobRow.__table__  # type: ignore[attr-defined]
 
 class LeaseLost(Exception):
     """The lease passed to another worker (this one stalled past its expiry): the run must stop at once."""
+
+
+class Stopping(Exception):
+    """The worker is shutting down: the run stops at its checkpoint and hands the job over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +264,15 @@ class JobStore:
                 )
             )
 
+    def release(self, job_id: int, owner: str) -> None:
+        """Gives a job up at its last checkpoint, due at once for any other worker (a graceful shutdown)."""
+        with self.db.write() as conn:
+            conn.execute(
+                update(_jobs)
+                .where(_jobs.c.id == job_id, _jobs.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires=None, state=SCHEDULED)
+            )
+
     def list(self, kind: str | None = None) -> list[JobInfo]:
         query = select(_jobs).order_by(_jobs.c.kind, _jobs.c.target)
         if kind is not None:
@@ -324,6 +338,7 @@ class JobRun:
     _store: JobStore
     _lease: float
     resumed: bool = field(default=False)
+    _stopping: threading.Event | None = None
 
     def now(self) -> float:
         return self.clock()
@@ -335,6 +350,8 @@ class JobRun:
             self.progress = dict(progress)
         self.checkpoint = checkpoint
         self._store.save(self.job_id, self.owner, self.clock(), self._lease, checkpoint, self.progress)
+        if self._stopping is not None and self._stopping.is_set():
+            raise Stopping()
 
     def count(self, name: str, n: int = 1) -> None:
         """Adds to a progress counter (stored with the next save)."""
@@ -359,18 +376,33 @@ class JobRunner:
         self.lease = lease_seconds
         self.clock = clock
         self.handlers: dict[str, Handler] = {}
+        self._stopping = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def stop(self, wait: float = 0.0) -> bool:
+        """Asks the running handler to stop at its next checkpoint, whose job is then released for another
+        worker; waits up to ``wait`` seconds for that. True if no run is left in progress."""
+        self._stopping.set()
+        return self._idle.wait(wait)
 
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
 
     def run_due(self, limit: int = 16) -> int:
         """Runs the jobs due now that no other worker holds; returns how many runs ended here."""
-        if not self.handlers:
+        if not self.handlers or self._stopping.is_set():
             return 0
         ran = 0
-        for job_id in self.store.due(self.clock(), self.handlers, limit):
-            if self.run_one(job_id):
-                ran += 1
+        self._idle.clear()
+        try:
+            for job_id in self.store.due(self.clock(), self.handlers, limit):
+                if self._stopping.is_set():
+                    break
+                if self.run_one(job_id):
+                    ran += 1
+        finally:
+            self._idle.set()
         return ran
 
     def run_one(self, job_id: int) -> bool:
@@ -389,6 +421,7 @@ class JobRunner:
             _store=self.store,
             _lease=self.lease,
             resumed=claimed.checkpoint is not None,
+            _stopping=self._stopping,
         )
         if run.resumed:
             log.info("job %s %r resumes from its checkpoint", claimed.kind, claimed.target)
@@ -396,6 +429,9 @@ class JobRunner:
             self.handlers[claimed.kind](run)
         except LeaseLost as exc:
             log.warning("%s", exc)
+            return False
+        except Stopping:
+            self.store.release(claimed.id, self.owner)
             return False
         except Exception as exc:
             retry = min(MAX_BACKOFF_SECONDS, claimed.interval or 60.0, 2.0 ** min(claimed.attempts, 10))

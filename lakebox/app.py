@@ -20,6 +20,7 @@ import anyio.to_thread
 from analytics.api.counting import CountedObjectRoutes
 from audit.api.asgi import AuditedConsole, AuditedS3
 from auth.service.errors import AuthError
+from infra.jobs import JobRunner
 from lakebox.background import build_runner, schedule_node_jobs
 from lakebox.console import create_console_app
 from lakebox.memory import trim_malloc
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 SETTINGS_ENV = "LAKEBOX__SETTINGS"
 TRIM_INTERVAL = 60.0
+JOB_HANDOVER_SECONDS = 5.0
 METRICS_FLUSH_INTERVAL = 1.0
 ANALYTICS_FLUSH_INTERVAL = 2.0
 log = logging.getLogger("lakebox")
@@ -57,6 +59,7 @@ class Dispatcher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.services = Services(settings)
+        self._runner: JobRunner | None = None
         self.s3_context = S3Context(
             self.services.objects, self.services.buckets, self.services.tokens, settings.domain
         )
@@ -124,6 +127,8 @@ class Dispatcher:
                     tg.start_soon(self._flush_analytics)
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    if self._runner is not None:  # a job in progress hands over at its next checkpoint
+                        self._runner.stop(wait=JOB_HANDOVER_SECONDS)
                     tg.cancel_scope.cancel()
                     with suppress(OSError):
                         self.services.metrics.flush()
@@ -173,7 +178,7 @@ class Dispatcher:
     async def _run_jobs(self) -> None:
         """Runs the background jobs (lakebox.background) that are due and held by no other worker, in a thread:
         foreground requests never wait on them."""
-        runner = build_runner(self.services, self.s3_context.multipart)
+        runner = self._runner = build_runner(self.services, self.s3_context.multipart)
         poll = max(self.settings.jobs_poll_ms, 10) / 1000
         scheduled = False
         while True:

@@ -198,3 +198,39 @@ def test_summary_counts_per_kind(store: JobStore) -> None:
     assert summary["a"]["overdue"] == 100  # job "2" has been due since 0
     assert summary["b"]["overdue"] == 0
     assert summary["b"]["runs"] == 0
+
+
+def test_a_stopping_worker_hands_its_job_over_at_the_next_checkpoint(store: JobStore) -> None:
+    clock = Clock(0)
+    store.ensure("walk", interval=60, first_run_at=0)
+    first = JobRunner(store, "a:1", lease_seconds=30, clock=clock)
+    second = JobRunner(store, "b:1", lease_seconds=30, clock=clock)
+    done: list[tuple[str, int]] = []
+
+    def walker(name: str, runner: JobRunner) -> Any:
+        def handler(run: JobRun) -> None:
+            position = run.checkpoint["next"] if run.checkpoint else 0
+            while position < 6:
+                done.append((name, position))
+                position += 1
+                if name == "a" and position == 2:
+                    runner.stop()  # the worker is told to shut down while the step runs
+                run.save({"next": position})
+
+        return handler
+
+    first.register("walk", walker("a", first))
+    second.register("walk", walker("b", second))
+    assert first.run_due() == 0  # handed over, not finished
+    assert first.stop(wait=1)
+    job = store.get("walk")
+    assert job is not None
+    assert job.lease_owner is None
+    assert job.checkpoint == {"next": 2}
+    assert first.run_due() == 0  # a stopped runner claims nothing more
+    assert second.run_due() == 1  # at once: no lease to wait out, no takeover
+    assert done == [("a", 0), ("a", 1), ("b", 2), ("b", 3), ("b", 4), ("b", 5)]
+    job = store.get("walk")
+    assert job is not None
+    assert job.takeovers == 0
+    assert job.runs == 1
