@@ -249,8 +249,8 @@ def savepoint(db: Database, conn: Connection) -> Iterator[None]:
 
 
 def _add_new_columns(conn: Connection) -> None:
-    """Adds the nullable columns a newer lakebox defines to tables an older one created (``create_all`` makes
-    missing tables only). Other schema changes would need a migration; none exists yet."""
+    """Adds the nullable columns and the indexes a newer lakebox defines to tables an older one created
+    (``create_all`` makes missing tables only). Other schema changes would need a migration; none exists yet."""
     existing = inspect(conn)
     for table in SQLModel.metadata.sorted_tables:
         present = {column["name"] for column in existing.get_columns(table.name)}
@@ -261,6 +261,10 @@ def _add_new_columns(conn: Connection) -> None:
                 raise RuntimeError(f"table {table.name} lacks column {column.name}, which cannot be added")
             kind = column.type.compile(dialect=conn.dialect)
             conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+        indexed = {index["name"] for index in existing.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in indexed:
+                index.create(conn)
 
 
 def _private_sqlite_file(path: str) -> None:

@@ -20,6 +20,8 @@ import anyio.to_thread
 from analytics.api.counting import CountedObjectRoutes
 from audit.api.asgi import AuditedConsole, AuditedS3
 from auth.service.errors import AuthError
+from infra.jobs import JobRunner
+from lakebox.background import build_runner, schedule_node_jobs
 from lakebox.console import create_console_app
 from lakebox.memory import trim_malloc
 from lakebox.metrics import MeteredApp
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
     pass
 
 SETTINGS_ENV = "LAKEBOX__SETTINGS"
-REAP_INTERVAL = 5.0
+TRIM_INTERVAL = 60.0
+JOB_HANDOVER_SECONDS = 5.0
 METRICS_FLUSH_INTERVAL = 1.0
 ANALYTICS_FLUSH_INTERVAL = 2.0
 log = logging.getLogger("lakebox")
@@ -56,6 +59,7 @@ class Dispatcher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.services = Services(settings)
+        self._runner: JobRunner | None = None
         self.s3_context = S3Context(
             self.services.objects, self.services.buckets, self.services.tokens, settings.domain
         )
@@ -116,13 +120,15 @@ class Dispatcher:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
-                    tg.start_soon(self._reaper)
+                    tg.start_soon(self._run_jobs)
+                    tg.start_soon(self._trim_memory)
                     tg.start_soon(self._warm_up)
                     tg.start_soon(self._flush_metrics)
                     tg.start_soon(self._flush_analytics)
-                    tg.start_soon(self._sample_storage)
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    if self._runner is not None:  # a job in progress hands over at its next checkpoint
+                        self._runner.stop(wait=JOB_HANDOVER_SECONDS)
                     tg.cancel_scope.cancel()
                     with suppress(OSError):
                         self.services.metrics.flush()
@@ -169,35 +175,27 @@ class Dispatcher:
         except Exception as exc:
             log.warning("cannot store operation counts at shutdown: %s", exc)
 
-    async def _sample_storage(self) -> None:
-        """Every worker asks; the one that wins the database slot samples storage and prunes old rows."""
-        analytics = self.services.analytics
+    async def _run_jobs(self) -> None:
+        """Runs the background jobs (lakebox.background) that are due and held by no other worker, in a thread:
+        foreground requests never wait on them."""
+        runner = self._runner = build_runner(self.services, self.s3_context.multipart)
+        poll = max(self.settings.jobs_poll_ms, 10) / 1000
+        scheduled = False
         while True:
             try:
-                await anyio.to_thread.run_sync(analytics.run_sampler)
-            except Exception as exc:
-                log.warning("storage sample failed: %s", exc)
-            await anyio.sleep(min(analytics.sample_interval, 5.0) / 2)
+                if not scheduled:
+                    await anyio.to_thread.run_sync(schedule_node_jobs, self.services.jobs, self.settings)
+                    scheduled = True
+                await anyio.to_thread.run_sync(runner.run_due)
+            except Exception as exc:  # the database was unreachable: the next round tries again
+                log.warning("background jobs: %s: %s", type(exc).__name__, exc)
+            await anyio.sleep(poll)
 
-    async def _reaper(self) -> None:
-        """Deletes the files of replaced and deleted objects once their grace period is over, and aborts
-        multipart uploads left incomplete for longer than ``multipart_expiry_seconds`` (R2: 7 days). Every worker
-        of every node runs one; they share the work through claims in the database. About once a minute it also
-        returns the allocator's free memory to the kernel."""
-        rounds = 0
-        objects, grace = self.services.objects, self.settings.garbage_grace_seconds
+    async def _trim_memory(self) -> None:
+        """Returns the allocator's free memory to the kernel about once a minute (this process's own)."""
         while True:
-            await anyio.sleep(REAP_INTERVAL)
-            try:
-                if rounds % 12 == 0:
-                    expiry = self.settings.multipart_expiry_seconds
-                    await anyio.to_thread.run_sync(self.s3_context.multipart.expire, expiry)
-                await anyio.to_thread.run_sync(objects.reap_garbage, grace)
-            except Exception as exc:  # the next round tries again
-                log.warning("reaping garbage blobs failed: %s: %s", type(exc).__name__, exc)
-            if rounds % 12 == 11:
-                await anyio.to_thread.run_sync(trim_malloc)
-            rounds += 1
+            await anyio.sleep(TRIM_INTERVAL)
+            await anyio.to_thread.run_sync(trim_malloc)
 
 
 class LazyApp:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from lakebox.commands import audit, buckets, keys, login, objects, serve, tokens
+from lakebox.commands import audit, buckets, jobs, keys, login, objects, serve, tokens
 
 
 @click.group()
@@ -26,3 +26,4 @@ main.add_command(objects.object_)
 main.add_command(tokens.token)
 main.add_command(keys.key)
 main.add_command(audit.audit)
+main.add_command(jobs.jobs)

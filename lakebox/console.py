@@ -3,6 +3,7 @@ Cloudflare's v4 API for R2 at ``/client/v4`` (``management``)."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -49,6 +50,7 @@ def create_console_app(services: Services) -> Litestar:
         ),
         services.analytics,
         services.audit,
+        services.jobs,
     )
 
     @asgi(MOUNT_PATH, is_mount=True, copy_scope=True, include_in_schema=False)
@@ -76,12 +78,39 @@ def create_console_app(services: Services) -> Litestar:
 _GARBAGE_COUNT = select(func.count()).select_from(BlobGarbageRow.__table__)  # type: ignore[attr-defined]
 
 
-def _gauges(services: Services) -> dict[str, tuple[str, float]]:
+def _gauges(services: Services) -> dict[str, metrics.Gauge]:
     with services.db.read(snapshot=False) as conn:
         pending = conn.execute(_GARBAGE_COUNT).scalar_one()
-    return {
+    gauges: dict[str, metrics.Gauge] = {
         "lakebox_blob_garbage_pending": (
             "Blobs of replaced or deleted objects not yet reaped (all nodes of the database)",
             float(pending),
         )
     }
+    return gauges | job_gauges(services.jobs.summary(time.time()))
+
+
+def job_gauges(summary: dict[str, dict[str, Any]]) -> dict[str, metrics.Gauge]:
+    """The background jobs of every node of the database, per kind (``lakebox jobs list`` shows each job)."""
+    kinds = sorted(summary)
+
+    def per_kind(field: str) -> list[tuple[list[str], float]]:
+        return [([kind], float(summary[kind][field])) for kind in kinds]
+
+    states = [
+        ([kind, state], float(n)) for kind in kinds for state, n in sorted(summary[kind]["states"].items())
+    ]
+    return {
+        "lakebox_jobs": ("Background jobs by kind and state", ["kind", "state"], states),
+        "lakebox_job_runs": ("Runs finished successfully", ["kind"], per_kind("runs")),
+        "lakebox_job_failures": ("Runs that ended in an error", ["kind"], per_kind("failures")),
+        "lakebox_job_takeovers": (
+            "Runs taken over after their holder's lease lapsed", ["kind"], per_kind("takeovers"),
+        ),
+        "lakebox_job_last_success_timestamp_seconds": (
+            "When a run of the kind last finished successfully (epoch seconds)", ["kind"], per_kind("last_success"),
+        ),
+        "lakebox_job_overdue_seconds": (
+            "How long the most overdue job of the kind has been due without a holder", ["kind"], per_kind("overdue"),
+        ),
+    }  # fmt: skip

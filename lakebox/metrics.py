@@ -94,10 +94,14 @@ def node_totals(directory: Path) -> dict[Key, list[float]]:
     return totals
 
 
+# A gauge read at scrape time: help text and a value, or help text, label names and (label values, value) rows.
+Gauge = tuple[str, float] | tuple[str, list[str], list[tuple[list[str], float]]]
+
+
 class NodeCollector:
     """A prometheus_client collector over the node's summed totals and the gauges read at scrape time."""
 
-    def __init__(self, totals: dict[Key, list[float]], gauges: dict[str, tuple[str, float]]) -> None:
+    def __init__(self, totals: dict[Key, list[float]], gauges: dict[str, Gauge]) -> None:
         self.totals = totals
         self.gauges = gauges
 
@@ -133,15 +137,21 @@ class NodeCollector:
                 buckets.append((_le(bound), cumulative))
             latency.add_metric([api, operation], buckets, row[_SUM])
         yield from (requests, received, sent, latency)
-        for name, (help_text, value) in self.gauges.items():
-            yield GaugeMetricFamily(name, help_text, value=value)
+        for name, gauge in self.gauges.items():
+            if len(gauge) == 2:
+                yield GaugeMetricFamily(name, gauge[0], value=gauge[1])
+                continue
+            family = GaugeMetricFamily(name, gauge[0], labels=gauge[1])
+            for labels, value in gauge[2]:
+                family.add_metric(labels, value)
+            yield family
 
 
 def _le(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(bound)
 
 
-def render(directory: Path, own: Metrics | None, gauges: Callable[[], dict[str, tuple[str, float]]]) -> bytes:
+def render(directory: Path, own: Metrics | None, gauges: Callable[[], dict[str, Gauge]]) -> bytes:
     """The node's metrics in Prometheus text format."""
     from prometheus_client import CollectorRegistry, generate_latest
 

@@ -13,6 +13,7 @@ from audit.store.repo import AuditRepository
 from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService
 from infra.db import Database
+from infra.jobs import JobStore
 from lakebox.metrics import Metrics, metrics_dir
 from lakebox.settings import Settings
 from objectstore.service.atrest import AtRest, open_keyring
@@ -35,6 +36,7 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.db_url)
+        self.jobs = JobStore(self.db)
         self.tokens = TokenService(self.db, SecretBox.from_data_dir(settings.data_dir))
         repo = ObjectRepository(self.db)
         keyring = open_keyring(

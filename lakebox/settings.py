@@ -31,7 +31,8 @@ class Settings:
     database_url: str | None = None
     node_id: str = field(default_factory=lambda: os.uname().nodename)
     log_level: str = "info"
-    # Incomplete multipart uploads are aborted after this many seconds (R2: 7 days).
+    # Age at which R2's default lifecycle rule aborts incomplete multipart uploads (R2: 7 days), in buckets
+    # whose lifecycle configuration has not replaced that rule.
     multipart_expiry_seconds: int = 7 * 24 * 3600
     # Seconds between two storage samples of the analytics (one worker of one node takes each).
     analytics_sample_seconds: int = 60
@@ -59,6 +60,17 @@ class Settings:
     # Blobs of replaced and deleted objects are deleted this many seconds after the fact (readers that looked the
     # object up just before may still be opening its files); at once when the disk is short of space.
     garbage_grace_seconds: int = 300
+    # Background jobs (infra.jobs, README "Background jobs"): how often each worker looks for due work, how long a
+    # claim holds without renewal, rows per job step and the pause between steps (spares foreground requests).
+    jobs_poll_ms: int = 1000
+    jobs_lease_seconds: int = 30
+    jobs_batch_size: int = 500
+    jobs_batch_pause_ms: int = 0
+    # Shifts the clock background jobs judge ages by (tests age objects and uploads without waiting); keep 0.
+    jobs_clock_offset_seconds: int = 0
+    reap_interval_seconds: int = 5  # garbage blobs
+    # Seconds between two lifecycle passes over each bucket (R2 acts within 24 hours; lakebox within this).
+    lifecycle_interval_seconds: int = 300
     # Writes are refused (507 InsufficientStorage) when they would leave less than this free on the data dir's
     # file system, so that deletes always have room to commit and free space.
     disk_reserve_mib: int = 128

@@ -43,11 +43,17 @@ class AnalyticsService:
         now = time.time() if now is None else now
         if not self.repo.claim(SAMPLER_JOB, now, self.sample_interval):
             return False
-        self.repo.sample_storage(now)
+        self.sample(now)
+        return True
+
+    def sample(self, now: float) -> int:
+        """Samples every bucket's storage, prunes rows past retention and runs the housekeeping (blocking; the
+        background job of that name calls it once per interval); returns the buckets sampled."""
+        sampled = self.repo.sample_storage(now)
         self.repo.prune(now - RETENTION_SECONDS)
         for job in self.housekeeping:
             job(now)
-        return True
+        return sampled
 
     def operations(
         self, dimensions: Sequence[str], when: TimeRange, buckets: list[str] | None, limit: int

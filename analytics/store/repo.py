@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Insert, delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from analytics.store.tables import JobSlotRow, OperationCountRow, StorageSampleRow
@@ -50,12 +51,17 @@ class AnalyticsRepository:
         """One upsert per group, all in one transaction."""
         if not counts:
             return
+        with self.db.write() as conn:
+            self.add_counts_in(conn, counts)
+
+    def add_counts_in(self, conn: Connection, counts: dict[OperationKey, int]) -> None:
+        """``add_counts`` inside the caller's write transaction (a count that exists exactly when the change
+        it counts does, such as a lifecycle deletion)."""
         rows = [
             {"minute": m, "bucket": b, "action": a, "status": s, "code": c, "requests": n}
             for (m, b, a, s, c), n in sorted(counts.items())  # a fixed order: no deadlock between nodes
         ]
-        with self.db.write() as conn:
-            conn.execute(self._add_counts, rows)
+        conn.execute(self._add_counts, rows)
 
     def claim(self, job: str, now: float, interval: float) -> bool:
         """True for exactly one caller per interval across every worker and node (a compare-and-set)."""

@@ -13,7 +13,8 @@ from analytics.service.analytics import AnalyticsService
 from audit.api import routes as audit_routes
 from audit.service.audit import AuditLog
 from auth.service.tokens import TokenService
-from management.api import accounts, buckets, locks, objects
+from infra.jobs import JobStore
+from management.api import accounts, buckets, jobs, locks, objects
 from management.api.context import Management, authenticate
 from management.api.errors import EXCEPTION_HANDLERS
 from management.service.bucket_config import R2BucketConfig
@@ -56,7 +57,10 @@ def build_management(
 
 
 def create_management_app(
-    management: Management, analytics: AnalyticsService | None = None, audit: AuditLog | None = None
+    management: Management,
+    analytics: AnalyticsService | None = None,
+    audit: AuditLog | None = None,
+    job_store: JobStore | None = None,
 ) -> Litestar:
     """Routes relative to the mount path; every answer, an unknown route's too, is a v4 envelope."""
     handlers: list[Any] = [*accounts.HANDLERS, buckets.BucketRoutes, *locks.HANDLERS, *objects.HANDLERS]
@@ -64,6 +68,8 @@ def create_management_app(
         handlers += analytics_routes.HANDLERS
     if audit is not None:
         handlers += audit_routes.HANDLERS
+    if job_store is not None:
+        handlers += jobs.HANDLERS
     app = Litestar(
         route_handlers=handlers,
         dependencies={"caller": Provide(authenticate, sync_to_thread=True)},
@@ -75,4 +81,5 @@ def create_management_app(
     app.state["management"] = management
     app.state[analytics_routes.STATE_KEY] = analytics
     app.state[audit_routes.STATE_KEY] = audit
+    app.state[jobs.STATE_KEY] = job_store
     return app

@@ -217,7 +217,7 @@ class R2BucketConfig:
         self.config.delete_cors(bucket)
 
     def lifecycle(self, bucket: str) -> dict[str, Any]:
-        return {"rules": lifecycle_from_nodes(self.config.get_lifecycle(bucket))}
+        return {"rules": lifecycle_from_nodes(self.config.lifecycle_in_effect(bucket))}
 
     def put_lifecycle(self, bucket: str, body: Any) -> None:
         rules = rules_of(body)

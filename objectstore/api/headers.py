@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from urllib.parse import quote
 
 from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response
@@ -46,6 +47,8 @@ def storage_class(req: S3Request) -> str:
     return value
 
 
+# A rule id is any text the client chose; in the header it is percent-encoded past printable ASCII and quotes.
+_RULE_ID_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"%\\')
 _AWS_CHUNKED = re.compile(r"(?:^|,)\s*aws-chunked\s*(?=,|$)", re.IGNORECASE)
 
 
@@ -134,6 +137,12 @@ def object_headers(
         resp.header(META_PREFIX + name, value)
     if meta.storage_class != "STANDARD":
         resp.header("x-amz-storage-class", meta.storage_class)
+    if meta.expiration is not None:
+        at, rule_id = meta.expiration
+        resp.header(
+            "x-amz-expiration",
+            f'expiry-date="{http_date(at)}", rule-id="{quote(rule_id, safe=_RULE_ID_SAFE)}"',
+        )
     sse_headers(resp, meta.sse_key_md5, at_rest=meta.encrypted_at_rest)
     if meta.parts_count is not None and "partNumber" in req.query:
         resp.header("x-amz-mp-parts-count", meta.parts_count)

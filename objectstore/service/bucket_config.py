@@ -18,6 +18,7 @@ from objectstore.service.errors import (
     MalformedXML,
     NoSuchBucket,
     NoSuchCORSConfiguration,
+    NoSuchLifecycleConfiguration,
 )
 from objectstore.service.fields import check_field_value
 from objectstore.store.repo import ObjectRepository
@@ -29,6 +30,8 @@ CORS_METHODS = {"GET", "PUT", "POST", "DELETE", "HEAD"}
 _CORS_FIELDS = {"ID", "AllowedMethod", "AllowedOrigin", "AllowedHeader", "ExposeHeader", "MaxAgeSeconds"}
 _ORIGIN = re.compile(r"\*|(https?://)?[A-Za-z0-9*.\-_]+(:(\d+|\*))?")
 MAX_RULES = 1000
+LIFECYCLE_DELETED = "null"  # the lifecycle column after DeleteBucketLifecycle (NULL: never configured)
+_FILTER_FIELDS = {"Prefix"}
 LIFECYCLE_STORAGE_CLASSES = {"STANDARD_IA"}
 
 # What R2 answers for a bucket without a lifecycle configuration: its default rule.
@@ -130,6 +133,10 @@ def _check_lifecycle(rules: list[Node]) -> list[Node]:
         ids.add(rule_id)
         if text(rule, "Status") not in ("Enabled", "Disabled"):
             raise MalformedXML()
+        for filt in children(rule, "Filter"):
+            conditions = children(filt, "And")[0] if children(filt, "And") else filt
+            if isinstance(conditions[1], list) and any(c[0] not in _FILTER_FIELDS for c in conditions[1]):
+                raise InvalidArgument("R2 filters lifecycle rules by prefix only", ArgumentName="Filter")
         actions = 0
         for expiration in children(rule, "Expiration"):
             actions += 1
@@ -190,8 +197,20 @@ class BucketConfigService:
             raise NoSuchBucket(BucketName=bucket)
 
     def get_lifecycle(self, bucket: str) -> list[Node]:
+        """The stored configuration (R2's default rule for a bucket never given one); after
+        DeleteBucketLifecycle, NoSuchLifecycleConfiguration."""
         row = self._row(bucket)
-        if not row.lifecycle:
+        if row.lifecycle == LIFECYCLE_DELETED:
+            raise NoSuchLifecycleConfiguration(BucketName=bucket)
+        return self._lifecycle_of(row)
+
+    def lifecycle_in_effect(self, bucket: str) -> list[Node]:
+        """The rules that apply: after DeleteBucketLifecycle, R2's default rule again."""
+        return self._lifecycle_of(self._row(bucket))
+
+    @staticmethod
+    def _lifecycle_of(row: Any) -> list[Node]:
+        if not row.lifecycle or row.lifecycle == LIFECYCLE_DELETED:
             return DEFAULT_LIFECYCLE
         rules: list[Node] = json.loads(row.lifecycle)
         return rules
@@ -202,7 +221,7 @@ class BucketConfigService:
             raise NoSuchBucket(BucketName=bucket)
 
     def delete_lifecycle(self, bucket: str) -> None:
-        if not self.repo.update_bucket(bucket, lifecycle=None):
+        if not self.repo.update_bucket(bucket, lifecycle=LIFECYCLE_DELETED):
             raise NoSuchBucket(BucketName=bucket)
 
     def check_bucket(self, bucket: str) -> None:

@@ -47,6 +47,9 @@ class ObjectMeta:
     sse_key_check: str | None = None
     blob_key: str | None = None  # encryption at rest: the blob's master key id and salt (None: plaintext)
     sealed: bool = False  # its metadata was sealed: written with encryption at rest on, so were all its blobs
+    expiration: tuple[float, str] | None = (
+        None  # (when, rule id) a lifecycle rule expires it (x-amz-expiration)
+    )
 
     @property
     def encrypted_at_rest(self) -> bool:

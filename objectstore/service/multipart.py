@@ -473,16 +473,6 @@ class MultipartService:
         self.uploads.abort_upload(upload_id)
         self.objects.reclaim_if_short()
 
-    def expire(self, max_age_seconds: float) -> int:
-        """Aborts uploads initiated more than ``max_age_seconds`` ago (blocking); returns how many."""
-        total = 0
-        while ids := self.uploads.expired_uploads(time.time() - max_age_seconds):
-            for upload_id in ids:
-                total += self.uploads.abort_upload(upload_id)
-            if len(ids) < 500:
-                break
-        return total
-
     # -- listings --------------------------------------------------------------------------------------------
 
     def list_parts(

@@ -32,6 +32,7 @@ from objectstore.service.errors import (
     NoSuchKey,
     StoreError,
 )
+from objectstore.service.lifecycle import expiration, rules_in_effect
 from objectstore.service.locks import ObjectLocked, enforce
 from objectstore.service.model import ObjectMeta, PutIntegrity, PutResult, ReadPlan, WriteOptions
 from objectstore.service.names import key_identity
@@ -293,7 +294,13 @@ class ObjectService:
             raise NoSuchBucket(BucketName=bucket)
         if orow is None:
             raise NoSuchKey(Key=raw_key)
-        return ObjectMeta.from_row(orow, self.atrest)
+        meta = ObjectMeta.from_row(orow, self.atrest)
+        stored = brow.bucket_lifecycle
+        if stored and "Expiration" in stored:  # only a configuration with an expiration rule can set one
+            expires = expiration(rules_in_effect(stored), orow.key, orow.last_modified)
+            if expires is not None:
+                meta = dataclasses.replace(meta, expiration=expires)
+        return meta
 
     def plan_read(
         self,
@@ -423,7 +430,9 @@ class ObjectService:
         """Settles blobs left in flight by a crash of this node (run before serving)."""
         return self.blobs.recover(self.repo.referenced_blobs)
 
-    def reap_garbage(self, grace: float = GARBAGE_GRACE) -> int:
+    def reap_garbage(
+        self, grace: float = GARBAGE_GRACE, on_batch: Callable[[int], None] | None = None
+    ) -> int:
         """Deletes the files of blobs no row has referenced for ``grace`` seconds, then forgets them (blocking).
 
         The grace period lets a reader that looked an object up just before it was replaced or deleted finish
@@ -437,6 +446,8 @@ class ObjectService:
                 self.blobs.delete(blob_id)
             self.repo.forget_garbage(ids)
             total += len(ids)
+            if on_batch is not None:
+                on_batch(total)  # the background job's checkpoint (renews its lease)
         return total
 
 

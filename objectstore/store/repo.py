@@ -49,7 +49,7 @@ _OBJECT = select(objects).where(_OBJECT_WHERE)
 _OBJECT_FOR_UPDATE = _OBJECT.with_for_update()
 # The bucket and the object in one statement (one snapshot): no row means no bucket, a NULL key no object.
 _BUCKET_AND_OBJECT = (
-    select(buckets.c.name, *objects.c)
+    select(buckets.c.name, buckets.c.lifecycle.label("bucket_lifecycle"), *objects.c)
     .select_from(
         buckets.outerjoin(objects, and_(objects.c.bucket == buckets.c.name, objects.c.key == bindparam("k_")))
     )

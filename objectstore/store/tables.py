@@ -28,6 +28,7 @@ class BucketRow(SQLModel, table=True):
 
 class ObjectRow(SQLModel, table=True):
     __tablename__ = "s3_object"
+    __table_args__ = (Index("ix_s3_object_bucket_modified", "bucket", "last_modified", "key"),)  # lifecycle
 
     bucket: str = Field(sa_column=Column(OrderedText, primary_key=True))
     key: str = Field(sa_column=Column(OrderedText, primary_key=True))
@@ -60,7 +61,10 @@ class ObjectRow(SQLModel, table=True):
 
 class MultipartUploadRow(SQLModel, table=True):
     __tablename__ = "s3_multipart_upload"
-    __table_args__ = (Index("ix_s3_upload_bucket_key", "bucket", "key", "upload_id"),)
+    __table_args__ = (
+        Index("ix_s3_upload_bucket_key", "bucket", "key", "upload_id"),
+        Index("ix_s3_upload_bucket_initiated", "bucket", "initiated_at", "upload_id"),  # lifecycle's walk
+    )
 
     upload_id: str = Field(primary_key=True, max_length=64)
     bucket: str = Field(sa_column=Column(OrderedText, nullable=False))

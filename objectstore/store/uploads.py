@@ -173,15 +173,6 @@ class UploadRepository:
             raise failure
         return upload
 
-    def expired_uploads(self, initiated_before: float, limit: int = 500) -> list[str]:
-        with self.db.read() as conn:
-            return [
-                r[0]
-                for r in conn.execute(
-                    select(uploads.c.upload_id).where(uploads.c.initiated_at < initiated_before).limit(limit)
-                )
-            ]
-
     def _locked_upload(self, conn: Connection, upload_id: str) -> Row[Any] | None:
         query = select(uploads).where(uploads.c.upload_id == upload_id)
         if not self.db.is_sqlite:

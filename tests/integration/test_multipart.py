@@ -287,7 +287,8 @@ def test_transfer_manager(request: pytest.FixtureRequest, fixture: str, tmp_path
 
 
 def test_uploads_expire(tmp_path: Path) -> None:
-    with running(tmp_path / "data", extra_env={"LAKEBOX_MULTIPART_EXPIRY_SECONDS": "1"}) as srv:
+    env = {"LAKEBOX_MULTIPART_EXPIRY_SECONDS": "1", "LAKEBOX_LIFECYCLE_INTERVAL_SECONDS": "1"}
+    with running(tmp_path / "data", extra_env=env) as srv:
         s3 = srv.s3()
         s3.create_bucket(Bucket="expiring")
         upload_id, _ = upload_parts(s3, "expiring", "k", [b"part"])

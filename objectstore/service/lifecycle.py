@@ -1,0 +1,276 @@
+"""Lifecycle rules in effect, and their enforcement one bounded step at a time (the ``lifecycle`` job's work).
+
+R2's subset: a prefix filter; Expiration by Days or Date; Transition to STANDARD_IA by Days or Date;
+AbortIncompleteMultipartUpload by DaysAfterInitiation; Status. A bucket without a configuration (never given one,
+or after DeleteBucketLifecycle) has R2's default rule, which aborts uploads seven days after initiation; a stored
+configuration replaces it (as on R2, where the default is a rule of the configuration).
+
+As on S3, an object is due for a Days action at midnight UTC after ``last_modified + days``, and for a Date action
+from that date on. Expiration beats a transition that falls within 24 hours of it.
+
+The scan walks the object index by (bucket, last_modified, key) up to the pass's horizon (the latest
+``last_modified`` any rule can act on now), and the upload index by (bucket, initiated_at, upload_id): each batch
+is one index range read starting just past the previous batch's last row, which is the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, or_, select, update
+from sqlalchemy.engine import Connection
+
+from objectstore.service.bucket_config import DEFAULT_LIFECYCLE, LIFECYCLE_DELETED, Node, children, text
+from objectstore.service.locks import compiled, retention
+from objectstore.store.repo import ObjectRepository, objects, uploads
+
+DAY = 86400
+IA = "STANDARD_IA"
+
+# Runs inside the transaction that deletes or transitions an object (analytics counts it there).
+InTransaction = Callable[[Connection], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    prefix: str
+    expire_days: int | None = None
+    expire_date: float | None = None
+    transition_days: int | None = None
+    transition_date: float | None = None
+    abort_seconds: float | None = None
+
+
+def _date(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _prefix(node: Node) -> str:
+    for filt in children(node, "Filter"):
+        found = text(filt, "Prefix")
+        if found is not None:
+            return found
+        for conj in children(filt, "And"):
+            return text(conj, "Prefix") or ""
+    return text(node, "Prefix") or ""
+
+
+def parse_rules(nodes: list[Node], default_abort_seconds: float = 7 * DAY) -> list[Rule]:
+    """The enabled rules of a stored (validated) configuration."""
+    rules = []
+    for node in nodes:
+        if text(node, "Status") != "Enabled":
+            continue
+        values: dict[str, Any] = {"id": text(node, "ID") or "", "prefix": _prefix(node)}
+        for expiration in children(node, "Expiration"):
+            date, days = text(expiration, "Date"), text(expiration, "Days")
+            if date is not None:
+                values["expire_date"] = _date(date)
+            elif days is not None:
+                values["expire_days"] = int(days)
+        for transition in children(node, "Transition"):
+            date, days = text(transition, "Date"), text(transition, "Days")
+            if date is not None:
+                values["transition_date"] = _date(date)
+            elif days is not None:
+                values["transition_days"] = int(days)
+        for abort in children(node, "AbortIncompleteMultipartUpload"):
+            values["abort_seconds"] = float(int(text(abort, "DaysAfterInitiation") or "0") * DAY)
+        if node is DEFAULT_LIFECYCLE[0]:
+            values["abort_seconds"] = default_abort_seconds
+        rules.append(Rule(**values))
+    return rules
+
+
+@lru_cache(maxsize=256)
+def _rules_of(stored: str | None, default_abort_seconds: float) -> tuple[Rule, ...]:
+    if stored is None or stored == LIFECYCLE_DELETED:
+        return tuple(parse_rules(DEFAULT_LIFECYCLE, default_abort_seconds))
+    return tuple(parse_rules(json.loads(stored), default_abort_seconds))
+
+
+def rules_in_effect(stored: str | None, default_abort_seconds: float = 7 * DAY) -> tuple[Rule, ...]:
+    """The rules a bucket's stored lifecycle column puts in effect (parsed once per distinct configuration)."""
+    return _rules_of(stored, default_abort_seconds)
+
+
+def _due(last_modified: float, days: int) -> float:
+    return math.ceil((last_modified + days * DAY) / DAY) * DAY
+
+
+def expiration(rules: tuple[Rule, ...], key: str, last_modified: float) -> tuple[float, str] | None:
+    """(when, rule id) of the earliest expiration a rule sets for the object (x-amz-expiration)."""
+    found: tuple[float, str] | None = None
+    for rule in rules:
+        if not key.startswith(rule.prefix):
+            continue
+        at = rule.expire_date if rule.expire_days is None else _due(last_modified, rule.expire_days)
+        if at is not None and (found is None or at < found[0]):
+            found = (at, rule.id)
+    return found
+
+
+def _transition(rules: tuple[Rule, ...], key: str, last_modified: float) -> float | None:
+    found: float | None = None
+    for rule in rules:
+        if not key.startswith(rule.prefix):
+            continue
+        at = (
+            rule.transition_date
+            if rule.transition_days is None
+            else _due(last_modified, rule.transition_days)
+        )
+        if at is not None and (found is None or at < found):
+            found = at
+    return found
+
+
+def decide(
+    rules: tuple[Rule, ...], key: str, last_modified: float, storage_class: str, now: float
+) -> str | None:
+    """``expire``, ``transition`` or None for an object at ``now``."""
+    expires = expiration(rules, key, last_modified)
+    if expires is not None and expires[0] <= now:
+        return "expire"
+    if storage_class == IA:
+        return None  # IA objects never go back by lifecycle; nothing else to do
+    moves = _transition(rules, key, last_modified)
+    if moves is None or moves > now:
+        return None
+    if expires is not None and expires[0] - moves <= DAY:
+        return None  # the expiration falls within 24 hours of the transition and takes precedence
+    return "transition"
+
+
+def object_horizon(rules: tuple[Rule, ...], now: float) -> float | None:
+    """The latest last_modified an expiration or transition can act on at ``now`` (None: none can)."""
+    horizon: float | None = None
+    for rule in rules:
+        for days, date in (
+            (rule.expire_days, rule.expire_date),
+            (rule.transition_days, rule.transition_date),
+        ):
+            edge = (
+                now - days * DAY if days is not None else (now if date is not None and date <= now else None)
+            )
+            if edge is not None and (horizon is None or edge > horizon):
+                horizon = edge
+    return horizon
+
+
+def abort_after(rules: tuple[Rule, ...], key: str) -> float | None:
+    """Seconds after initiation when an upload of ``key`` is aborted (None: never)."""
+    ages = [r.abort_seconds for r in rules if r.abort_seconds is not None and key.startswith(r.prefix)]
+    return min(ages) if ages else None
+
+
+def retained_by_lock(repo: ObjectRepository, conn: Connection, bucket: str, row: Row[Any]) -> bool:
+    """Whether a bucket lock keeps the object (locks take precedence over lifecycle).
+
+    The one call point for bucket locks in lifecycle enforcement: it runs inside the transaction that would
+    delete or transition the object, so a lock added concurrently is seen. Retention is measured on the real
+    clock, never the scanner's test clock, so a difference between them can only keep an object longer.
+    """
+    rules = repo.lock_rules_in(conn, bucket)
+    if rules is None:
+        return False
+    until, rule = retention(compiled(rules), row.key, row.last_modified)
+    return rule is not None and time.time() < until
+
+
+def transition_to_infrequent_access(
+    repo: ObjectRepository,
+    bucket: str,
+    key: str,
+    last_modified: float,
+    etag: str,
+    also: InTransaction | None = None,
+) -> bool:
+    """Moves the object to STANDARD_IA if it is still the version that was evaluated; True if it moved.
+
+    Today this changes the object's storage class only: the move of its blobs to the Infrequent Access
+    location is added with the IA tier, here, inside the same step.
+    """
+    with repo.db.write() as conn:
+        row = repo.locked_object(conn, bucket, key)
+        if row is None or row.last_modified != last_modified or row.etag != etag or row.storage_class == IA:
+            return False
+        if retained_by_lock(repo, conn, bucket, row):
+            return False
+        conn.execute(
+            update(objects).where(objects.c.bucket == bucket, objects.c.key == key).values(storage_class=IA)
+        )
+        if also is not None:
+            also(conn)
+    return True
+
+
+class LifecycleEnforcer:
+    """The steps of a lifecycle pass over one bucket (blocking; each step is idempotent)."""
+
+    def __init__(self, repo: ObjectRepository, abort_upload: Callable[[str], bool]) -> None:
+        self.repo = repo
+        self.abort_upload = abort_upload
+
+    def stored_rules(self, bucket: str) -> tuple[bool, str | None]:
+        """(whether the bucket exists, its stored lifecycle column)."""
+        row = self.repo.get_bucket(bucket)
+        return (False, None) if row is None else (True, row.lifecycle)
+
+    def objects_batch(
+        self, bucket: str, horizon: float, after: tuple[float, str] | None, limit: int
+    ) -> list[Row[Any]]:
+        """Objects with ``last_modified <= horizon`` past position ``after``, in (last_modified, key) order."""
+        query = select(objects.c.key, objects.c.last_modified, objects.c.etag, objects.c.storage_class).where(
+            objects.c.bucket == bucket, objects.c.last_modified <= horizon
+        )
+        if after is not None:
+            at, key = after
+            query = query.where(
+                or_(objects.c.last_modified > at, and_(objects.c.last_modified == at, objects.c.key > key))
+            )
+        query = query.order_by(objects.c.last_modified, objects.c.key).limit(limit)
+        with self.repo.db.read(snapshot=False) as conn:
+            return list(conn.execute(query).all())
+
+    def expire(self, bucket: str, row: Row[Any], also: InTransaction | None = None) -> bool:
+        """Deletes the object if it is still the version the scan read and no lock keeps it; True if it did
+        (``also`` runs in the same transaction)."""
+        with self.repo.db.write() as conn:
+            current = self.repo.locked_object(conn, bucket, row.key)
+            if current is None or current.last_modified != row.last_modified or current.etag != row.etag:
+                return False
+            if retained_by_lock(self.repo, conn, bucket, current):
+                return False
+            self.repo.discard(conn, current)
+            conn.execute(delete(objects).where(objects.c.bucket == bucket, objects.c.key == row.key))
+            if also is not None:
+                also(conn)
+        return True
+
+    def uploads_batch(
+        self, bucket: str, initiated_before: float, after: tuple[float, str] | None, limit: int
+    ) -> list[Row[Any]]:
+        """Uploads initiated before ``initiated_before`` past ``after``, in (initiated_at, upload_id) order."""
+        query = select(uploads.c.upload_id, uploads.c.key, uploads.c.initiated_at).where(
+            uploads.c.bucket == bucket, uploads.c.initiated_at < initiated_before
+        )
+        if after is not None:
+            at, upload_id = after
+            query = query.where(
+                or_(
+                    uploads.c.initiated_at > at,
+                    and_(uploads.c.initiated_at == at, uploads.c.upload_id > upload_id),
+                )
+            )
+        query = query.order_by(uploads.c.initiated_at, uploads.c.upload_id).limit(limit)
+        with self.repo.db.read(snapshot=False) as conn:
+            return list(conn.execute(query).all())
