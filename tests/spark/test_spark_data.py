@@ -106,3 +106,77 @@ def test_spark_reads_and_writes_a_pyiceberg_table(spark: SparkSql, pyiceberg: Re
     spark.run("INSERT INTO sales.cities VALUES (3, 'Pune')")
     spark.run("UPDATE sales.cities SET city = 'Bergen' WHERE id = 1")
     assert rows_by_id(pyiceberg, "sales.cities", "id", "city") == [(1, "Bergen"), (2, "Lima"), (3, "Pune")]
+
+
+def test_write_audit_publish_on_a_branch(spark: SparkSql, pyiceberg: RestCatalog) -> None:
+    spark.run("CREATE TABLE sales.wap (id BIGINT) USING iceberg TBLPROPERTIES ('write.wap.enabled'='true')")
+    spark.run("INSERT INTO sales.wap VALUES (1)")
+    spark.run("ALTER TABLE sales.wap CREATE BRANCH audit")
+    spark.run("SET spark.wap.branch = audit")
+    try:
+        spark.run("INSERT INTO sales.wap VALUES (2)")
+    finally:
+        spark.run("RESET spark.wap.branch")
+    assert spark.rows("SELECT id FROM sales.wap ORDER BY id") == [[1]]
+    assert spark.rows("SELECT id FROM sales.wap VERSION AS OF 'audit' ORDER BY id") == [[1], [2]]
+    assert pyiceberg.load_table("sales.wap").scan().to_arrow().column("id").to_pylist() == [1]
+    published = spark.rows("CALL my_catalog.system.fast_forward('sales.wap', 'main', 'audit')")
+    refs = pyiceberg.load_table("sales.wap").metadata.refs
+    assert published == [["main", published[0][1], refs["audit"].snapshot_id]]
+    assert refs["main"].snapshot_id == refs["audit"].snapshot_id
+    assert sorted(pyiceberg.load_table("sales.wap").scan().to_arrow().column("id").to_pylist()) == [1, 2]
+
+
+def test_staged_write_cherry_pick_and_rollback(spark: SparkSql, pyiceberg: RestCatalog) -> None:
+    spark.run(
+        "CREATE TABLE sales.staged (id BIGINT) USING iceberg TBLPROPERTIES ('write.wap.enabled'='true')"
+    )
+    spark.run("INSERT INTO sales.staged VALUES (1)")
+    first = pyiceberg.load_table("sales.staged").metadata.current_snapshot_id
+    spark.run("SET spark.wap.id = batch-7")
+    try:
+        spark.run("INSERT INTO sales.staged VALUES (2)")
+    finally:
+        spark.run("RESET spark.wap.id")
+    table = pyiceberg.load_table("sales.staged")
+    assert table.metadata.current_snapshot_id == first
+    (staged,) = [s for s in table.snapshots() if s.summary and s.summary.get("wap.id") == "batch-7"]
+    spark.run(f"CALL my_catalog.system.cherrypick_snapshot('sales.staged', {staged.snapshot_id})")
+    assert sorted(pyiceberg.load_table("sales.staged").scan().to_arrow().column("id").to_pylist()) == [1, 2]
+    spark.run(f"CALL my_catalog.system.rollback_to_snapshot('sales.staged', {first})")
+    assert pyiceberg.load_table("sales.staged").metadata.current_snapshot_id == first
+    assert spark.rows("SELECT id FROM sales.staged") == [[1]]
+
+
+def test_maintenance_procedures(
+    spark: SparkSql, pyiceberg: RestCatalog, lake: LiveLake, warehouse: str
+) -> None:
+    spark.run("CREATE TABLE sales.small (id BIGINT, v STRING) USING iceberg")
+    for i in range(4):
+        spark.run(f"INSERT INTO sales.small VALUES ({i}, 'v{i}')")
+    location = pyiceberg.load_table("sales.small").location()
+    rewritten = spark.rows(
+        "CALL my_catalog.system.rewrite_data_files(table => 'sales.small', options => map('min-input-files', '2'))"
+    )
+    assert rewritten[0][:2] == [4, 1]
+    spark.run("CALL my_catalog.system.rewrite_manifests('sales.small')")
+    table = pyiceberg.load_table("sales.small")
+    assert table.current_snapshot().summary.operation.value == "replace"  # type: ignore[union-attr]
+    assert len(table.scan().plan_files()) == 1
+    expired = spark.dicts(
+        "CALL my_catalog.system.expire_snapshots(table => 'sales.small', "
+        "older_than => TIMESTAMP '2100-01-01 00:00:00', retain_last => 1)"
+    )
+    assert expired[0]["deleted_data_files_count"] == 4
+    table = pyiceberg.load_table("sales.small")
+    assert len(table.snapshots()) == 1
+    live = {task.file.file_path for task in table.scan().plan_files()}
+    parquet = {
+        f"s3://{warehouse}/{k}" for k in keys_under(lake, warehouse, location) if k.endswith(".parquet")
+    }
+    assert parquet == live
+    assert sorted(table.scan().to_arrow().column("id").to_pylist()) == [0, 1, 2, 3]
+
+    (stats,) = spark.rows("CALL my_catalog.system.compute_table_stats('sales.small')")
+    statistics = pyiceberg.load_table("sales.small").metadata.statistics
+    assert [s.statistics_path for s in statistics] == stats

@@ -10,7 +10,7 @@ from pyiceberg.exceptions import NoSuchTableError, NoSuchViewError
 from pyiceberg.table.sorting import SortDirection
 
 from tests.catalog.live import LiveLake
-from tests.spark.session import SparkSql, keys_under
+from tests.spark.session import SparkSql, SparkSqlError, keys_under
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +25,11 @@ def namespace(spark: SparkSql) -> None:
 
 def fields(pyiceberg: RestCatalog, table: str) -> list[str]:
     return [f.name for f in pyiceberg.load_table(table).schema().fields]
+
+
+def rows(pyiceberg: RestCatalog, table: str, *columns: str) -> list[tuple[object, ...]]:
+    data = pyiceberg.load_table(table).scan().to_arrow().sort_by(columns[0])
+    return list(zip(*(data.column(c).to_pylist() for c in columns), strict=True))
 
 
 def partitioning(pyiceberg: RestCatalog, table: str) -> list[tuple[str, str]]:
@@ -196,3 +201,90 @@ def test_views_create_replace_select_drop(spark: SparkSql, pyiceberg: RestCatalo
     with pytest.raises(NoSuchViewError):
         pyiceberg.load_view("db.adults")
     assert ["db", "adults", False] not in spark.rows("SHOW VIEWS IN db")
+
+
+def test_namespace_properties_and_drop(spark: SparkSql, pyiceberg: RestCatalog) -> None:
+    spark.run("CREATE NAMESPACE props WITH PROPERTIES ('team'='a')")
+    spark.run("ALTER NAMESPACE props SET PROPERTIES ('team'='b', 'tier'='gold')")
+    props = pyiceberg.load_namespace_properties("props")
+    assert props["team"] == "b"
+    assert props["tier"] == "gold"
+    described = dict(spark.rows("DESCRIBE NAMESPACE EXTENDED props"))
+    assert "(team,b)" in described["Properties"]
+    spark.run("CREATE TABLE props.t (id BIGINT) USING iceberg")
+    with pytest.raises(SparkSqlError) as refused:
+        spark.run("DROP NAMESPACE props")
+    assert refused.value.root == "org.apache.iceberg.exceptions.NamespaceNotEmptyException"
+    assert pyiceberg.table_exists("props.t")
+    spark.run("DROP TABLE props.t")
+    spark.run("DROP NAMESPACE props")
+    assert ["props"] not in spark.rows("SHOW NAMESPACES")
+
+
+def test_create_and_replace_table_as_select(spark: SparkSql, pyiceberg: RestCatalog) -> None:
+    spark.run("CREATE TABLE db.seed (id BIGINT, v STRING) USING iceberg")
+    spark.run("INSERT INTO db.seed VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    spark.run(
+        "CREATE TABLE db.copy USING iceberg PARTITIONED BY (v) AS SELECT id, v FROM db.seed WHERE id < 3"
+    )
+    assert rows(pyiceberg, "db.copy", "id", "v") == [(1, "a"), (2, "b")]
+    assert partitioning(pyiceberg, "db.copy") == [("v", "identity")]
+    spark.run("REPLACE TABLE db.copy USING iceberg AS SELECT id, upper(v) AS big FROM db.seed")
+    replaced = pyiceberg.load_table("db.copy")
+    assert [f.name for f in replaced.schema().fields] == ["id", "big"]
+    assert replaced.spec().is_unpartitioned()
+    assert len(replaced.snapshots()) == 2  # a replace keeps the table's history
+    assert rows(pyiceberg, "db.copy", "id", "big") == [(1, "A"), (2, "B"), (3, "C")]
+    spark.run("CREATE OR REPLACE TABLE db.copy USING iceberg AS SELECT id FROM db.seed WHERE id = 3")
+    assert rows(pyiceberg, "db.copy", "id") == [(3,)]
+    spark.run("CREATE OR REPLACE TABLE db.brand_new (x INT) USING iceberg")
+    assert pyiceberg.load_table("db.brand_new").current_snapshot() is None
+
+
+def test_column_types_order_nesting_and_identifier_fields(spark: SparkSql, pyiceberg: RestCatalog) -> None:
+    spark.run(
+        "CREATE TABLE db.shapes (id INT NOT NULL, s STRUCT<a: INT, b: STRING>, m MAP<STRING, INT>, "
+        "arr ARRAY<BIGINT>, tz TIMESTAMP_NTZ, price FLOAT) USING iceberg"
+    )
+    spark.run(
+        "INSERT INTO db.shapes VALUES (1, named_struct('a', 1, 'b', 'x'), map('k', 1), array(1L, 2L), "
+        "TIMESTAMP_NTZ '2024-01-01 00:00:00', 1.5)"
+    )
+    spark.run("ALTER TABLE db.shapes ALTER COLUMN id TYPE BIGINT")
+    spark.run("ALTER TABLE db.shapes ALTER COLUMN price TYPE DOUBLE")
+    spark.run("ALTER TABLE db.shapes ALTER COLUMN tz FIRST")
+    spark.run("ALTER TABLE db.shapes ALTER COLUMN arr AFTER id")
+    spark.run("ALTER TABLE db.shapes ADD COLUMN s.c DOUBLE")
+    spark.run("ALTER TABLE db.shapes SET IDENTIFIER FIELDS id")
+    schema = pyiceberg.load_table("db.shapes").schema()
+    assert [f.name for f in schema.fields] == ["tz", "id", "arr", "s", "m", "price"]
+    assert str(schema.find_field("id").field_type) == "long"
+    assert str(schema.find_field("price").field_type) == "double"
+    assert schema.find_field("s.c").required is False
+    assert schema.identifier_field_names() == {"id"}
+    assert spark.rows("SELECT id, s.a, s.c, m['k'], arr[1], price FROM db.shapes") == [
+        [1, 1, None, 1, 2, 1.5]
+    ]
+    spark.run("ALTER TABLE db.shapes DROP IDENTIFIER FIELDS id")
+    assert pyiceberg.load_table("db.shapes").schema().identifier_field_names() == set()
+
+
+def test_refused_ddl_changes_nothing(spark: SparkSql, pyiceberg: RestCatalog) -> None:
+    spark.run("CREATE TABLE db.solid (id BIGINT) USING iceberg")
+    before = pyiceberg.load_table("db.solid").metadata_location
+    cases = [
+        ("CREATE TABLE db.solid (x INT) USING iceberg", "TableAlreadyExistsException"),
+        (
+            "ALTER TABLE db.solid RENAME TO missing_ns.solid",
+            "org.apache.iceberg.exceptions.NoSuchNamespaceException",
+        ),
+        ("DROP TABLE db.missing", "NoSuchTableException"),
+        ("CREATE TABLE missing_ns.t (x INT) USING iceberg", "NoSuchNamespaceException"),
+        ("CREATE VIEW db.solid AS SELECT 1 AS one", "ViewAlreadyExistsException"),
+    ]
+    for statement, error in cases:
+        with pytest.raises(SparkSqlError) as refused:
+            spark.run(statement)
+        assert refused.value.root.endswith(error), (statement, str(refused.value))
+    assert pyiceberg.load_table("db.solid").metadata_location == before
+    assert not pyiceberg.namespace_exists("missing_ns")
