@@ -23,10 +23,10 @@ def plain(value):
         return value.hex()
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
+    if hasattr(value, "asDict"):  # a struct (a Row is also a tuple)
+        return {k: plain(v) for k, v in value.asDict().items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    if hasattr(value, "asDict"):
-        return {k: plain(v) for k, v in value.asDict().items()}
     return value
 
 
