@@ -26,6 +26,8 @@ from pyiceberg.table.update import (
 from pyiceberg.transforms import BucketTransform, Transform, TruncateTransform, UnknownTransform
 
 from catalog.errors import BadRequest, CommitFailed
+from catalog.service.exact import model_json
+from catalog.service.format_v3 import check_row_lineage, with_defaults_of, with_next_row_id, with_v3_upgrades
 
 INVALID_INPUT = (
     ValidationError,
@@ -41,7 +43,7 @@ INVALID_INPUT = (
 """What pydantic's and pyiceberg's validators and update handlers raise for input that cannot be valid (a 400,
 never a 500). pyiceberg finds ids with ``next()``: a StopIteration must never leave a handler's worker thread,
 where asyncio cannot carry it and the request would hang without a response."""
-WRITABLE_FORMAT_VERSIONS = ("1", "2")  # pyiceberg 0.12 reads v3 metadata but cannot write it
+WRITABLE_FORMAT_VERSIONS = ("1", "2", "3")
 
 
 def parse_table_metadata(text: str | bytes) -> TableMetadata:
@@ -53,9 +55,7 @@ def parse_table_metadata(text: str | bytes) -> TableMetadata:
 
 def dump_metadata(metadata: Any) -> str:
     try:
-        return str(metadata.model_dump_json(by_alias=True, exclude_none=True))
-    except NotImplementedError as exc:  # pyiceberg writes format versions 1 and 2 only
-        raise BadRequest(f"This catalog cannot write this table's metadata: {exc}") from exc
+        return model_json(metadata)
     except INVALID_INPUT as exc:
         raise BadRequest(f"Invalid metadata: {exc!s:.500}") from exc
 
@@ -126,13 +126,14 @@ def _create_metadata(
         check_transforms([(f.source_id, f.transform) for f in spec.fields], schema, "partition spec")
     if order is not None:
         check_transforms([(f.source_id, f.transform) for f in order.fields], schema, "sort order")
-    return new_table_metadata(
+    metadata = new_table_metadata(
         schema=schema,
         partition_spec=spec or UNPARTITIONED_PARTITION_SPEC,
         sort_order=order or UNSORTED_SORT_ORDER,
         location=location,
         properties=dict(properties),
     )
+    return with_next_row_id(with_defaults_of(metadata, schema))
 
 
 def check_requirements(requirements: Sequence[TableRequirement], base: TableMetadata | None) -> None:
@@ -159,12 +160,14 @@ def apply_updates(
     for update in updates:
         if isinstance(update, AssignUUIDUpdate) and base is not None and update.uuid != base.table_uuid:
             raise BadRequest(f"Cannot reassign uuid: the table's UUID is {base.table_uuid}")
+    actions = with_v3_upgrades(tuple(updates))
     try:
         if base is None:
             empty = TableMetadataV1.model_construct(last_column_id=-1, schema=Schema())  # type: ignore[call-arg]
-            new = update_table_metadata(empty, tuple(updates), enforce_validation=True)
+            new = update_table_metadata(empty, actions, enforce_validation=True)
         else:
-            new = update_table_metadata(base, tuple(updates), metadata_location=base_location)
+            new = update_table_metadata(base, actions, metadata_location=base_location)
+        check_row_lineage(actions, new)
         check_new_specs_and_orders(base, new)
     except CommitFailedException as exc:
         raise CommitFailed(str(exc)) from exc

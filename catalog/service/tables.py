@@ -27,6 +27,7 @@ from catalog.service.encryption import (
     keys_of,
     with_keys,
 )
+from catalog.service.exact import merged_json
 from catalog.service.locations import check_inside, check_metadata_paths, known_paths
 from catalog.service.metadata import (
     commit_metadata,
@@ -380,10 +381,14 @@ class TableService:
                 change.name,
                 entity.location,
             )
-        new_json = dump_metadata(new)
-        base_doc = json.loads(entity.metadata_json) if entity is not None else None
-        known = known_paths(base_doc) | ({base_location} if base_location else set())
-        location = check_metadata_paths(json.loads(new_json), bucket, known)
+        if entity is None or base is None:
+            new_doc = json.loads(dump_metadata(new))
+            known = known_paths(None)
+        else:  # what pyiceberg does not model is kept as the table's last writer wrote it
+            new_doc = merged_json(entity.metadata_json, base, new)
+            known = known_paths(json.loads(entity.metadata_json)) | {entity.metadata_location}
+        with_keys(new_doc, keys)
+        location = check_metadata_paths(new_doc, bucket, known)
         moved = entity is None or location != entity.location
         taken = (
             self.ctx.repo.overlapping_location(bucket, location, entity.id if entity else None)
@@ -396,7 +401,7 @@ class TableService:
             entity,
             new,
             new_metadata_location(location, base_location),
-            with_keys(new_json, keys),
+            json.dumps(new_doc, separators=(",", ":")),
             ns_name,
             change.name,
             location,
