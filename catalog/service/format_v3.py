@@ -24,13 +24,6 @@ class UpgradeFormatVersion(UpgradeFormatVersionUpdate):
     """``upgrade-format-version`` to any version up to 3 (pyiceberg's own handler stops at 2)."""
 
 
-def with_v3_upgrades(updates: tuple[TableUpdate, ...]) -> tuple[TableUpdate, ...]:
-    return tuple(
-        UpgradeFormatVersion(format_version=u.format_version) if type(u) is UpgradeFormatVersionUpdate else u
-        for u in updates
-    )
-
-
 @_apply_table_update.register(UpgradeFormatVersion)
 def _upgrade(
     update: UpgradeFormatVersion, base: TableMetadata, context: _TableMetadataUpdateContext

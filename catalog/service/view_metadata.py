@@ -23,7 +23,7 @@ from pyiceberg.table.update import (
 from pyiceberg.typedef import IcebergBaseModel
 from pyiceberg.view.metadata import ViewHistoryEntry, ViewMetadata, ViewVersion
 
-from catalog.errors import BadRequest, CommitFailed
+from catalog.errors import BadRequest, CommitFailed, InvalidArgument
 from catalog.service.metadata import INVALID_INPUT
 
 
@@ -74,11 +74,13 @@ def parse_view_metadata(text: str | bytes) -> ViewMetadata:
 def new_view_metadata(
     location: str, schema: Schema, version: ViewVersion, properties: dict[str, str]
 ) -> ViewMetadata:
+    """As Iceberg's Java view builder: the version's schema is the one sent with it, whatever ids the request
+    gave either; the server assigns schema id 0 and version id 1."""
+    if not version.representations:
+        raise BadRequest("Cannot create view without specifying a query")
     now = int(time.time() * 1000)
-    schema_id = schema.schema_id
-    if version.schema_id not in (-1, schema_id):
-        raise BadRequest(f"View version refers to unknown schema {version.schema_id}")
-    version = version.model_copy(update={"schema_id": schema_id, "version_id": 1, "timestamp_ms": now})
+    schema = schema.model_copy(update={"schema_id": 0})
+    version = version.model_copy(update={"schema_id": 0, "version_id": 1, "timestamp_ms": now})
     return ViewMetadata(
         view_uuid=str(uuid.uuid4()),
         format_version=1,
@@ -162,7 +164,7 @@ def _set_current(meta: ViewMetadata, version_id: int, last_version: int | None) 
             raise BadRequest("Cannot set current version to -1: no version was added in this commit")
         version_id = last_version
     if version_id not in {v.version_id for v in meta.versions}:
-        raise BadRequest(f"Unknown view version: {version_id}")
+        raise InvalidArgument(f"Cannot set current version to unknown version: {version_id}")
     if version_id == meta.current_version_id:
         return meta
     entry = ViewHistoryEntry(timestamp_ms=int(time.time() * 1000), version_id=version_id)
