@@ -45,31 +45,49 @@ def merge_unmodelled(original: Any, before: Any, after: Any) -> Any:
 
 
 def _merge_lists(original: list[Any], before: list[Any], after: list[Any]) -> list[Any]:
+    """Each element of ``after`` is paired with the element of ``before`` it came from: the next one in order
+    when equal (a walk in step, linear for the long lists: snapshots, logs), else one of the same identity (id
+    key) or value."""
     if len(original) != len(before):  # pyiceberg dropped or added elements when it parsed: nothing to pair
         return after
+    by_identity: dict[Any, list[int]] | None = None
     used: set[int] = set()
     merged = []
+    cursor = 0
     for item in after:
-        index = _counterpart(item, before, used)
+        index: int | None = None
+        if cursor < len(before) and cursor not in used and before[cursor] == item:
+            index = cursor
+        else:
+            if by_identity is None:
+                by_identity = {}
+                for i, candidate in enumerate(before):
+                    by_identity.setdefault(_identity(candidate), []).append(i)
+            index = _counterpart(item, before, by_identity.get(_identity(item), []), used)
         if index is None:
             merged.append(item)
         else:
             used.add(index)
+            cursor = index + 1
             merged.append(merge_unmodelled(original[index], before[index], item))
     return merged
 
 
-def _counterpart(item: Any, before: list[Any], used: set[int]) -> int | None:
-    for i, candidate in enumerate(before):
-        if i not in used and candidate == item:
-            return i
+def _identity(item: Any) -> Any:
     if isinstance(item, dict):
         for key in ID_KEYS:
             if key in item:
-                for i, candidate in enumerate(before):
-                    if i not in used and isinstance(candidate, dict) and candidate.get(key) == item[key]:
-                        return i
-                return None
+                value = item[key]
+                return (key, value) if isinstance(value, int | str) else (key,)
+        return ("no id",)
+    return ("value", item) if isinstance(item, int | str | float | bool) or item is None else ("other",)
+
+
+def _counterpart(item: Any, before: list[Any], same_identity: list[int], used: set[int]) -> int | None:
+    keyed = isinstance(item, dict) and _identity(item)[0] in ID_KEYS
+    for i in same_identity:
+        if i not in used and (keyed or before[i] == item):
+            return i
     return None
 
 
