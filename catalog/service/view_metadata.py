@@ -23,7 +23,7 @@ from pyiceberg.table.update import (
 from pyiceberg.typedef import IcebergBaseModel
 from pyiceberg.view.metadata import ViewHistoryEntry, ViewMetadata, ViewVersion
 
-from catalog.errors import BadRequest, CommitFailed, InvalidArgument
+from catalog.errors import BadRequest, CommitFailed, InvalidArgument, InvalidMetadata
 from catalog.service.metadata import INVALID_INPUT
 
 
@@ -141,10 +141,10 @@ def _add_version(
     schema_id = version.schema_id
     if schema_id == -1:
         if last_schema is None:
-            raise BadRequest("Cannot set schema-id -1: no schema was added in this commit")
+            raise InvalidMetadata("Cannot set schema-id -1: no schema was added in this commit")
         schema_id = last_schema
     if schema_id not in {s.schema_id for s in meta.schemas}:
-        raise BadRequest(f"View version refers to unknown schema {schema_id}")
+        raise InvalidArgument(f"Cannot add version with unknown schema: {schema_id}")
     for existing in meta.versions:
         if (
             existing.schema_id == schema_id
@@ -153,7 +153,7 @@ def _add_version(
             and existing.default_catalog == version.default_catalog
         ):
             return meta, existing.version_id
-    new_id = max((v.version_id for v in meta.versions), default=0) + 1
+    new_id = max(version.version_id, max((v.version_id for v in meta.versions), default=0) + 1)  # as Java
     versions = [*meta.versions, version.model_copy(update={"version_id": new_id, "schema_id": schema_id})]
     return meta.model_copy(update={"versions": versions}), new_id
 
@@ -161,7 +161,7 @@ def _add_version(
 def _set_current(meta: ViewMetadata, version_id: int, last_version: int | None) -> ViewMetadata:
     if version_id == -1:
         if last_version is None:
-            raise BadRequest("Cannot set current version to -1: no version was added in this commit")
+            raise InvalidMetadata("Cannot set current version to -1: no version was added in this commit")
         version_id = last_version
     if version_id not in {v.version_id for v in meta.versions}:
         raise InvalidArgument(f"Cannot set current version to unknown version: {version_id}")

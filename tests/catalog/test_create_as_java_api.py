@@ -93,3 +93,44 @@ def test_view_version_takes_the_schema_sent_with_it(client: Client) -> None:
     assert meta["schemas"][0]["fields"][0]["id"] == 7  # field ids as sent
     assert (meta["versions"][0]["version-id"], meta["versions"][0]["schema-id"]) == (1, 0)
     assert meta["current-version-id"] == 1
+
+
+def test_view_version_ids_as_java_assigns_them(client: Client) -> None:
+    """Java keeps a new version's id unless an existing one is as high (then highest + 1); schemas get highest + 1.
+    The same requests to the reference gave versions [(1, 0), (3, 1), (9, 0)], current 9."""
+    create_namespace(client, "db")
+    schema = copy.deepcopy(S) | {"fields": S["fields"][:1]}
+
+    def version(schema_id: int, version_id: int) -> dict[str, Any]:
+        sql = [{"type": "sql", "sql": f"select {version_id}", "dialect": "spark"}]
+        return {
+            "version-id": version_id,
+            "schema-id": schema_id,
+            "timestamp-ms": 1,
+            "summary": {},
+            "representations": sql,
+            "default-namespace": ["db"],
+        }
+
+    r = client.post(
+        f"{P}/namespaces/db/views", json={"name": "v", "schema": schema, "view-version": version(0, 1)}
+    )
+    assert r.status_code == 200, r.text
+    other = schema | {
+        "schema-id": 7,
+        "fields": [{"id": 1, "name": "other", "type": "long", "required": True}],
+    }
+    for updates in (
+        [
+            {"action": "add-schema", "schema": other},
+            {"action": "add-view-version", "view-version": version(-1, 3)},
+        ],
+        [{"action": "add-view-version", "view-version": version(0, 9)}],
+    ):
+        updates.append({"action": "set-current-view-version", "view-version-id": -1})
+        r = client.post(f"{P}/namespaces/db/views/v", json={"requirements": [], "updates": updates})
+        assert r.status_code == 200, r.text
+    meta = client.get(f"{P}/namespaces/db/views/v").json()["metadata"]
+    assert [s["schema-id"] for s in meta["schemas"]] == [0, 1]
+    assert [(v["version-id"], v["schema-id"]) for v in meta["versions"]] == [(1, 0), (3, 1), (9, 0)]
+    assert meta["current-version-id"] == 9

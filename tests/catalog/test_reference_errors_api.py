@@ -41,6 +41,17 @@ VIEW = {
 }
 
 
+S5 = {"type": "struct", "schema-id": 5, "fields": [{"id": 1, "name": "id", "type": "long", "required": True}]}
+
+
+def version(schema_id: int, version_id: int) -> dict[str, Any]:
+    return VIEW["view-version"] | {  # type: ignore[operator]
+        "version-id": version_id,
+        "schema-id": schema_id,
+        "representations": [{"type": "sql", "sql": f"select {version_id}", "dialect": "spark"}],
+    }
+
+
 class Case(NamedTuple):
     name: str
     method: str
@@ -1352,6 +1363,56 @@ CASES = [
         400,
         "BadRequestException",
         "reference: 200, creates the empty namespace",
+    ),
+    Case(
+        "replace view: add-schema 5, version names schema 5",
+        "POST",
+        "{P}/namespaces/db/views/v",
+        {
+            "requirements": [],
+            "updates": [
+                {"action": "add-schema", "schema": S5},
+                {"action": "add-view-version", "view-version": version(5, 2)},
+                {"action": "set-current-view-version", "view-version-id": -1},
+            ],
+        },
+        400,
+        "IllegalArgumentException",
+        None,
+    ),
+    Case(
+        "replace view: add-schema, version schema -1",
+        "POST",
+        "{P}/namespaces/db/views/v",
+        {
+            "requirements": [],
+            "updates": [
+                {"action": "add-schema", "schema": S5},
+                {"action": "add-view-version", "view-version": version(-1, 3)},
+                {"action": "set-current-view-version", "view-version-id": -1},
+            ],
+        },
+        200,
+        None,
+        None,
+    ),
+    Case(
+        "replace view: version with unknown schema",
+        "POST",
+        "{P}/namespaces/db/views/v",
+        {"requirements": [], "updates": [{"action": "add-view-version", "view-version": version(9, 4)}]},
+        400,
+        "IllegalArgumentException",
+        None,
+    ),
+    Case(
+        "replace view: set-current -1 without a version added",
+        "POST",
+        "{P}/namespaces/db/views/v",
+        {"requirements": [], "updates": [{"action": "set-current-view-version", "view-version-id": -1}]},
+        400,
+        "ValidationException",
+        None,
     ),
 ]
 

@@ -131,6 +131,6 @@ def test_view_bad_requests(client: Client) -> None:
     assert error(r) == (400, "IllegalArgumentException")
     upd = [{"action": "add-view-version", "view-version": view_version("x", schema_id=-1)}]
     r = client.post(f"{P}/namespaces/db/views/v", json={"updates": upd})
-    assert error(r) == (400, "BadRequestException")
+    assert error(r) == (400, "ValidationException")
     r = client.post(f"{P}/namespaces/db/views/nope", json={"updates": []})
     assert error(r) == (404, "NoSuchViewException")
