@@ -91,7 +91,7 @@ def test_pagination(client: Client) -> None:
 
 
 def test_bad_page_parameters(client: Client) -> None:
-    assert error(client.get(f"{P}/namespaces", params={"pageSize": "0"})) == (400, "BadRequestException")
+    assert error(client.get(f"{P}/namespaces", params={"pageSize": "0"})) == (400, "IllegalArgumentException")
     assert error(client.get(f"{P}/namespaces", params={"pageSize": "x"})) == (400, "BadRequestException")
     assert error(client.get(f"{P}/namespaces", params={"pageToken": "%%%"})) == (400, "BadRequestException")
 
