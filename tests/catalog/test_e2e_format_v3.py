@@ -156,3 +156,18 @@ def test_a_v3_table_with_nanosecond_timestamps_and_defaults_written_and_read(sta
         None,
     ]
     assert got.column("n").to_pylist() == [42, 5, 6]
+
+
+def test_pyiceberg_creates_a_v3_table_in_a_transaction(stack: LiveLake) -> None:
+    """create_table_transaction: a stage-create, then a commit that creates the table (assert-create)."""
+    cat = connect(stack)
+    cat.create_namespace_if_not_exists("v3")
+    schema = Schema(NestedField(1, "ts", TimestampNanoType(), required=False))
+    tx = cat.create_table_transaction("v3.staged", schema, properties={"format-version": "3"})
+    tx.set_properties(owner="me")
+    tx.commit_transaction()
+    table = cat.load_table("v3.staged")
+    assert table.metadata.format_version == 3
+    assert table.metadata.next_row_id == 0
+    assert table.metadata.properties["owner"] == "me"
+    assert table.metadata.properties["write.parquet.compression-codec"] == "zstd"
