@@ -18,6 +18,23 @@ class BadRequest(CatalogError):
     default_message = "Malformed request"
 
 
+class InvalidArgument(BadRequest):
+    """A 400 that Iceberg's Java catalog reports as ``IllegalArgumentException`` (a failed precondition; Java
+    clients rethrow it as such)."""
+
+    default_message = "Invalid argument"
+
+
+class InvalidMetadata(BadRequest):
+    """A 400 that Iceberg's Java catalog reports as ``ValidationException`` (metadata that breaks a rule)."""
+
+    default_message = "Invalid metadata"
+
+
+class UnprocessableEntity(CatalogError):
+    default_message = "The request is well formed but cannot be processed"
+
+
 class NotAuthorized(CatalogError):
     default_message = "Authentication is required: send a valid token as 'Authorization: Bearer <token>'"
 

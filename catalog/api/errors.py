@@ -23,6 +23,9 @@ log = logging.getLogger("lakebox.catalog")
 # domain error -> (Iceberg error type, HTTP status)
 CATALOG_ERRORS: dict[type[e.CatalogError], tuple[str, int]] = {
     e.BadRequest: ("BadRequestException", 400),
+    e.InvalidArgument: ("IllegalArgumentException", 400),
+    e.InvalidMetadata: ("ValidationException", 400),
+    e.UnprocessableEntity: ("UnprocessableEntityException", 422),
     e.NotAuthorized: ("NotAuthorizedException", 401),
     e.Forbidden: ("ForbiddenException", 403),
     e.NoSuchWarehouse: ("NoSuchWarehouseException", 404),
@@ -60,13 +63,22 @@ INVALID_INPUT = (ValidationError, IcebergValidationError)
 validators, e.g. ``decimal(99,999)`` or ``bucket[-5]``): whatever parsed them, the input was invalid."""
 
 
-def bad_request(exc: Exception) -> e.BadRequest:
-    """The 400 for a model validation failure: the first error's location and message."""
+def bad_request(exc: Exception) -> e.CatalogError:
+    """The error for a model validation failure, from the first error's location and message, typed as Iceberg's
+    Java catalog types it: a missing field fails a precondition (``IllegalArgumentException``), an update action
+    or requirement type it does not know is unsupported (406), anything else is a malformed request."""
     if isinstance(exc, ValidationError):
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
         if errors:
             where = ".".join(str(p) for p in errors[0]["loc"])
-            return e.BadRequest(f"Malformed request: {where}: {errors[0]['msg']}"[:1000])
+            message = f"Malformed request: {where}: {errors[0]['msg']}"[:1000]
+            if errors[0]["type"] == "missing":
+                return e.InvalidArgument(message)
+            if errors[0]["type"] == "union_tag_invalid" and {"updates", "requirements"} & set(
+                errors[0]["loc"]
+            ):
+                return e.UnsupportedOperation(message)
+            return e.BadRequest(message)
     return e.BadRequest(f"Malformed request: {exc}"[:1000])
 
 

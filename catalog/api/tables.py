@@ -122,6 +122,7 @@ class TableController(Controller):
     ) -> Response[bytes]:
         levels = ns(namespace)
         tables = service_of(request.app.state).tables
+        snapshots = "refs" if snapshots == "refs" else "all"  # any other value: all, as Iceberg's reference
         result = tables.load(principal, prefix, levels, table, snapshots=snapshots)
         etag = etag_of(result.metadata_location, snapshots)
         if etag_matches(request, etag):

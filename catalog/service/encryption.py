@@ -87,9 +87,9 @@ def apply_key_updates(keys: list[dict[str, Any]], updates: Sequence[object]) -> 
     return out
 
 
-def with_keys(metadata_json: str, keys: list[dict[str, Any]]) -> str:
-    if not keys:
-        return metadata_json
-    doc = json.loads(metadata_json)
-    doc[KEYS] = keys
-    return json.dumps(doc, separators=(",", ":"))
+def with_keys(doc: dict[str, Any], keys: list[dict[str, Any]]) -> None:
+    """Sets the table's encryption keys in its metadata document (none left: no ``encryption-keys``)."""
+    if keys:
+        doc[KEYS] = keys
+    else:
+        doc.pop(KEYS, None)

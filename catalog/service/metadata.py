@@ -25,7 +25,10 @@ from pyiceberg.table.update import (
 )
 from pyiceberg.transforms import BucketTransform, Transform, TruncateTransform, UnknownTransform
 
-from catalog.errors import BadRequest, CommitFailed
+from catalog.errors import BadRequest, CommitFailed, InvalidArgument, InvalidMetadata
+from catalog.service.exact import model_json
+from catalog.service.format_v3 import check_row_lineage, with_defaults_of, with_next_row_id
+from catalog.service.update_rules import with_java_rules
 
 INVALID_INPUT = (
     ValidationError,
@@ -41,7 +44,23 @@ INVALID_INPUT = (
 """What pydantic's and pyiceberg's validators and update handlers raise for input that cannot be valid (a 400,
 never a 500). pyiceberg finds ids with ``next()``: a StopIteration must never leave a handler's worker thread,
 where asyncio cannot carry it and the request would hang without a response."""
-WRITABLE_FORMAT_VERSIONS = ("1", "2")  # pyiceberg 0.12 reads v3 metadata but cannot write it
+WRITABLE_FORMAT_VERSIONS = ("1", "2", "3")
+RESERVED_PROPERTIES = frozenset(
+    {
+        "format-version",
+        "uuid",
+        "snapshot-count",
+        "current-snapshot-id",
+        "current-snapshot-summary",
+        "current-snapshot-timestamp-ms",
+        "current-schema",
+        "default-partition-spec",
+        "default-sort-order",
+    }
+)
+"""Iceberg's ``TableProperties.RESERVED_PROPERTIES``: derived from the metadata, never stored as properties."""
+NEW_TABLE_PROPERTIES = {"write.parquet.compression-codec": "zstd"}
+"""What Iceberg's Java ``TableMetadata`` persists in every new table unless the request sets it."""
 
 
 def parse_table_metadata(text: str | bytes) -> TableMetadata:
@@ -53,9 +72,7 @@ def parse_table_metadata(text: str | bytes) -> TableMetadata:
 
 def dump_metadata(metadata: Any) -> str:
     try:
-        return str(metadata.model_dump_json(by_alias=True, exclude_none=True))
-    except NotImplementedError as exc:  # pyiceberg writes format versions 1 and 2 only
-        raise BadRequest(f"This catalog cannot write this table's metadata: {exc}") from exc
+        return model_json(metadata)
     except INVALID_INPUT as exc:
         raise BadRequest(f"Invalid metadata: {exc!s:.500}") from exc
 
@@ -73,9 +90,9 @@ def check_transforms(fields: Sequence[tuple[int, Transform[Any, Any]]], schema: 
         try:
             source = schema.find_type(source_id)
         except ValueError as exc:
-            raise BadRequest(f"Invalid {what}: no column with id {source_id}") from exc
+            raise InvalidMetadata(f"Invalid {what}: cannot find source column {source_id}") from exc
         if not transform.can_transform(source):
-            raise BadRequest(f"Invalid {what}: {transform} cannot transform a column of type {source}")
+            raise InvalidArgument(f"Invalid {what}: {transform} cannot transform a column of type {source}")
 
 
 def check_new_specs_and_orders(base: TableMetadata | None, new: TableMetadata) -> None:
@@ -109,8 +126,11 @@ def create_metadata(
 ) -> TableMetadata:
     """Fresh metadata for a new table; the server assigns field, spec and sort-order ids."""
     check_format_version(properties)
+    persisted = NEW_TABLE_PROPERTIES | {k: v for k, v in properties.items() if k not in RESERVED_PROPERTIES}
+    if "format-version" in properties:  # read (and dropped) by pyiceberg's new_table_metadata
+        persisted["format-version"] = properties["format-version"]
     try:
-        return _create_metadata(schema, location, spec, order, properties)
+        return _create_metadata(schema, location, spec, order, persisted)
     except INVALID_INPUT as exc:
         raise BadRequest(f"Invalid table definition: {exc!s:.500}") from exc
 
@@ -126,13 +146,14 @@ def _create_metadata(
         check_transforms([(f.source_id, f.transform) for f in spec.fields], schema, "partition spec")
     if order is not None:
         check_transforms([(f.source_id, f.transform) for f in order.fields], schema, "sort order")
-    return new_table_metadata(
+    metadata = new_table_metadata(
         schema=schema,
         partition_spec=spec or UNPARTITIONED_PARTITION_SPEC,
         sort_order=order or UNSORTED_SORT_ORDER,
         location=location,
         properties=dict(properties),
     )
+    return with_next_row_id(with_defaults_of(metadata, schema))
 
 
 def check_requirements(requirements: Sequence[TableRequirement], base: TableMetadata | None) -> None:
@@ -159,12 +180,14 @@ def apply_updates(
     for update in updates:
         if isinstance(update, AssignUUIDUpdate) and base is not None and update.uuid != base.table_uuid:
             raise BadRequest(f"Cannot reassign uuid: the table's UUID is {base.table_uuid}")
+    actions = with_java_rules(tuple(updates))
     try:
         if base is None:
             empty = TableMetadataV1.model_construct(last_column_id=-1, schema=Schema())  # type: ignore[call-arg]
-            new = update_table_metadata(empty, tuple(updates), enforce_validation=True)
+            new = update_table_metadata(empty, actions, enforce_validation=True)
         else:
-            new = update_table_metadata(base, tuple(updates), metadata_location=base_location)
+            new = update_table_metadata(base, actions, metadata_location=base_location)
+        check_row_lineage(actions, new)
         check_new_specs_and_orders(base, new)
     except CommitFailedException as exc:
         raise CommitFailed(str(exc)) from exc
@@ -175,8 +198,22 @@ def apply_updates(
             "that make them current)"
         ) from exc
     except (*INVALID_INPUT, NotImplementedError) as exc:
-        raise BadRequest(f"Invalid table update: {exc!s:.500}") from exc
+        raise update_error(exc) from exc
     return new
+
+
+JAVA_VALIDATION_FAILURES = ("already exists", "unknown snapshot", "no schema has been added", "first row id")
+"""Update failures Iceberg's Java ``TableMetadata.Builder`` reports as ``ValidationException`` (by the words of
+pyiceberg's message for the same rule); its other failed checks are ``IllegalArgumentException``."""
+
+
+def update_error(exc: BaseException) -> BadRequest:
+    message = f"Invalid table update: {exc!s:.500}"
+    if isinstance(exc, ValidationError) or not isinstance(exc, ValueError | IcebergValidationError):
+        return BadRequest(message)  # a malformed value, not a broken rule
+    if isinstance(exc, IcebergValidationError) or any(m in str(exc) for m in JAVA_VALIDATION_FAILURES):
+        return InvalidMetadata(message)
+    return InvalidArgument(message)
 
 
 def commit_metadata(

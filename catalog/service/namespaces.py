@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auth.service.principal import Principal
-from catalog.errors import BadRequest, NoSuchNamespace
+from catalog.errors import BadRequest, NoSuchNamespace, UnprocessableEntity
 from catalog.service.core import Context
 from catalog.service.naming import (
     SEP,
@@ -86,7 +86,9 @@ class NamespaceService:
         _check_properties(updates)
         both: list[str] = sorted(set(removals) & set(updates))
         if both:
-            raise BadRequest(f"Properties both removed and updated: {both}")
+            raise UnprocessableEntity(
+                f"Invalid namespace update, cannot simultaneously set and remove keys: {both}"
+            )
         name = namespace_name(levels)
         if self.ctx.repo.get_namespace(bucket, name) is None:
             raise NoSuchNamespace(f"Namespace does not exist: {'.'.join(levels)}")

@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Sequence
 
-from catalog.errors import BadRequest
+from catalog.errors import BadRequest, InvalidArgument
 from catalog.service.locations import CATALOG_AREA, file_key, table_location
 
 SEP = "\x1f"
@@ -88,7 +88,7 @@ def check_page_size(size: int | None) -> int | None:
     if size is None:
         return None
     if size < 1:
-        raise BadRequest("pageSize must be a positive integer")
+        raise InvalidArgument(f"Invalid page size: {size} (must be a positive integer)")
     return min(size, MAX_PAGE_SIZE)
 
 

@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
@@ -18,7 +19,7 @@ from pyiceberg.table.sorting import SortOrder
 from pyiceberg.table.update import TableRequirement
 
 from auth.service.principal import Principal
-from catalog.errors import AlreadyExists, BadRequest, CommitFailed, NoSuchTable, NoSuchView
+from catalog.errors import AlreadyExists, BadRequest, CommitFailed, InvalidArgument, NoSuchTable, NoSuchView
 from catalog.service.core import Context
 from catalog.service.encryption import (
     CatalogTableUpdate,
@@ -27,6 +28,7 @@ from catalog.service.encryption import (
     keys_of,
     with_keys,
 )
+from catalog.service.exact import merged_json
 from catalog.service.locations import check_inside, check_metadata_paths, known_paths
 from catalog.service.metadata import (
     commit_metadata,
@@ -139,8 +141,6 @@ class TableService:
         vend: bool = False,
     ) -> TableResult:
         bucket = self.ctx.warehouse(principal, prefix, write=False)
-        if snapshots not in ("all", "refs"):
-            raise BadRequest(f"Invalid value for snapshots: {snapshots!r} (expected 'all' or 'refs')")
         entity = self._get(bucket, namespace, name)
         text = entity.metadata_json
         if snapshots == "refs":
@@ -169,8 +169,9 @@ class TableService:
     def report_metrics(
         self, principal: Principal, prefix: str, namespace: tuple[str, ...], name: str
     ) -> None:
-        """Metrics reports are accepted (204) and not stored."""
-        self.exists(principal, prefix, namespace, name)
+        """Metrics reports are accepted (204) and not stored, for any table name (as Iceberg's reference)."""
+        self.ctx.warehouse(principal, prefix, write=False)
+        check_name(name)
 
     # -- create / register / drop / rename
     def create(
@@ -194,9 +195,10 @@ class TableService:
                 raise BadRequest(f"Location {location!r} overlaps the location of another table: {taken!r}")
         else:
             location = new_location(bucket, namespace, req.name)
-        metadata = create_metadata(
-            req.schema, location, req.partition_spec, req.write_order, req.properties or {}
-        )
+        properties = dict(req.properties or {})
+        if req.stage_create:  # as Iceberg's CatalogHandlers.stageTableCreate
+            properties = {"created-at": datetime.now(UTC).isoformat().replace("+00:00", "Z")} | properties
+        metadata = create_metadata(req.schema, location, req.partition_spec, req.write_order, properties)
         text = dump_metadata(metadata)
         check_metadata_paths(json.loads(text), bucket)
         creds = self.ctx.vend(principal, bucket, location) if vend else None
@@ -226,6 +228,8 @@ class TableService:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
         check_name(name)
         ns = self.ctx.namespace(bucket, namespace)
+        if not overwrite and self.ctx.repo.get_entity(bucket, ns.name, name) is not None:
+            raise _already_exists(namespace, name)  # before the file is read, as Iceberg's reference
         check_metadata_file_location(metadata_location, bucket)
         try:
             raw = self.ctx.files.read(bucket, key_of(metadata_location, bucket))
@@ -272,10 +276,15 @@ class TableService:
         check_name(source[1], kind)
         check_name(destination[1], kind)
         src = (namespace_name(source[0]), source[1])
+        if source == destination:  # a no-op, as Iceberg's reference, when it exists
+            existing = self.ctx.repo.get_entity(bucket, *src)
+            if existing is None or existing.kind != kind:
+                missing = NoSuchTable if kind == TABLE else NoSuchView
+                raise missing(f"{kind.capitalize()} does not exist: {'.'.join(source[0])}.{source[1]}")
+            return
         if not self.ctx.repo.rename_entity(
             bucket, kind, src, (namespace_name(destination[0]), destination[1])
-        ):
-            self.ctx.namespace(bucket, source[0])
+        ):  # a missing namespace too: Iceberg's Java catalog answers "no such table (view)" for it
             missing = NoSuchTable if kind == TABLE else NoSuchView
             raise missing(f"{kind.capitalize()} does not exist: {'.'.join(source[0])}.{source[1]}")
 
@@ -303,7 +312,7 @@ class TableService:
         """Every table's requirements hold and every pointer moves, in one DB transaction, or nothing."""
         bucket = self.ctx.warehouse(principal, prefix, write=True)
         if not changes:
-            raise BadRequest("A transaction needs at least one table change")
+            raise InvalidArgument("Invalid table changes: empty")
         self._commit_with_retries(bucket, _merge_by_identifier(changes))
 
     def _commit_with_retries(self, bucket: str, changes: Sequence[TableChange]) -> list[_Planned]:
@@ -362,9 +371,9 @@ class TableService:
                 raise CommitFailed(f"A view already exists: {'.'.join(change.namespace)}.{change.name}")
             entity = None
         if entity is None:
-            self.ctx.namespace(bucket, change.namespace)
             if not is_create(change.requirements):
                 raise NoSuchTable(f"Table does not exist: {'.'.join(change.namespace)}.{change.name}")
+            self.ctx.namespace(bucket, change.namespace)
         base = parse_table_metadata(entity.metadata_json) if entity is not None else None
         base_location = entity.metadata_location if entity is not None else None
         table_updates = [u for u in change.updates if not is_key_update(u)]
@@ -380,10 +389,14 @@ class TableService:
                 change.name,
                 entity.location,
             )
-        new_json = dump_metadata(new)
-        base_doc = json.loads(entity.metadata_json) if entity is not None else None
-        known = known_paths(base_doc) | ({base_location} if base_location else set())
-        location = check_metadata_paths(json.loads(new_json), bucket, known)
+        if entity is None or base is None:
+            new_doc = json.loads(dump_metadata(new))
+            known = known_paths(None)
+        else:  # what pyiceberg does not model is kept as the table's last writer wrote it
+            new_doc = merged_json(entity.metadata_json, base, new)
+            known = known_paths(json.loads(entity.metadata_json)) | {entity.metadata_location}
+        with_keys(new_doc, keys)
+        location = check_metadata_paths(new_doc, bucket, known)
         moved = entity is None or location != entity.location
         taken = (
             self.ctx.repo.overlapping_location(bucket, location, entity.id if entity else None)
@@ -396,7 +409,7 @@ class TableService:
             entity,
             new,
             new_metadata_location(location, base_location),
-            with_keys(new_json, keys),
+            json.dumps(new_doc, separators=(",", ":")),
             ns_name,
             change.name,
             location,
@@ -405,8 +418,7 @@ class TableService:
     def _get(self, bucket: str, namespace: tuple[str, ...], name: str) -> Entity:
         check_name(name)
         entity = self.ctx.repo.get_entity(bucket, namespace_name(namespace), name)
-        if entity is None or entity.kind != TABLE:
-            self.ctx.namespace(bucket, namespace)  # NoSuchNamespace first when the namespace is missing
+        if entity is None or entity.kind != TABLE:  # in a missing namespace too, as Iceberg's Java catalog
             raise NoSuchTable(f"Table does not exist: {'.'.join(namespace)}.{name}")
         return entity
 

@@ -23,7 +23,7 @@ from pyiceberg.table.update import (
 from pyiceberg.typedef import IcebergBaseModel
 from pyiceberg.view.metadata import ViewHistoryEntry, ViewMetadata, ViewVersion
 
-from catalog.errors import BadRequest, CommitFailed
+from catalog.errors import BadRequest, CommitFailed, InvalidArgument, InvalidMetadata
 from catalog.service.metadata import INVALID_INPUT
 
 
@@ -74,11 +74,13 @@ def parse_view_metadata(text: str | bytes) -> ViewMetadata:
 def new_view_metadata(
     location: str, schema: Schema, version: ViewVersion, properties: dict[str, str]
 ) -> ViewMetadata:
+    """As Iceberg's Java view builder: the version's schema is the one sent with it, whatever ids the request
+    gave either; the server assigns schema id 0 and version id 1."""
+    if not version.representations:
+        raise BadRequest("Cannot create view without specifying a query")
     now = int(time.time() * 1000)
-    schema_id = schema.schema_id
-    if version.schema_id not in (-1, schema_id):
-        raise BadRequest(f"View version refers to unknown schema {version.schema_id}")
-    version = version.model_copy(update={"schema_id": schema_id, "version_id": 1, "timestamp_ms": now})
+    schema = schema.model_copy(update={"schema_id": 0})
+    version = version.model_copy(update={"schema_id": 0, "version_id": 1, "timestamp_ms": now})
     return ViewMetadata(
         view_uuid=str(uuid.uuid4()),
         format_version=1,
@@ -139,10 +141,10 @@ def _add_version(
     schema_id = version.schema_id
     if schema_id == -1:
         if last_schema is None:
-            raise BadRequest("Cannot set schema-id -1: no schema was added in this commit")
+            raise InvalidMetadata("Cannot set schema-id -1: no schema was added in this commit")
         schema_id = last_schema
     if schema_id not in {s.schema_id for s in meta.schemas}:
-        raise BadRequest(f"View version refers to unknown schema {schema_id}")
+        raise InvalidArgument(f"Cannot add version with unknown schema: {schema_id}")
     for existing in meta.versions:
         if (
             existing.schema_id == schema_id
@@ -151,7 +153,7 @@ def _add_version(
             and existing.default_catalog == version.default_catalog
         ):
             return meta, existing.version_id
-    new_id = max((v.version_id for v in meta.versions), default=0) + 1
+    new_id = max(version.version_id, max((v.version_id for v in meta.versions), default=0) + 1)  # as Java
     versions = [*meta.versions, version.model_copy(update={"version_id": new_id, "schema_id": schema_id})]
     return meta.model_copy(update={"versions": versions}), new_id
 
@@ -159,10 +161,10 @@ def _add_version(
 def _set_current(meta: ViewMetadata, version_id: int, last_version: int | None) -> ViewMetadata:
     if version_id == -1:
         if last_version is None:
-            raise BadRequest("Cannot set current version to -1: no version was added in this commit")
+            raise InvalidMetadata("Cannot set current version to -1: no version was added in this commit")
         version_id = last_version
     if version_id not in {v.version_id for v in meta.versions}:
-        raise BadRequest(f"Unknown view version: {version_id}")
+        raise InvalidArgument(f"Cannot set current version to unknown version: {version_id}")
     if version_id == meta.current_version_id:
         return meta
     entry = ViewHistoryEntry(timestamp_ms=int(time.time() * 1000), version_id=version_id)

@@ -159,7 +159,6 @@ class ViewService:
         bucket = self.ctx.warehouse(principal, prefix, write=True)
         check_name(name, VIEW)
         if self.ctx.repo.delete_entity(bucket, namespace_name(namespace), name, VIEW) is None:
-            self.ctx.namespace(bucket, namespace)
             raise NoSuchView(f"View does not exist: {'.'.join(namespace)}.{name}")
 
     def rename(
@@ -187,7 +186,6 @@ class ViewService:
     def _get(self, bucket: str, namespace: tuple[str, ...], name: str) -> Entity:
         check_name(name, VIEW)
         entity = self.ctx.repo.get_entity(bucket, namespace_name(namespace), name)
-        if entity is None or entity.kind != VIEW:
-            self.ctx.namespace(bucket, namespace)
+        if entity is None or entity.kind != VIEW:  # in a missing namespace too, as Iceberg's Java catalog
             raise NoSuchView(f"View does not exist: {'.'.join(namespace)}.{name}")
         return entity

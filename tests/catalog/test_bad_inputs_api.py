@@ -18,12 +18,13 @@ HUGE_IN_URL = "n" * 30_000  # httpx refuses URLs over 64 KiB
 
 
 def bad_request(r: Any) -> str:
-    """Asserts the exact ErrorModel of a 400 and returns its message."""
+    """Asserts the exact ErrorModel of a 400 and returns its message. The type is one of the three Iceberg's Java
+    catalog answers with 400 (which one for which request: tests/catalog/test_reference_errors_api.py)."""
     assert r.status_code == 400, r.text
     body = r.json()
     assert set(body) == {"error"}
     assert set(body["error"]) == {"message", "type", "code"}
-    assert body["error"]["type"] == "BadRequestException"
+    assert body["error"]["type"] in ("BadRequestException", "IllegalArgumentException", "ValidationException")
     assert body["error"]["code"] == 400
     message: str = body["error"]["message"]
     assert isinstance(message, str)
@@ -74,7 +75,6 @@ CREATE_BODIES = {
     "sort by bucket[-3]": {"schema": SCHEMA, "write-order": order_with("bucket[-3]")},
     "sort by unknown": {"schema": SCHEMA, "write-order": order_with("nope")},
     "format-version 0": {"schema": SCHEMA, "properties": {"format-version": "0"}},
-    "format-version 3 (not writable)": {"schema": SCHEMA, "properties": {"format-version": "3"}},
     "format-version 4": {"schema": SCHEMA, "properties": {"format-version": "4"}},
     "format-version 99": {"schema": SCHEMA, "properties": {"format-version": "99"}},
     "format-version x": {"schema": SCHEMA, "properties": {"format-version": "x"}},
@@ -102,11 +102,9 @@ UPDATES = {
     "add-spec unknown": {"action": "add-spec", "spec": spec_with("whatever[3]")},
     "add-sort-order bucket[-3]": {"action": "add-sort-order", "sort-order": order_with("bucket[-3]")},
     "upgrade to 0": {"action": "upgrade-format-version", "format-version": 0},
-    "upgrade to 3": {"action": "upgrade-format-version", "format-version": 3},
     "upgrade to 4": {"action": "upgrade-format-version", "format-version": 4},
     "upgrade to 99": {"action": "upgrade-format-version", "format-version": 99},
     "upgrade to x": {"action": "upgrade-format-version", "format-version": "x"},
-    "unknown action": {"action": "drop-everything"},
     "set-properties list": {"action": "set-properties", "updates": ["a"]},
     "remove-properties string": {"action": "remove-properties", "removals": "a"},
     "set-location huge": {"action": "set-location", "location": "s3://lake/" + HUGE},

@@ -91,7 +91,7 @@ def test_pagination(client: Client) -> None:
 
 
 def test_bad_page_parameters(client: Client) -> None:
-    assert error(client.get(f"{P}/namespaces", params={"pageSize": "0"})) == (400, "BadRequestException")
+    assert error(client.get(f"{P}/namespaces", params={"pageSize": "0"})) == (400, "IllegalArgumentException")
     assert error(client.get(f"{P}/namespaces", params={"pageSize": "x"})) == (400, "BadRequestException")
     assert error(client.get(f"{P}/namespaces", params={"pageToken": "%%%"})) == (400, "BadRequestException")
 
@@ -103,7 +103,7 @@ def test_update_properties(client: Client) -> None:
     assert r.json() == {"removed": ["a"], "updated": ["c"], "missing": ["zz"]}
     assert client.get(f"{P}/namespaces/db").json()["properties"] == {"b": "2", "c": "3"}
     r = client.post(f"{P}/namespaces/db/properties", json={"removals": ["b"], "updates": {"b": "x"}})
-    assert error(r) == (400, "BadRequestException")
+    assert error(r) == (422, "UnprocessableEntityException")
     r = client.post(f"{P}/namespaces/nope/properties", json={"updates": {"c": "3"}})
     assert error(r) == (404, "NoSuchNamespaceException")
 

@@ -125,12 +125,12 @@ def test_view_bad_requests(client: Client) -> None:
     create_namespace(client, "db")
     create_view(client, "v")
     body = {"name": "x", "schema": SCHEMA}
-    assert error(client.post(f"{P}/namespaces/db/views", json=body)) == (400, "BadRequestException")
+    assert error(client.post(f"{P}/namespaces/db/views", json=body)) == (400, "IllegalArgumentException")
     upd = [{"action": "set-current-view-version", "view-version-id": 99}]
     r = client.post(f"{P}/namespaces/db/views/v", json={"updates": upd})
-    assert error(r) == (400, "BadRequestException")
+    assert error(r) == (400, "IllegalArgumentException")
     upd = [{"action": "add-view-version", "view-version": view_version("x", schema_id=-1)}]
     r = client.post(f"{P}/namespaces/db/views/v", json={"updates": upd})
-    assert error(r) == (400, "BadRequestException")
+    assert error(r) == (400, "ValidationException")
     r = client.post(f"{P}/namespaces/db/views/nope", json={"updates": []})
     assert error(r) == (404, "NoSuchViewException")

@@ -228,7 +228,7 @@ def test_every_update_action_applies(base: TableMetadata) -> None:
     assert new.current_snapshot_id == 11
     assert [s.snapshot_id for s in new.snapshots] == [11]
     assert "tag1" not in new.refs
-    assert new.properties == {"b": "2"}
+    assert new.properties == {"b": "2", "write.parquet.compression-codec": "zstd"}
     # the two removals of unused schema/spec ids
     more = UPDATES.validate_python(
         [
