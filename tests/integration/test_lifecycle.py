@@ -304,3 +304,22 @@ def test_rules_added_with_the_cli_act(server: LakeboxServer) -> None:
         lambda: s3.head_object(Bucket=bucket, Key="stay/1").get("StorageClass") == "STANDARD_IA",
         "the CLI's transition rule acts",
     )
+
+
+def test_each_bucket_gets_its_own_lifecycle_job_until_it_is_deleted(server: LakeboxServer) -> None:
+    s3 = server.s3()
+    bucket = fresh(s3)
+    account = server.root_credentials()["account_id"]
+
+    def targets() -> set[str]:
+        found = httpx.get(
+            f"{server.console_url}/client/v4/accounts/{account}/lakebox/jobs",
+            params={"kind": "lifecycle"},
+            headers={"authorization": f"Bearer {server.token}"},
+            timeout=60,
+        ).json()["result"]
+        return {job["target"] for job in found}
+
+    wait_for(lambda: bucket in targets(), "the new bucket's lifecycle job")
+    s3.delete_bucket(Bucket=bucket)
+    wait_for(lambda: bucket not in targets(), "the deleted bucket's job goes")
