@@ -109,12 +109,12 @@ class Lifecycle:
         self.batch = max(1, self.settings.jobs_batch_size)
         self.pause = self.settings.jobs_batch_pause_ms / 1000
 
-    def _counted(self, bucket: str, action: str, code: int) -> Callable[[Connection], None]:
-        """Adds one ``action`` to the bucket's analytics in the transaction of the change itself."""
+    def _counted(self, bucket: str, action: str, code: int) -> Callable[[Connection, int], None]:
+        """Adds ``n`` ``action``s to the bucket's analytics in the transaction of the change itself."""
 
-        def count(conn: Connection) -> None:
+        def count(conn: Connection, n: int = 1) -> None:
             minute = int(time.time()) // 60 * 60
-            self.analytics.add_counts_in(conn, {(minute, bucket, action, "success", code): 1})
+            self.analytics.add_counts_in(conn, {(minute, bucket, action, "success", code): n})
 
         return count
 
@@ -132,12 +132,13 @@ class Lifecycle:
             while horizon is not None and (
                 rows := self.enforcer.objects_batch(bucket, horizon, after, self.batch)
             ):
-                for row in rows:
-                    action = decide(rules, row.key, row.last_modified, row.storage_class, now)
-                    if action == "expire":
-                        if self.enforcer.expire(bucket, row, self._counted(bucket, LIFECYCLE_DELETION, 204)):
-                            run.count("expired")
-                    elif action == "transition" and transition_to_infrequent_access(
+                actions = [(decide(rules, r.key, r.last_modified, r.storage_class, now), r) for r in rows]
+                doomed = [row for action, row in actions if action == "expire"]
+                if doomed:
+                    counted = self._counted(bucket, LIFECYCLE_DELETION, 204)
+                    run.count("expired", self.enforcer.expire(bucket, doomed, counted))
+                for action, row in actions:
+                    if action == "transition" and transition_to_infrequent_access(
                         self.repo, bucket, row.key, row.last_modified, row.etag,
                         self._counted(bucket, LIFECYCLE_TRANSITION, 200),
                     ):  # fmt: skip

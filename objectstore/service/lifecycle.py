@@ -34,8 +34,8 @@ from objectstore.store.repo import ObjectRepository, objects, uploads
 DAY = 86400
 IA = "STANDARD_IA"
 
-# Runs inside the transaction that deletes or transitions an object (analytics counts it there).
-InTransaction = Callable[[Connection], None]
+# Runs inside the transaction that deletes or transitions objects, with how many (analytics counts them there).
+Counted = Callable[[Connection, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +192,7 @@ def transition_to_infrequent_access(
     key: str,
     last_modified: float,
     etag: str,
-    also: InTransaction | None = None,
+    counted: Counted | None = None,
 ) -> bool:
     """Moves the object to STANDARD_IA if it is still the version that was evaluated; True if it moved.
 
@@ -208,8 +208,8 @@ def transition_to_infrequent_access(
         conn.execute(
             update(objects).where(objects.c.bucket == bucket, objects.c.key == key).values(storage_class=IA)
         )
-        if also is not None:
-            also(conn)
+        if counted is not None:
+            counted(conn, 1)
     return True
 
 
@@ -241,20 +241,23 @@ class LifecycleEnforcer:
         with self.repo.db.read(snapshot=False) as conn:
             return list(conn.execute(query).all())
 
-    def expire(self, bucket: str, row: Row[Any], also: InTransaction | None = None) -> bool:
-        """Deletes the object if it is still the version the scan read and no lock keeps it; True if it did
-        (``also`` runs in the same transaction)."""
+    def expire(self, bucket: str, rows: list[Row[Any]], counted: Counted | None = None) -> int:
+        """Deletes the objects that are still the versions the scan read and that no lock keeps, in one
+        transaction (one commit for a batch); ``counted`` sees how many went, in the same transaction."""
+        deleted = 0
         with self.repo.db.write() as conn:
-            current = self.repo.locked_object(conn, bucket, row.key)
-            if current is None or current.last_modified != row.last_modified or current.etag != row.etag:
-                return False
-            if retained_by_lock(self.repo, conn, bucket, current):
-                return False
-            self.repo.discard(conn, current)
-            conn.execute(delete(objects).where(objects.c.bucket == bucket, objects.c.key == row.key))
-            if also is not None:
-                also(conn)
-        return True
+            for row in rows:
+                current = self.repo.locked_object(conn, bucket, row.key)
+                if current is None or current.last_modified != row.last_modified or current.etag != row.etag:
+                    continue  # replaced or deleted since the scan read it
+                if retained_by_lock(self.repo, conn, bucket, current):
+                    continue
+                self.repo.discard(conn, current)
+                conn.execute(delete(objects).where(objects.c.bucket == bucket, objects.c.key == row.key))
+                deleted += 1
+            if deleted and counted is not None:
+                counted(conn, deleted)
+        return deleted
 
     def uploads_batch(
         self, bucket: str, initiated_before: float, after: tuple[float, str] | None, limit: int

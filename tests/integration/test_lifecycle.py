@@ -330,3 +330,22 @@ def test_a_bucket_lock_keeps_what_lifecycle_would_expire(server: LakeboxServer) 
     wait_for(lambda: keys(s3, bucket) == locked, "the unlocked logs expire")
     settle(server, bucket)
     assert keys(s3, bucket) == locked
+
+
+def test_each_bucket_gets_its_own_lifecycle_job_until_it_is_deleted(server: LakeboxServer) -> None:
+    s3 = server.s3()
+    bucket = fresh(s3)
+    account = server.root_credentials()["account_id"]
+
+    def targets() -> set[str]:
+        found = httpx.get(
+            f"{server.console_url}/client/v4/accounts/{account}/lakebox/jobs",
+            params={"kind": "lifecycle"},
+            headers={"authorization": f"Bearer {server.token}"},
+            timeout=60,
+        ).json()["result"]
+        return {job["target"] for job in found}
+
+    wait_for(lambda: bucket in targets(), "the new bucket's lifecycle job")
+    s3.delete_bucket(Bucket=bucket)
+    wait_for(lambda: bucket not in targets(), "the deleted bucket's job goes")
