@@ -171,7 +171,8 @@ def _bearer(scope: Any) -> str:
 
 
 async def _finish(pending: PendingEntry, status: int, code: str, created: str) -> None:
-    pending.close()  # the writes below are the audit log's own, not the request's change
+    if pending.complete(status, created):  # closes it: the writes below are the audit log's own
+        return
     try:
         await anyio.to_thread.run_sync(pending.finish, status, code, created)
     except Exception as exc:  # the change happened; losing its entry must not turn it into an error

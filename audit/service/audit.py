@@ -88,6 +88,14 @@ class PendingEntry:
         with self._lock:
             self.closed = True
 
+    def complete(self, status: int, created: str) -> bool:
+        """True if the answer adds nothing to the entry (a committed change answered with success)."""
+        self.close()
+        if not self.committed or not 0 < status < 400:
+            return False
+        change = self._describe()
+        return change is None or bool(change.target) or not created
+
     def finish(self, status: int, error_code: str, created: str) -> None:
         """Records the answer: a new entry if no transaction carried one (the change did not happen, or wrote
         nothing), else a correction if the answer was an error or named the target (the one write after the

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -16,8 +15,7 @@ _COLUMNS = ("at", "actor", "api", "action", "target", "outcome", "status", "erro
 _INSERT = insert(_log).values({name: bindparam(name) for name in _COLUMNS})
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
+class AuditEntry(NamedTuple):
     at: float
     actor: str
     api: str
@@ -29,8 +27,8 @@ class AuditEntry:
 
 
 def _row(entry: AuditEntry) -> dict[str, Any]:
-    row = asdict(entry)
-    row["action"], row["target"] = row["action"][:512], row["target"][:1024]
+    row = entry._asdict()
+    row["action"], row["target"] = entry.action[:512], entry.target[:1024]
     return row
 
 
