@@ -1,5 +1,5 @@
-"""The one place every API's configuration changes are recorded: ASGI wrappers around the console app (both
-``/client/v4`` and ``/api/v1``) and the S3 app. Each request that may be a change runs with a ``PendingEntry`` as
+"""The one place every API's configuration changes are recorded: ASGI wrappers around the console app
+(``/client/v4``) and the S3 app. Each request that may be a change runs with a ``PendingEntry`` as
 its transaction follower (the entry commits with the change), and its answer completes the record. They see the
 method, path, status and actor, and peek only at small answers: an error's code, or a created resource's name or
 id (never anything else of a body)."""
@@ -108,8 +108,7 @@ class AuditedConsole:
             return
         method, path = scope["method"], scope["path"]
         actor = await anyio.to_thread.run_sync(self.actor_of, _bearer(scope))
-        api = "cloudflare" if path.startswith("/client/v4/") else "admin"
-        change = Change(actor, api, f"{method} {path}", console_target(path))
+        change = Change(actor, "cloudflare", f"{method} {path}", console_target(path))
         pending = PendingEntry(self.audit, lambda: change)
 
         async def finish(answer: _Answer) -> None:

@@ -34,17 +34,15 @@ _CHANGE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def is_console_change(method: str, path: str) -> bool:
-    """A change through ``/client/v4`` or ``/api/v1``: any write except object data and GraphQL reads."""
-    if method not in _CHANGE_METHODS:
+    """A change through ``/client/v4``: any write except object data and GraphQL reads."""
+    if method not in _CHANGE_METHODS or not path.startswith("/client/v4/"):
         return False
-    if path.startswith("/client/v4/"):
-        return "/objects/" not in path and not path.startswith("/client/v4/graphql")
-    return path.startswith("/api/v1/")
+    return "/objects/" not in path and not path.startswith("/client/v4/graphql")
 
 
 class Change(NamedTuple):
     actor: str  # token id; "" if anonymous
-    api: str  # cloudflare, admin, s3
+    api: str  # cloudflare, s3 (admin: the retired /api/v1)
     action: str  # "METHOD /path" or the S3 operation
     target: str  # "" when only the answer names it (a creation)
 
