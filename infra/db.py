@@ -24,6 +24,8 @@ from sqlalchemy.sql import Delete, Insert, Select, Update
 from sqlalchemy.sql.selectable import TextualSelect
 from sqlmodel import SQLModel
 
+from infra import followers
+
 # Keys and names compare in UTF-8 byte order on every backend (SQLite's BINARY collation already does).
 OrderedText = String().with_variant(String(collation="C"), "postgresql")
 
@@ -99,13 +101,25 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        # SQLite admits one writer at a time and makes the others sleep in its busy handler (in steps of up to
-        # 100 ms); queueing this process's writers on a lock first hands the database over without those
-        # sleeps. The database lock still decides between processes.
-        with self._writer_gate, self.engine.connect() as conn:
-            conn = conn.execution_options(**{_WRITE: True})
-            with conn.begin():
-                yield conn
+        """A write transaction; the transaction followers of the calling context (``infra.followers``) write
+        into it right before it commits."""
+        follow = followers.pending()
+        wrote: list[followers.Follower] = []
+        committed = False
+        try:
+            # SQLite admits one writer at a time and makes the others sleep in its busy handler (in steps of up
+            # to 100 ms); queueing this process's writers on a lock first hands the database over without those
+            # sleeps. The database lock still decides between processes.
+            with self._writer_gate, self.engine.connect() as conn:
+                conn = conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    yield conn
+                    if follow:
+                        followers.run(conn, follow, wrote)
+                committed = True
+        finally:
+            if wrote:
+                followers.settle(wrote, committed)
 
     def raw_sqlite(self) -> sqlite3.Connection:
         """This thread's own raw connection to the SQLite database (autocommit), for Prepared reads."""
@@ -219,6 +233,16 @@ class Prepared:
             full = {**self._defaults, **params} if self._defaults else dict(params)
             return int(conn.execute(self._stmt, full).rowcount)
         return int(_driver(conn).execute(self._sql, self._params(params)).rowcount)
+
+    def insert(self, conn: Connection, params: Mapping[str, Any]) -> int:
+        """Runs an INSERT of one row in ``conn``'s transaction; the new row's integer primary key."""
+        if not self._db.is_sqlite:
+            full = {**self._defaults, **params} if self._defaults else dict(params)
+            key = conn.execute(self._stmt, full).inserted_primary_key
+            assert key is not None
+            return int(key[0])
+        rowid = _driver(conn).execute(self._sql, self._params(params)).lastrowid
+        return int(rowid)
 
 
 def _driver(conn: Connection) -> Any:

@@ -6,6 +6,9 @@ each in its own SAVEPOINT (a write that raises, e.g. a failed precondition, is r
 gets the error), commits them together, runs each write's ``settle`` with its outcome (e.g. move its blob into
 place, or delete it), and only then resolves the callers' futures: no caller hears of success before its write is
 durable, and a caller that goes away meanwhile changes nothing (its write is settled all the same).
+
+Each write carries the transaction followers of the context that submitted it (``infra.followers``): they run in
+that write's SAVEPOINT, after it, so they commit or roll back with that write alone.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from infra import followers
 from infra.db import Database, savepoint
 
 log = logging.getLogger("lakebox.commit")
@@ -35,6 +39,7 @@ class _Write:
     apply: Callable[[Connection], Any]
     settle: Settle
     future: Future[Any]
+    followers: tuple[followers.Follower, ...]
 
 
 class GroupCommitter:
@@ -51,7 +56,7 @@ class GroupCommitter:
         if self._pid != os.getpid():
             self._start()
         future: Future[Any] = Future()
-        self._queue.put(_Write(apply, settle, future))
+        self._queue.put(_Write(apply, settle, future, followers.pending()))
         return future
 
     def _start(self) -> None:
@@ -73,17 +78,28 @@ class GroupCommitter:
 
     def _commit(self, batch: list[_Write]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
+        wrote: list[followers.Follower] = []  # followers of the writes that succeeded
         try:
-            with self._db.write() as conn:
+            with self._db.write() as conn:  # this thread's context has no followers of its own
                 for write in batch:
+                    mine: list[followers.Follower] = []
                     try:
                         with savepoint(self._db, conn):
-                            outcomes.append((write.apply(conn), None))
+                            result = write.apply(conn)
+                            if write.followers:
+                                followers.run(conn, write.followers, mine)
                     except Exception as exc:
+                        followers.settle(mine, False)
                         outcomes.append((None, exc))
+                    else:
+                        wrote += mine
+                        outcomes.append((result, None))
         except Exception as exc:  # the commit itself failed: none of the batch happened
             log.warning("group commit of %d writes failed: %s", len(batch), type(exc).__name__)
             outcomes = [(None, exc)] * len(batch)
+            followers.settle(wrote, False)
+        else:
+            followers.settle(wrote, True)
         for write, (result, error) in zip(batch, outcomes, strict=True):
             try:
                 write.settle(result, error)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from lakebox.commands import audit, buckets, jobs, keys, login, objects, serve, tokens
+from lakebox.commands import audit, buckets, bulk, jobs, keys, login, objects, serve, tokens
 
 
 @click.group()
@@ -23,6 +23,8 @@ main.add_command(serve.serve)
 main.add_command(login.login)
 main.add_command(buckets.bucket)
 main.add_command(objects.object_)
+objects.object_.add_command(bulk.bulk)  # lakebox object bulk put
+main.add_command(bulk.bulk)  # wrangler's r2 bulk put
 main.add_command(tokens.token)
 main.add_command(keys.key)
 main.add_command(audit.audit)

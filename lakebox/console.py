@@ -1,17 +1,17 @@
-"""The console port: health, metrics, the admin JSON API (``lakebox.admin``) with its OpenAPI document, and
-Cloudflare's v4 API for R2 at ``/client/v4`` (``management``)."""
+"""The console port: health, metrics, and Cloudflare's v4 API for R2 at ``/client/v4`` (``management``), the one
+management API. lakebox's former ``/api/v1`` is retired: every request there answers 410 with where to go."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from litestar import Litestar, Response, asgi, get
-from litestar.openapi import OpenAPIConfig
 from sqlalchemy import func, select
 
-from lakebox import admin, metrics
+from lakebox import metrics
 from management.api.app import MOUNT_PATH, build_management, create_management_app
 from management.store.account import ensure_account_id
 from objectstore.store.tables import BlobGarbageRow
@@ -19,7 +19,21 @@ from objectstore.store.tables import BlobGarbageRow
 if TYPE_CHECKING:
     from lakebox.services import Services
 
-OPENAPI_PATH = "/api"  # the document at /api/openapi.json (and .yaml)
+RETIRED_PATH = "/api/v1"
+RETIRED_MESSAGE = (
+    "lakebox's /api/v1 is retired: use the Cloudflare API at /client/v4 (tokens: /client/v4/user/tokens; "
+    "buckets, temporary credentials, catalog, public access: /client/v4/accounts/{account_id}/r2..., "
+    "/client/v4/accounts/{account_id}/r2-catalog/...), or the lakebox CLI"
+)
+_RETIRED_BODY = json.dumps(
+    {
+        "success": False,
+        "errors": [{"code": 410, "message": RETIRED_MESSAGE}],
+        "messages": [],
+        "result": None,
+        "error": {"code": "Gone", "message": RETIRED_MESSAGE},  # the shape /api/v1's errors had
+    }
+).encode()
 
 
 def create_console_app(services: Services) -> Litestar:
@@ -58,21 +72,22 @@ def create_console_app(services: Services) -> Litestar:
         """Cloudflare's v4 API for R2 (``management``): wrangler and the cloudflare SDKs point here."""
         await management_app(scope, receive, send)
 
-    app = Litestar(
-        route_handlers=[health, node_metrics, admin.admin_router(), management_api],
+    @asgi(RETIRED_PATH, is_mount=True, include_in_schema=False)
+    async def retired_api(scope: Any, receive: Any, send: Any) -> None:
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(_RETIRED_BODY)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 410, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else _RETIRED_BODY}
+        )
+
+    return Litestar(
+        route_handlers=[health, node_metrics, management_api, retired_api],
         logging_config=None,  # the server configures logging (level, format); Litestar must not override it
-        openapi_config=OpenAPIConfig(
-            title="lakebox admin API",
-            version="1",
-            description=(
-                "API tokens (R2's permissions: admin-rw, admin-ro, object-rw, object-ro) and temporary "
-                "credentials. Authenticate with 'Authorization: Bearer <Admin Read & Write token>'."
-            ),
-            path=OPENAPI_PATH,
-        ),
+        openapi_config=None,
     )
-    app.state.update(admin.install(services))
-    return app
 
 
 _GARBAGE_COUNT = select(func.count()).select_from(BlobGarbageRow.__table__)  # type: ignore[attr-defined]

@@ -1,6 +1,8 @@
-"""The one place every API's configuration changes are recorded: ASGI wrappers around the console app (both
-``/client/v4`` and ``/api/v1``) and the S3 app. They see the method, path, status and actor, and peek only at
-small answers: an error's code, or a created resource's name or id (never anything else of a body)."""
+"""The one place every API's configuration changes are recorded: ASGI wrappers around the console app
+(``/client/v4``) and the S3 app. Each request that may be a change runs with a ``PendingEntry`` as
+its transaction follower (the entry commits with the change), and its answer completes the record. They see the
+method, path, status and actor, and peek only at small answers: an error's code, or a created resource's name or
+id (never anything else of a body)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from typing import Any
 
 import anyio.to_thread
 
-from audit.service.audit import S3_CHANGES, AuditLog, is_console_change
+from audit.service.audit import S3_CHANGES, AuditLog, Change, PendingEntry, is_console_change
+from infra.followers import following
 
 log = logging.getLogger("lakebox.audit")
 PEEK_LIMIT = 64 * 1024
@@ -105,18 +108,18 @@ class AuditedConsole:
             return
         method, path = scope["method"], scope["path"]
         actor = await anyio.to_thread.run_sync(self.actor_of, _bearer(scope))
+        change = Change(actor, "cloudflare", f"{method} {path}", console_target(path))
+        pending = PendingEntry(self.audit, lambda: change)
 
         async def finish(answer: _Answer) -> None:
             code, created = _peek(bytes(answer.body), answer.status)
-            target = console_target(path)
-            if created and method == "POST" and not target:
-                target = created  # a creation: the new bucket's name, token's id, credential's key id
-            api = "cloudflare" if path.startswith("/client/v4/") else "admin"
-            await _record(self.audit, actor, api, f"{method} {path}", target, answer.status, code)
+            # A creation is named by its answer: the new bucket's name, token's id, credential's key id.
+            await _finish(pending, answer.status, code, created if method == "POST" else "")
 
         answer = _Answer(send, lambda status: status >= 400 or method == "POST", finish)
         try:
-            await self.app(scope, receive, answer.send)
+            with following(pending):
+                await self.app(scope, receive, answer.send)
         finally:
             await answer.finish()
 
@@ -133,18 +136,27 @@ class AuditedS3:
             await self.app(scope, receive, send)
             return
 
-        async def finish(answer: _Answer) -> None:
+        def describe() -> Change | None:
             operation = scope.get("s3.operation")
-            if operation in S3_CHANGES:
+            if operation not in S3_CHANGES:
+                return None
+            return Change(scope.get("s3.actor", ""), "s3", operation, scope.get("s3.bucket", ""))
+
+        pending = PendingEntry(self.audit, describe)
+
+        async def finish(answer: _Answer) -> None:
+            if scope.get("s3.operation") in S3_CHANGES:
                 code, _ = _peek(bytes(answer.body), answer.status)
-                actor, target = scope.get("s3.actor", ""), scope.get("s3.bucket", "")
-                await _record(self.audit, actor, "s3", operation, target, answer.status, code)
+                await _finish(pending, answer.status, code, "")
+            else:
+                pending.close()
 
         answer = _Answer(
             send, lambda status: status >= 400 and scope.get("s3.operation") in S3_CHANGES, finish
         )
         try:
-            await self.app(scope, receive, answer.send)
+            with following(pending):
+                await self.app(scope, receive, answer.send)
         finally:
             await answer.finish()
 
@@ -157,14 +169,10 @@ def _bearer(scope: Any) -> str:
     return ""
 
 
-async def _record(
-    audit: AuditLog, actor: str, api: str, action: str, target: str, status: int, code: str
-) -> None:
+async def _finish(pending: PendingEntry, status: int, code: str, created: str) -> None:
+    if pending.complete(status, created):  # closes it: the writes below are the audit log's own
+        return
     try:
-        await anyio.to_thread.run_sync(
-            lambda: audit.record(
-                actor=actor, api=api, action=action, target=target, status=status or 500, error_code=code
-            )
-        )
+        await anyio.to_thread.run_sync(pending.finish, status, code, created)
     except Exception as exc:  # the change happened; losing its entry must not turn it into an error
-        log.error("cannot write an audit entry for %s %s: %s", api, action, type(exc).__name__)
+        log.error("cannot complete an audit entry: %s", type(exc).__name__)

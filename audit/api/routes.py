@@ -50,7 +50,7 @@ def entry_json(row: dict[str, Any]) -> dict[str, Any]:
         "action": row["action"],
         "target": row["target"],
         "outcome": row["outcome"],
-        "status": row["status"],
+        "status": row["status"] or None,  # None: a change that committed before its answer (a success)
         "error_code": row["error_code"],
     }
 

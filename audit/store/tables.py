@@ -15,7 +15,7 @@ class AuditRow(SQLModel, table=True):
     actor: str = Field(
         max_length=64
     )  # the token id (a temporary credential's access key id); "" if anonymous
-    api: str = Field(max_length=16)  # cloudflare (/client/v4), admin (/api/v1), s3
+    api: str = Field(max_length=16)  # cloudflare (/client/v4), s3; admin: the retired /api/v1
     action: str = Field(max_length=512)  # "PUT /accounts/.../cors", or the S3 operation name
     target: str = Field(max_length=1024)  # the bucket, token, ... the change is about
     outcome: str = Field(max_length=8)  # success or failure

@@ -17,7 +17,7 @@ def audit() -> None:
 
 def _lines(entries: list[dict[str, Any]]) -> list[str]:
     return [
-        f"{e['time']}  {e['outcome']:<7} {e['status']:>3} {e['error_code'] or '-':<20} "
+        f"{e['time']}  {e['outcome']:<7} {e['status'] or '-':>3} {e['error_code'] or '-':<20} "
         f"{e['actor'] or '(anonymous)':<32}  {e['api']:<10} {e['action']}  [{e['target']}]"
         for e in entries
     ] or ["(no entries)"]

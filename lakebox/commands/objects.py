@@ -74,7 +74,7 @@ def _split(path: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _s3(opts: dict[str, Any]) -> Any:
+def s3_client(opts: dict[str, Any]) -> Any:
     from lakebox.client.s3 import S3Client
 
     if opts["local"]:
@@ -87,23 +87,61 @@ def _s3(opts: dict[str, Any]) -> Any:
     return S3Client.for_token(client.s3_endpoint, me["id"], client.target.token)
 
 
+def put_options(command: Any) -> Any:
+    """wrangler's object headers and storage class, and the multipart part size."""
+    options = [
+        click.option("--content-type", "--ct", help="Content-Type [guessed from the file's name]"),
+        click.option("--content-disposition", "--cd", help="Content-Disposition"),
+        click.option("--content-encoding", "--ce", help="Content-Encoding"),
+        click.option("--content-language", "--cl", help="Content-Language"),
+        click.option("--cache-control", "--cc", help="Cache-Control"),
+        click.option("--expires", help="Expires (an HTTP date)"),
+        click.option(
+            "--storage-class", "-s", type=click.Choice(list(S3_STORAGE_CLASSES)),
+            help="Storage class [the bucket's]",
+        ),
+        click.option(
+            "--part-size", type=ByteSize(), default="64MiB", show_default=True,
+            help="A file larger than this is sent as a multipart upload in parts of this size (at least 5MiB)",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def put_headers(opts: dict[str, Any], storage_class: str | None, file: Path | None) -> dict[str, str]:
+    """The headers of an upload: the options', and a Content-Type guessed from ``file``'s name if none."""
+    headers = {name: opts[opt] for opt, name in HEADER_OPTIONS.items() if opts[opt]}
+    if storage_class:
+        headers["x-amz-storage-class"] = S3_STORAGE_CLASSES[storage_class]
+    if file is not None and "content-type" not in headers:
+        guessed, _ = mimetypes.guess_type(file.name)
+        if guessed:
+            headers["content-type"] = guessed
+    return headers
+
+
+def upload_file(s3: Any, bucket: str, key: str, headers: dict[str, str], file: Path, part_size: int,
+                concurrency: int, advance: Any) -> dict[str, Any]:  # fmt: skip
+    """One file as one object: a single PUT up to ``part_size``, a parallel multipart upload above."""
+    from lakebox.client import transfer
+
+    with open(file, "rb") as source:
+        size = os.fstat(source.fileno()).st_size
+        if size > part_size:
+            chosen = transfer.part_size_for(size, part_size)
+            return transfer.put_multipart(
+                s3, bucket, key, headers, source, size, chosen, concurrency, advance
+            )
+        return transfer.put_stream(s3, bucket, key, {**headers, "content-length": str(size)}, source, advance)
+
+
 @object_.command("put")
 @click.argument("path", metavar="BUCKET/KEY")
 @click.option("--file", "-f", "file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--pipe", "-p", is_flag=True, help="Read the object from standard input")
-@click.option("--content-type", "--ct", help="Content-Type [guessed from --file's name]")
-@click.option("--content-disposition", "--cd", help="Content-Disposition")
-@click.option("--content-encoding", "--ce", help="Content-Encoding")
-@click.option("--content-language", "--cl", help="Content-Language")
-@click.option("--cache-control", "--cc", help="Cache-Control")
-@click.option("--expires", help="Expires (an HTTP date)")
-@click.option(
-    "--storage-class", "-s", type=click.Choice(list(S3_STORAGE_CLASSES)), help="Storage class [the bucket's]"
-)
-@click.option(
-    "--part-size", type=ByteSize(), default="64MiB", show_default=True,
-    help="A --file larger than this is sent as a multipart upload in parts of this size (at least 5MiB)",
-)  # fmt: skip
+@put_options
 @click.option(
     "--concurrency", type=click.IntRange(1, 32), default=4, show_default=True, help="Parts sent at once"
 )
@@ -125,14 +163,8 @@ def object_put(
         raise click.UsageError("give exactly one of --file and --pipe")
     if part_size < transfer.MIN_PART:
         raise click.BadParameter("must be at least 5MiB", param_hint="--part-size")
-    headers = {name: opts[opt] for opt, name in HEADER_OPTIONS.items() if opts[opt]}
-    if storage_class:
-        headers["x-amz-storage-class"] = S3_STORAGE_CLASSES[storage_class]
-    if file is not None and "content-type" not in headers:
-        guessed, _ = mimetypes.guess_type(file.name)
-        if guessed:
-            headers["content-type"] = guessed
-    s3 = _s3(opts)
+    headers = put_headers(opts, storage_class, file)
+    s3 = s3_client(opts)
     if not opts["as_json"]:
         click.echo(f'Creating object "{key}" in bucket "{bucket}".')
     with open(file, "rb") if file is not None else os.fdopen(os.dup(sys.stdin.fileno()), "rb") as source:
@@ -168,7 +200,7 @@ def object_get(path: str, file: Path | None, pipe: bool, **opts: Any) -> None:
     target = file or Path(key.rsplit("/", 1)[-1])
     if not pipe and target.name in ("", ".", ".."):
         raise click.UsageError(f"the key {key!r} names no file; give --file")
-    s3 = _s3(opts)
+    s3 = s3_client(opts)
     if pipe:
         with s3.request("GET", bucket, key) as resp:
             out = sys.stdout.buffer
@@ -200,7 +232,7 @@ def object_get(path: str, file: Path | None, pipe: bool, **opts: Any) -> None:
 def object_delete(path: str, **opts: Any) -> None:
     """Delete an object (irreversible)."""
     bucket, key = _split(path)
-    s3 = _s3(opts)
+    s3 = s3_client(opts)
     if not opts["as_json"]:
         click.echo(f'Deleting object "{key}" from bucket "{bucket}".')
     with s3.request("DELETE", bucket, key):

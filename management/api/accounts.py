@@ -102,6 +102,10 @@ async def temp_access_credentials(
     found = check_account(request, account_id)
     require(caller, _ADMIN_RW)
     body = await json_body(request)
+    if isinstance(body, dict) and isinstance(body.get("bucket"), str) and body["bucket"]:
+        await anyio.to_thread.run_sync(
+            found.buckets.get, body["bucket"]
+        )  # 404 for a bucket that does not exist
     issued = await anyio.to_thread.run_sync(found.r2_tokens.temporary, caller, body)
     return ok(issued)
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-import httpx
 from botocore.config import Config
 
 from auth.service.principal import Permission
+from tests.support.admin import cf, create_token
 from tests.support.server import LakeboxServer
 
 
@@ -37,16 +37,11 @@ class LiveLake:
     def root(self) -> Credentials:
         return Credentials(self.server.token, self.server.access_key_id, self.server.secret_access_key)
 
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        r = httpx.request(
-            method,
-            f"{self.server.console_url}/api/v1{path}",
-            headers={"Authorization": f"Bearer {self.server.token}"},
-            timeout=30,
-            **kwargs,
-        )
-        assert r.status_code in (200, 201), r.text
-        return r.json()
+    def management(self, method: str, path: str, body: Any = None) -> Any:
+        """The Cloudflare API's result (``{account}`` in ``path``: the account's path)."""
+        r = cf(self.server, method, path, body)
+        assert r.status_code == 200, r.text
+        return r.json()["result"]
 
     def s3(self, token: Credentials | None = None, **creds: str) -> Any:
         token = token or self.root
@@ -61,14 +56,13 @@ class LiveLake:
         )
 
     def token(self, permission: Permission) -> Credentials:
-        made = self.admin("POST", "/tokens", json={"permission": permission.value, "name": "catalog-test"})
+        made = create_token(self.server, permission.value, name="catalog-test")
         return Credentials(made["token"], made["access_key_id"], made["secret_access_key"])
 
     def warehouse(self, bucket: str) -> str:
         self.s3().create_bucket(Bucket=bucket)
-        info = self.admin("POST", f"/buckets/{bucket}/catalog/enable")
-        assert info["enabled"] is True
-        assert info["warehouse"] == bucket
+        info = self.management("POST", f"{{account}}/r2-catalog/{bucket}/enable")
+        assert info["name"] == bucket, info
         return bucket
 
     def supports_multipart(self, bucket: str) -> bool:

@@ -334,7 +334,7 @@ def test_a_trickled_body_cannot_hold_a_connection(limited: LakeboxServer, port: 
         "s3": (limited.s3_port, "PUT", "/limits/trickled", "application/octet-stream"),
         # OAuth's token endpoint: its body is the credentials, read by design before anyone is known
         "catalog": (limited.catalog_port, "POST", "/v1/oauth/tokens", "application/x-www-form-urlencoded"),
-        "console": (limited.console_port, "POST", "/api/v1/tokens", "application/json"),
+        "console": (limited.console_port, "POST", "/client/v4/user/tokens", "application/json"),
     }[port]
     head = (
         f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {kind}\r\n"

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support.admin import cf
 from tests.support.server import LakeboxServer
 from tests.support.tmpfs import mounted_tmpfs
 
@@ -74,12 +75,8 @@ class Catalog:
     def __init__(self, server: LakeboxServer, warehouse: str) -> None:
         self.server = server
         self.headers = {"Authorization": f"Bearer {server.token}"}
-        enabled = httpx.post(
-            f"{server.console_url}/api/v1/buckets/{warehouse}/catalog/enable",
-            headers=self.headers,
-            timeout=30,
-        )
-        assert enabled.status_code in (200, 201), enabled.text
+        enabled = cf(server, "POST", f"{{account}}/r2-catalog/{warehouse}/enable")
+        assert enabled.status_code == 200, enabled.text
         config = httpx.get(
             f"{server.catalog_uri}/v1/config", params={"warehouse": warehouse}, headers=self.headers
         )

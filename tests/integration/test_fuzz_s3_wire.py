@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.support.admin import admin
+from tests.support.admin import cf
 from tests.support.raw_http import RawClient, RawResponse, sign
 from tests.support.s3_xml_strategies import xml_document
 from tests.support.server import LakeboxServer
@@ -175,7 +175,8 @@ def fuzz_server(server: LakeboxServer) -> tuple[LakeboxServer, str]:
     s3.create_bucket(Bucket=BUCKET)
     for key in ("keep", "k", "dir/a", "dir/b"):
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"seed " + key.encode())
-    public_id = admin(server, "POST", f"/buckets/{BUCKET}/public/enable").json()["public_id"]
+    enabled = cf(server, "PUT", f"{{account}}/r2/buckets/{BUCKET}/domains/managed", {"enabled": True})
+    public_id = enabled.json()["result"]["publicId"]
     return server, public_id
 
 

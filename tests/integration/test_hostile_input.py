@@ -188,12 +188,13 @@ def test_response_override_with_crlf_is_refused_on_the_public_port(
     server: LakeboxServer, public: RawClient, bucket: str
 ) -> None:
     server.s3().put_object(Bucket=bucket, Key="pub", Body=b"public body")
-    from tests.support.admin import admin
+    from tests.support.admin import cf
 
-    state = admin(server, "POST", f"/buckets/{bucket}/public/enable").json()
-    target = f"/{state['public_id']}/pub?".encode() + encode_query([("response-content-type", "a\r\nb: c")])
+    state = cf(server, "PUT", f"{{account}}/r2/buckets/{bucket}/domains/managed", {"enabled": True}).json()
+    public_id = state["result"]["publicId"]
+    target = f"/{public_id}/pub?".encode() + encode_query([("response-content-type", "a\r\nb: c")])
     assert refused(public.request("GET", target, [])) == (400, "InvalidArgument")
-    assert public.request("GET", f"/{state['public_id']}/pub".encode(), []).body == b"public body"
+    assert public.request("GET", f"/{public_id}/pub".encode(), []).body == b"public body"
 
 
 @pytest.mark.parametrize(

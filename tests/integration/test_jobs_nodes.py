@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.support import cli
+from tests.support.admin import create_token
 from tests.support.server import ROOT, LakeboxServer, postgres_database
 
 OBJECTS, KEPT, BATCH = 45, 15, 3
@@ -175,14 +176,8 @@ def test_jobs_route_needs_admin_read(tmp_path: Path) -> None:
         anonymous = httpx.get(url, timeout=60)
         assert anonymous.status_code == 401
         assert anonymous.json()["errors"][0]["code"] == 10000
-        made = httpx.post(
-            f"{server.console_url}/api/v1/tokens",
-            json={"permission": "object-rw", "buckets": []},
-            headers={"authorization": f"Bearer {server.token}"},
-            timeout=60,
-        )
-        assert made.status_code == 201, made.text
-        refused = httpx.get(url, headers={"authorization": f"Bearer {made.json()['token']}"}, timeout=60)
+        made = create_token(server, "object-rw")
+        refused = httpx.get(url, headers={"authorization": f"Bearer {made['token']}"}, timeout=60)
         assert refused.status_code == 403
         assert refused.json()["success"] is False
         assert refused.json()["errors"][0]["code"] == 10000

@@ -84,23 +84,28 @@ def test_requests_bytes_and_latency_of_all_workers(two_workers: LakeboxServer) -
     assert value(samples, "lakebox_requests_total", **s3_ops, operation="PutObject", status="2xx") < 1000
 
 
-def test_catalog_and_admin_requests_by_handler(two_workers: LakeboxServer) -> None:
+def test_catalog_and_console_requests_by_handler(two_workers: LakeboxServer) -> None:
     auth = {"authorization": f"Bearer {two_workers.token}"}
     assert httpx.get(f"{two_workers.catalog_uri}/v1/config?warehouse=none", headers=auth).status_code == 404
-    assert httpx.get(f"{two_workers.console_url}/api/v1/tokens", headers=auth).status_code == 200
-    assert httpx.get(f"{two_workers.console_url}/api/v1/tokens").status_code == 401
+    assert httpx.get(f"{two_workers.console_url}/client/v4/user/tokens", headers=auth).status_code == 200
+    assert httpx.get(f"{two_workers.console_url}/client/v4/user/tokens").status_code == 401
     samples = wait_for(
         two_workers,
         lambda s: (
             all(
-                value(s, "lakebox_requests_total", api="admin", operation="list_tokens", status=status) >= 1
+                value(s, "lakebox_requests_total", api="admin", operation="management_api", status=status)
+                >= 1
                 for status in ("2xx", "4xx")
             )
             and value(s, "lakebox_requests_total", api="catalog", operation="get_config", status="4xx") >= 1
         ),
     )
-    assert value(samples, "lakebox_requests_total", api="admin", operation="list_tokens", status="2xx") >= 1
-    assert value(samples, "lakebox_requests_total", api="admin", operation="list_tokens", status="4xx") >= 1
+    assert (
+        value(samples, "lakebox_requests_total", api="admin", operation="management_api", status="2xx") >= 1
+    )
+    assert (
+        value(samples, "lakebox_requests_total", api="admin", operation="management_api", status="4xx") >= 1
+    )
     assert value(samples, "lakebox_requests_total", api="catalog", operation="get_config", status="4xx") >= 1
 
 

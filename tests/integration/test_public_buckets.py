@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.admin import admin
+from tests.support.admin import cf
 from tests.support.server import LakeboxServer, running
 
 
@@ -140,9 +140,10 @@ def test_recreated_bucket_gets_a_new_address(pub: LakeboxServer) -> None:
     assert error_code(httpx.get(f"{pub.public_url}/{first}/k")) == (404, "NoSuchBucket")
 
 
-def test_admin_api_needs_an_admin_token(pub: LakeboxServer) -> None:
-    assert admin(pub, "GET", "/buckets/site/public", token="nope").status_code == 401
-    assert admin(pub, "GET", "/buckets/site/public").json()["bucket"] == "site"
+def test_management_api_needs_a_valid_token(pub: LakeboxServer) -> None:
+    path = "{account}/r2/buckets/site/domains/managed"
+    assert cf(pub, "GET", path, token="nope").status_code == 401
+    assert cf(pub, "GET", path).json()["result"]["bucketId"] == "site"
 
 
 def test_public_port_in_settings(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.support.admin import admin
+from tests.support.admin import cf, temp_body
 from tests.support.raw_http import RawClient, RawResponse, send_signed, sign
 from tests.support.server import LakeboxServer
 
@@ -225,13 +225,12 @@ def test_known_unimplemented_subresources_are_501(
 
 
 def test_temporary_credentials_for_a_missing_bucket_are_refused(server: LakeboxServer, bucket: str) -> None:
-    response = admin(
-        server, "POST", "/temp-credentials", {"bucket": "no-such-bucket-x", "permission": "object-read-only"}
-    )
+    path = "{account}/r2/temp-access-credentials"
+    response = cf(server, "POST", path, temp_body("no-such-bucket-x", "object-read-only"))
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "NoSuchBucket"
-    fine = admin(server, "POST", "/temp-credentials", {"bucket": bucket, "permission": "object-read-only"})
-    assert fine.status_code == 201, fine.text
+    assert response.json()["errors"][0]["code"] == 10006  # Cloudflare's "bucket not found"
+    fine = cf(server, "POST", path, temp_body(bucket, "object-read-only"))
+    assert fine.status_code == 200, fine.text
 
 
 # -- SSE-C ----------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.admin import admin, client, create_token, revoke, temp_credentials
+from tests.support.admin import cf, client, create_token, revoke, temp_credentials
 from tests.support.server import LakeboxServer, running
 
 
@@ -104,8 +104,8 @@ def _flow(server: LakeboxServer, secrets: dict[str, str]) -> str:
     )
     from_cli = json.loads(cli.stdout)
     secrets |= {"cli token": from_cli["token"], "cli secret": from_cli["secret_access_key"]}
-    assert admin(server, "GET", "/tokens", token=from_cli["token"]).status_code == 403
-    assert admin(server, "GET", "/tokens", token=token["token"] + "x").status_code == 401
+    assert cf(server, "GET", "/user/tokens", token=from_cli["token"]).status_code == 403
+    assert cf(server, "GET", "/user/tokens", token=token["token"] + "x").status_code == 401
     with contextlib.suppress(httpx.HTTPError):  # the catalog takes the token value as its bearer token
         httpx.get(
             f"{server.catalog_uri}/v1/config",

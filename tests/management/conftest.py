@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.admin import token_policy
 from tests.support.server import ROOT, LakeboxServer
 
 
@@ -37,18 +38,12 @@ def cf(server: LakeboxServer) -> Iterator[httpx.Client]:
 
 
 def make_token(cf: httpx.Client, permission: str, buckets: list[str] | None = None) -> dict[str, Any]:
-    """An API token through lakebox's admin API (independent of the routes under test)."""
-    console = str(cf.base_url).removesuffix("/client/v4/").removesuffix("/client/v4")
-    body: dict[str, Any] = {"permission": permission, "buckets": buckets or []}
-    response = httpx.post(
-        f"{console}/api/v1/tokens",
-        json=body,
-        headers={"authorization": cf.headers["authorization"]},
-        timeout=60,
-    )
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    """An API token (id, ``token``) of one of R2's permissions, optionally limited to buckets."""
+    account_id = cf.get("/accounts").json()["result"][0]["id"]
+    response = cf.post("/user/tokens", json=token_policy(account_id, permission, buckets))
+    assert response.status_code == 200, response.text
+    created = response.json()["result"]
+    return {"id": created["id"], "token": created["value"]}
 
 
 @pytest.fixture(scope="session")

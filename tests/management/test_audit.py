@@ -15,6 +15,8 @@ import time
 from typing import Any
 
 import httpx
+import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.management.conftest import make_token
@@ -35,7 +37,7 @@ def test_every_change_kind_once_with_actor_and_no_secret(
 ) -> None:
     started = time.time() - 1
     root = server.access_key_id
-    other = make_token(cf, "admin-rw")  # through /api/v1: audited too
+    other = make_token(cf, "admin-rw")  # audited too (filtered out below)
     other_cf = httpx.Client(
         base_url=str(cf.base_url), headers={"authorization": f"Bearer {other['token']}"}, timeout=60
     )
@@ -89,14 +91,14 @@ def test_every_change_kind_once_with_actor_and_no_secret(
     entries = [e for e in _audit(cf, account_id, since=started) if e["target"] != other["id"]]
     found = [(e["api"], e["action"], e["actor"], e["target"], e["outcome"], e["status"]) for e in entries]
     assert found == [
-        ("cloudflare", f"POST /client/v4{acct}/r2/buckets", root, cf_bucket, "success", 200),
+        ("cloudflare", f"POST /client/v4{acct}/r2/buckets", root, cf_bucket, "success", None),
         (
             "cloudflare",
             f"PUT /client/v4{acct}/r2/buckets/{cf_bucket}/cors",
             other["id"],
             cf_bucket,
             "success",
-            200,
+            None,
         ),
         (
             "cloudflare",
@@ -104,7 +106,7 @@ def test_every_change_kind_once_with_actor_and_no_secret(
             root,
             cf_bucket,
             "success",
-            200,
+            None,
         ),
         (
             "cloudflare",
@@ -112,33 +114,40 @@ def test_every_change_kind_once_with_actor_and_no_secret(
             root,
             cf_bucket,
             "success",
-            200,
+            None,
         ),
-        ("cloudflare", "POST /client/v4/user/tokens", root, created["id"], "success", 200),
+        ("cloudflare", "POST /client/v4/user/tokens", root, created["id"], "success", None),
         (
             "cloudflare",
             f"POST /client/v4{acct}/r2/temp-access-credentials",
             root,
             temp["accessKeyId"],
             "success",
-            200,
+            None,
         ),
-        ("cloudflare", f"DELETE /client/v4/user/tokens/{created['id']}", root, created["id"], "success", 200),
+        (
+            "cloudflare",
+            f"DELETE /client/v4/user/tokens/{created['id']}",
+            root,
+            created["id"],
+            "success",
+            None,
+        ),
         ("cloudflare", f"POST /client/v4{acct}/r2/buckets", root, "", "failure", 409),
-        ("s3", "CreateBucket", root, s3_bucket, "success", 200),
-        ("s3", "PutBucketCors", root, s3_bucket, "success", 200),
-        ("s3", "DeleteBucketCors", root, s3_bucket, "success", 204),
-        ("s3", "PutBucketLifecycleConfiguration", root, s3_bucket, "success", 200),
-        ("s3", "DeleteBucketLifecycle", root, s3_bucket, "success", 204),
-        ("s3", "DeleteBucket", root, s3_bucket, "success", 204),
+        ("s3", "CreateBucket", root, s3_bucket, "success", None),
+        ("s3", "PutBucketCors", root, s3_bucket, "success", None),
+        ("s3", "DeleteBucketCors", root, s3_bucket, "success", None),
+        ("s3", "PutBucketLifecycleConfiguration", root, s3_bucket, "success", None),
+        ("s3", "DeleteBucketLifecycle", root, s3_bucket, "success", None),
+        ("s3", "DeleteBucket", root, s3_bucket, "success", None),
         ("s3", "DeleteBucket", root, s3_bucket, "failure", 404),
     ]
     assert entries[7]["error_code"] == "10004"
     assert entries[-1]["error_code"] == "NoSuchBucket"
     first = _audit(cf, account_id, since=started - 60)
     assert (
-        next(e for e in first if e["target"] == other["id"])["api"] == "admin"
-    )  # the /api/v1 token creation
+        next(e for e in first if e["target"] == other["id"])["action"] == "POST /client/v4/user/tokens"
+    )  # the second token's creation
 
     # No secret anywhere: the table, the API's and the CLI's answers, the server log.
     secrets_used = [
@@ -201,3 +210,71 @@ def test_audit_route_permissions_and_bad_input(cf: httpx.Client, account_id: str
     assert page["result_info"]["cursor"]
     following = cf.get(url, params={"per_page": "1", "cursor": page["result_info"]["cursor"]}).json()
     assert int(following["result"][0]["id"]) > int(page["result"][0]["id"])
+
+
+def _sql(server: LakeboxServer, *statements: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server.database_url or f"sqlite:///{server.data_dir / 'infra.db'}")
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_entry_and_change_commit_together(cf: httpx.Client, account_id: str, server: LakeboxServer) -> None:
+    """The entry is written in the change's transaction: when writing it fails (a unique violation injected
+    through a partial index), the change is rolled back with it and the log holds only the failure; once the
+    index is gone the same change commits with exactly one success entry, by the right actor."""
+    root = server.access_key_id
+    s3 = server.s3(config=Config(retries={"total_max_attempts": 1}))  # one request, one entry
+    via_s3, via_cf = "au-inj-" + secrets.token_hex(4), "au-inj-" + secrets.token_hex(4)
+    cors_url = f"/accounts/{account_id}/r2/buckets/{via_cf}/cors"
+    cors = {"rules": [{"allowed": {"origins": ["*"], "methods": ["GET"]}}]}
+    # Its creation's entry (a success naming via_cf) is what the next change's entry collides with.
+    assert cf.post(f"/accounts/{account_id}/r2/buckets", json={"name": via_cf}).status_code == 200
+    _sql(
+        server,
+        "INSERT INTO audit_log (at, actor, api, action, target, outcome, status, error_code) "
+        f"VALUES (0, 'planted', 's3', 'CreateBucket', '{via_s3}', 'success', 0, '')",
+        "CREATE UNIQUE INDEX audit_inject ON audit_log (target) WHERE outcome = 'success' AND target LIKE 'au-inj-%'",
+    )
+    try:
+        with pytest.raises(ClientError) as refused:
+            s3.create_bucket(Bucket=via_s3)
+        assert refused.value.response["Error"]["Code"] == "InternalError"
+        response = cf.put(cors_url, json=cors)
+        assert response.status_code == 500, response.text
+    finally:
+        _sql(server, "DROP INDEX audit_inject")
+    with pytest.raises(ClientError) as missing:
+        s3.head_bucket(Bucket=via_s3)
+    assert missing.value.response["Error"]["Code"] == "404"
+    no_cors = cf.get(cors_url).json()
+    assert (no_cors["success"], no_cors["errors"][0]["code"]) == (False, 10059), no_cors
+
+    def rows(target: str) -> list[tuple[str, str, str, str, int | None]]:
+        return [
+            (e["actor"], e["api"], e["action"].rpartition("/")[2], e["outcome"], e["status"])
+            for e in _audit(cf, account_id)
+            if e["target"] == target and e["actor"] != "planted"
+        ]
+
+    assert rows(via_s3) == [(root, "s3", "CreateBucket", "failure", 500)]
+    assert rows(via_cf) == [
+        (root, "cloudflare", "buckets", "success", None),
+        (root, "cloudflare", "cors", "failure", 500),
+    ]
+
+    s3.create_bucket(Bucket=via_s3)
+    assert cf.put(cors_url, json=cors).status_code == 200
+    assert rows(via_s3) == [
+        (root, "s3", "CreateBucket", "failure", 500),
+        (root, "s3", "CreateBucket", "success", None),
+    ]
+    assert rows(via_cf)[1:] == [
+        (root, "cloudflare", "cors", "failure", 500),
+        (root, "cloudflare", "cors", "success", None),
+    ]

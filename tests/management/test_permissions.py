@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.management.conftest import make_token
+from tests.support.admin import create_token
 from tests.support.server import LakeboxServer
 
 PRINCIPALS = [
@@ -39,13 +40,7 @@ class World:
     headers: dict[str, dict[str, str]]
 
     def fresh_token(self) -> str:
-        response = httpx.post(
-            f"{self.server.console_url}/api/v1/tokens",
-            json={"permission": "object-ro"},
-            headers=self.headers["admin-rw"],
-            timeout=60,
-        )
-        token_id: str = response.json()["id"]
+        token_id: str = create_token(self.server, "object-ro")["id"]
         return token_id
 
     def fresh_bucket(self) -> str:

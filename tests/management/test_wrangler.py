@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.management.conftest import Wrangler
+from tests.support import cli
 from tests.support.server import LakeboxServer
 
 
@@ -194,3 +195,35 @@ def test_object_put_get_delete(wrangler: Wrangler, server: LakeboxServer, tmp_pa
     )
     assert missing.returncode != 0
     assert "does not exist" in missing.stdout + missing.stderr
+
+
+def test_bulk_put_same_list_as_lakebox(wrangler: Wrangler, server: LakeboxServer, tmp_path: Path) -> None:
+    """One list file, uploaded by wrangler's ``r2 bulk put`` and by ``lakebox bulk put``: the same objects."""
+    s3 = server.s3()
+    by_wrangler, by_lakebox = _name("wr-bulk"), _name("lb-bulk")
+    entries = []
+    for i in range(12):
+        source = tmp_path / f"f{i}.txt"
+        source.write_bytes(secrets.token_bytes(100 + i))
+        entries.append({"key": f"d/ü {i}", "file": str(source)})
+    listing = tmp_path / "list.json"
+    listing.write_text(json.dumps(entries))
+    for name in (by_wrangler, by_lakebox):
+        s3.create_bucket(Bucket=name)
+    done = wrangler.run("r2", "bulk", "put", by_wrangler, "--filename", str(listing), "--remote", "-y")
+    assert (
+        f"Starting bulk upload of 12 objects to bucket {by_wrangler} using a concurrency of 20" in done.stdout
+    )
+    ours = cli.run("bulk", "put", by_lakebox, "--filename", str(listing), env=cli.server_env(server))
+    assert ours.returncode == 0, cli.err(ours)
+    assert (
+        f"Starting bulk upload of 12 objects to bucket {by_lakebox} using a concurrency of 20"
+        in ours.stdout.decode()
+    )
+
+    def objects(bucket: str) -> list[tuple[str, int, str]]:
+        listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
+        return [(o["Key"], o["Size"], o["ETag"]) for o in listed]
+
+    assert objects(by_wrangler) == objects(by_lakebox)
+    assert len(objects(by_lakebox)) == 12

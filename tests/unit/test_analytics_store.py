@@ -109,7 +109,7 @@ def test_classes_and_statuses_follow_r2() -> None:
 
 def test_which_console_requests_are_changes() -> None:
     assert is_console_change("PUT", "/client/v4/accounts/a/r2/buckets/b/cors")
-    assert is_console_change("POST", "/api/v1/tokens")
+    assert not is_console_change("POST", "/api/v1/tokens")  # retired: answers 410, changes nothing
     assert not is_console_change("GET", "/client/v4/accounts/a/r2/buckets/b/cors")
     assert not is_console_change("PUT", "/client/v4/accounts/a/r2/buckets/b/objects/k")
     assert not is_console_change("POST", "/client/v4/graphql")
@@ -127,7 +127,7 @@ def test_audit_targets_and_peeked_codes() -> None:
     assert console_target("/client/v4/user/tokens/abc") == "abc"
     assert console_target("/client/v4/accounts/a/r2/buckets") == ""
     assert console_target("/client/v4/accounts/a/r2/temp-access-credentials") == ""
-    assert console_target("/api/v1/buckets/logs/public/enable") == "logs"
+    assert console_target("/client/v4/accounts/a/r2/buckets/logs/domains/managed") == "logs"
     # Only a code or a created name/id is taken from an answer, never the token value beside it.
     assert _peek(b'{"success":false,"errors":[{"code":10004,"message":"x"}]}', 409) == ("10004", "")
     assert _peek(b'{"result":{"id":"t1","value":"SECRET"}}', 200) == ("", "t1")
