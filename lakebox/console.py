@@ -11,6 +11,8 @@ import anyio.to_thread
 from litestar import Litestar, Response, asgi, get
 from sqlalchemy import func, select
 
+from analytics.api import routes as analytics_routes
+from audit.api import routes as audit_routes
 from lakebox import metrics
 from management.api.app import MOUNT_PATH, build_management, create_management_app
 from management.store.account import ensure_account_id
@@ -62,9 +64,11 @@ def create_console_app(services: Services) -> Litestar:
             catalog=lambda: services.catalog,
             public_url=services.settings.public_bucket_url,
         ),
-        services.analytics,
-        services.audit,
         services.jobs,
+        extensions=[
+            (analytics_routes.HANDLERS, analytics_routes.STATE_KEY, services.analytics),
+            (audit_routes.HANDLERS, audit_routes.STATE_KEY, services.audit),
+        ],
     )
 
     @asgi(MOUNT_PATH, is_mount=True, copy_scope=True, include_in_schema=False)

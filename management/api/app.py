@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from litestar.di import Provide
 
-from analytics.api import routes as analytics_routes
-from analytics.service.analytics import AnalyticsService
-from audit.api import routes as audit_routes
-from audit.service.audit import AuditLog
 from auth.service.tokens import TokenService
 from infra.jobs import JobStore
 from management.api import accounts, buckets, jobs, locks, objects
@@ -58,18 +54,18 @@ def build_management(
 
 def create_management_app(
     management: Management,
-    analytics: AnalyticsService | None = None,
-    audit: AuditLog | None = None,
     job_store: JobStore | None = None,
+    extensions: Sequence[tuple[list[Any], str, object]] = (),
 ) -> Litestar:
-    """Routes relative to the mount path; every answer, an unknown route's too, is a v4 envelope."""
+    """Routes relative to the mount path; every answer, an unknown route's too, is a v4 envelope.
+
+    ``extensions`` are the routes other packages serve in this API (analytics, audit), each with the app-state key
+    and value their handlers read: the composition package wires them, so this package never imports them."""
     handlers: list[Any] = [*accounts.HANDLERS, buckets.BucketRoutes, *locks.HANDLERS, *objects.HANDLERS]
-    if analytics is not None:
-        handlers += analytics_routes.HANDLERS
-    if audit is not None:
-        handlers += audit_routes.HANDLERS
     if job_store is not None:
         handlers += jobs.HANDLERS
+    for routes, _, _ in extensions:
+        handlers += routes
     app = Litestar(
         route_handlers=handlers,
         dependencies={"caller": Provide(authenticate, sync_to_thread=True)},
@@ -79,7 +75,7 @@ def create_management_app(
         request_max_body_size=None,  # object uploads stream; JSON bodies are limited where they are read
     )
     app.state["management"] = management
-    app.state[analytics_routes.STATE_KEY] = analytics
-    app.state[audit_routes.STATE_KEY] = audit
     app.state[jobs.STATE_KEY] = job_store
+    for _, state_key, value in extensions:
+        app.state[state_key] = value
     return app
