@@ -394,6 +394,7 @@ class ObjectService:
                     size,
                     inner,
                     take,
+                    self.atrest.chunks,
                 )
         except EOFError:
             raise IncompleteBody("blob shorter than its index entry") from None

@@ -8,6 +8,8 @@ opening decrypts into one output buffer per chunk, so neither direction makes mo
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable, Iterator
 
 from cryptography.exceptions import InvalidTag
@@ -19,6 +21,7 @@ SEGMENT = 64 * 1024  # plaintext bytes per segment
 TAG = 16
 STORED_SEGMENT = SEGMENT + TAG
 BATCH = 16  # segments read and opened together (1 MiB of plaintext: a 1 MiB object is one chunk)
+CHUNK = BATCH * SEGMENT
 
 
 class SegmentIntegrityError(StoreError):
@@ -61,19 +64,60 @@ def seal(aead: AESGCM, plaintext: bytes) -> bytes:
     return bytes(out)
 
 
+class ChunkPool:
+    """A few chunk-sized (1 MiB) buffers that opened chunks reuse, so that a large or repeated read neither
+    allocates nor zero-fills a megabyte per chunk (``bytearray(n)`` clears what decryption overwrites at once).
+
+    A buffer is handed out again only when nothing but the pool refers to it: a chunk still held by its reader,
+    by the transport (uvloop keeps what it cannot send at once) or by any view of it is never overwritten. When
+    every pooled buffer is in use a fresh one is made and freed as usual, so the pool bounds memory at
+    ``size`` buffers and never makes a reader wait.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._buffers: list[bytearray] = []
+        self._lock = threading.Lock()
+        self._buffers.append(bytearray(0))  # held by nothing but the pool
+        self._idle_refs = self._references(0)  # what the pool's own bookkeeping counts, on this interpreter
+        self._buffers.clear()
+
+    def _references(self, index: int) -> int:
+        return sys.getrefcount(self._buffers[index])
+
+    def take(self) -> bytearray:
+        """A buffer of CHUNK bytes (contents undefined) that nobody else holds."""
+        with self._lock:
+            for index in range(len(self._buffers)):
+                if self._references(index) <= self._idle_refs:
+                    buffer = self._buffers[index]
+                    if len(buffer) == CHUNK:
+                        return buffer
+                    del self._buffers[index]  # resized by whoever held it: not ours to hand out again
+                    break
+            buffer = bytearray(CHUNK)
+            if len(self._buffers) < self._size:
+                self._buffers.append(buffer)
+            return buffer
+
+    def __len__(self) -> int:
+        return len(self._buffers)
+
+
 def open_range(
     aead: AESGCM,
     read: Callable[[int, int, int], Iterator[memoryview]],
     plain_size: int,
     start: int,
     length: int,
+    pool: ChunkPool | None = None,
 ) -> Iterator[bytearray]:
     """Plaintext ``[start, start + length)`` of one blob, opening only the segments it lies in.
 
     ``read(offset, count, chunk)`` yields the stored bytes ``[offset, offset + count)`` in views of ``chunk``
     bytes (the last may be shorter), each valid until the next is asked for. Each batch of segments is opened
-    straight into a new buffer that leaves as the chunk: no copy beyond AES's own, and no buffer that could be
-    reused while the transport still holds it (a pooled one could be: uvloop keeps what it cannot send at once).
+    straight into the buffer that leaves as the chunk: no copy beyond AES's own. A whole 1 MiB chunk comes from
+    ``pool`` (if given); a partial one is a fresh buffer, trimmed to the range.
     """
     if length <= 0:
         return
@@ -89,21 +133,22 @@ def open_range(
         size = len(view) - count * TAG
         if size <= 0 or len(view) - (count - 1) * STORED_SEGMENT <= TAG:
             raise SegmentIntegrityError("encrypted blob shorter than its index entry")
-        chunk = bytearray(size)
-        with memoryview(chunk) as target:
-            try:
-                at = 0
-                for written in range(0, size, SEGMENT):
-                    cut = min(written + SEGMENT, size)
-                    decrypt_into(
-                        _nonce(index), view[at : at + cut - written + TAG], None, target[written:cut]
-                    )
-                    at += STORED_SEGMENT
-                    index += 1
-            except InvalidTag:
-                raise SegmentIntegrityError("encrypted segment failed authentication") from None
         lo = max(start, plain_from) - plain_from
         hi = min(end, plain_from + size) - plain_from
+        whole = pool is not None and size == CHUNK and lo == 0 and hi == CHUNK
+        chunk = pool.take() if whole and pool is not None else bytearray(size)
+        tail_at, tail_to = (count - 1) * STORED_SEGMENT, (count - 1) * SEGMENT
+        with memoryview(chunk) as target:
+            try:
+                for i in range(count - 1):
+                    at, to = i * STORED_SEGMENT, i * SEGMENT
+                    decrypt_into(
+                        _nonce(index + i), view[at : at + STORED_SEGMENT], None, target[to : to + SEGMENT]
+                    )
+                decrypt_into(_nonce(index + count - 1), view[tail_at:], None, target[tail_to:])
+            except InvalidTag:
+                raise SegmentIntegrityError("encrypted segment failed authentication") from None
+        index += count
         if hi < size:
             del chunk[hi:]
         if lo:
