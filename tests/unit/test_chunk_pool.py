@@ -10,6 +10,7 @@ import types
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,16 @@ from hypothesis import strategies as st
 from objectstore.service.atrest import object_context
 from objectstore.service.keyring import MasterKey, new_key
 from objectstore.service.model import ObjectMeta
-from objectstore.service.segments import CHUNK, SEGMENT, ChunkPool, SegmentSealer, open_range
+from objectstore.service.segments import (
+    BATCH,
+    CHUNK,
+    SEGMENT,
+    TAG,
+    ChunkPool,
+    SegmentIntegrityError,
+    SegmentSealer,
+    open_range,
+)
 from objectstore.store.blobs import LocalBlobStore
 from tests.support.atrest import fresh_atrest
 
@@ -85,11 +95,17 @@ def _blob(store: LocalBlobStore, data: bytes) -> str:
 
 
 def _chunks(
-    store: LocalBlobStore, blob_id: str, size: int, start: int, length: int, pool: ChunkPool
+    store: LocalBlobStore,
+    blob_id: str,
+    size: int,
+    start: int,
+    length: int,
+    pool: ChunkPool,
+    read_segments: int = BATCH,
 ) -> Iterator[bytearray]:
     with store.open(blob_id) as f:
         views = lambda at, count, chunk: store.read_views(f, at, count, chunk)  # noqa: E731
-        yield from open_range(KEY, views, size, start, length, pool)
+        yield from open_range(KEY, views, size, start, length, pool, read_segments=read_segments)
 
 
 def test_interleaved_readers_sharing_a_pool_each_get_their_own_bytes(tmp_path: Path) -> None:
@@ -126,9 +142,10 @@ def test_interleaved_readers_sharing_a_pool_each_get_their_own_bytes(tmp_path: P
     size=st.integers(1, 3 * CHUNK + 9000),
     bounds=st.tuples(st.floats(0, 1), st.floats(0, 1)),
     direct=st.booleans(),
+    read_segments=st.sampled_from([1, 2, 4, BATCH]),
 )
-def test_pooled_reads_match_unpooled_reads(
-    tmp_path_factory: object, size: int, bounds: tuple[float, float], direct: bool
+def test_pooled_reads_of_any_range_and_read_size_match_the_data(
+    tmp_path_factory: object, size: int, bounds: tuple[float, float], direct: bool, read_segments: int
 ) -> None:
     tmp = tmp_path_factory.mktemp("pool")  # type: ignore[attr-defined]
     store = LocalBlobStore(tmp, "n", direct_io=direct)
@@ -137,8 +154,9 @@ def test_pooled_reads_match_unpooled_reads(
     start = int(bounds[0] * (size - 1))
     length = max(1, int(bounds[1] * (size - start)))
     pool = ChunkPool(size=1)
-    streamed = b"".join(bytes(c) for c in _chunks(store, blob_id, size, start, length, pool))
-    assert streamed == data[start : start + length]
+    chunks = [bytes(c) for c in _chunks(store, blob_id, size, start, length, pool, read_segments)]
+    assert b"".join(chunks) == data[start : start + length]
+    assert all(0 < len(c) <= CHUNK for c in chunks)
     assert len(pool) <= 1
 
 
@@ -199,3 +217,23 @@ def test_a_master_keys_id_is_fixed_and_names_only_its_key() -> None:
     assert key == MasterKey(key.key)
     assert key.key.hex() not in repr(key)
     assert key.key_id in repr(key)
+
+
+def test_small_reads_detect_tampering_and_truncation(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path, "n")
+    pool = ChunkPool(size=1)
+    data = os.urandom(5 * SEGMENT + 7)
+    blob_id = _blob(store, data)
+    path = store.path(blob_id)
+    raw = bytearray(path.read_bytes())
+    raw[3 * (SEGMENT + TAG) + 9] ^= 1  # inside the fourth segment
+    path.write_bytes(bytes(raw))
+    assert b"".join(_chunks(store, blob_id, len(data), 0, 3 * SEGMENT, pool, 2)) == data[: 3 * SEGMENT]
+    with pytest.raises(SegmentIntegrityError):
+        list(_chunks(store, blob_id, len(data), 0, len(data), pool, 2))
+    raw[3 * (SEGMENT + TAG) + 9] ^= 1
+    path.write_bytes(bytes(raw[: 4 * (SEGMENT + TAG)]))  # the last two segments cut off
+    with pytest.raises((SegmentIntegrityError, EOFError)):
+        list(_chunks(store, blob_id, len(data), 0, len(data), pool, 4))
+    with pytest.raises(ValueError, match="divide"):
+        list(_chunks(store, blob_id, len(data), 0, 10, pool, 3))
