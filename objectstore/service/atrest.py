@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from objectstore.service.errors import StoreError
 from objectstore.service.keyring import Keyring, KeyringError, MasterKey
+from objectstore.service.segments import ChunkPool
 from objectstore.service.sse import CustomerKey
 from objectstore.store.master_keys import MasterKeyRepository
 
@@ -78,6 +79,7 @@ class AtRest:
         self.enabled = enabled
         self._meta: dict[str, AESGCM] = {}
         self._ciphers: dict[str, AESGCM] = {}  # blob key label -> its cipher (blobs without SSE-C)
+        self.chunks = ChunkPool()  # the buffers whole opened chunks reuse (this process's readers share them)
 
     def _master(self, key_id: str) -> MasterKey:
         try:

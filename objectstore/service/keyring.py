@@ -22,7 +22,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 KEY_FILE = "master.key"
@@ -39,10 +39,11 @@ class KeyringError(Exception):
 @dataclass(frozen=True, slots=True)
 class MasterKey:
     key: bytes
+    # Computed once: every read of sealed metadata looks its key up by id.
+    key_id: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key_id(self) -> str:
-        return hmac.digest(self.key, _ID_LABEL, "sha256")[:8].hex()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key_id", hmac.digest(self.key, _ID_LABEL, "sha256")[:8].hex())
 
     def check_value(self) -> str:
         """What the database keeps to recognise the key at start: an HMAC of a constant, never the key."""

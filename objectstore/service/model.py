@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from objectstore.service.atrest import AtRest, object_context
+from objectstore.service.atrest import SEALED_FIELDS, AtRest, object_context
 from objectstore.service.conditions import Conditions
 from objectstore.service.sse import CustomerKey
 
@@ -58,27 +57,28 @@ class ObjectMeta:
 
     @classmethod
     def from_row(cls, row: Any, atrest: AtRest) -> ObjectMeta:
-        if row.sealed_meta is not None:
-            opened = atrest.open_fields(row.sealed_meta, object_context(row.bucket, row.key))
-            opened["user_metadata"] = json.loads(opened.get("user_metadata", "{}"))
-            return dataclasses.replace(cls._from_columns(row), **opened, sealed=True)
-        return cls._from_columns(row)
+        if row.sealed_meta is None:
+            return cls._from_columns(row, row, sealed=False)
+        opened = atrest.open_fields(row.sealed_meta, object_context(row.bucket, row.key))
+        return cls._from_columns(row, _Opened(opened), sealed=True)
 
     @classmethod
-    def _from_columns(cls, row: Any) -> ObjectMeta:
+    def _from_columns(cls, row: Any, content: Any, *, sealed: bool) -> ObjectMeta:
+        """``content`` holds the content headers and user metadata: the row itself, or what its seal opened
+        (built in one call: ``dataclasses.replace`` would cost more than opening the seal)."""
         return cls(
             bucket=row.bucket,
             key=row.key_raw,
             size=row.size,
             etag=row.etag,
             last_modified=row.last_modified,
-            content_type=row.content_type,
-            content_encoding=row.content_encoding,
-            content_disposition=row.content_disposition,
-            content_language=row.content_language,
-            cache_control=row.cache_control,
-            expires=row.expires,
-            user_metadata=json.loads(row.user_metadata) if row.user_metadata != "{}" else {},
+            content_type=content.content_type,
+            content_encoding=content.content_encoding,
+            content_disposition=content.content_disposition,
+            content_language=content.content_language,
+            cache_control=content.cache_control,
+            expires=content.expires,
+            user_metadata=json.loads(content.user_metadata) if content.user_metadata != "{}" else {},
             storage_class=row.storage_class,
             checksum_algorithm=row.checksum_algorithm,
             checksum_value=row.checksum_value,
@@ -89,7 +89,18 @@ class ObjectMeta:
             sse_key_md5=row.sse_key_md5,
             sse_key_check=row.sse_key_check,
             blob_key=row.blob_key,
+            sealed=sealed,
         )
+
+
+class _Opened:
+    """The fields of a row's sealed metadata by attribute, as the row's own columns (absent: None, or "{}")."""
+
+    __slots__ = SEALED_FIELDS
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        for name in SEALED_FIELDS:
+            setattr(self, name, values.get(name, "{}" if name == "user_metadata" else None))
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,10 +37,16 @@ from objectstore.service.locks import ObjectLocked, enforce
 from objectstore.service.model import ObjectMeta, PutIntegrity, PutResult, ReadPlan, WriteOptions
 from objectstore.service.names import key_identity
 from objectstore.service.ranges import parse_range
-from objectstore.service.segments import SegmentSealer, open_range
+from objectstore.service.segments import (
+    BATCH,
+    CACHED_READ_SEGMENTS,
+    SegmentSealer,
+    open_range,
+    stored_size,
+)
 from objectstore.service.space import DiskSpace, raise_if_out_of_space
 from objectstore.service.sse import CustomerKey, check_key
-from objectstore.store.blobs import BlobWriter, LocalBlobStore
+from objectstore.store.blobs import DIRECT_READ_OVER, BlobWriter, LocalBlobStore
 from objectstore.store.repo import ObjectRepository
 
 log = logging.getLogger("lakebox.objects")
@@ -403,6 +409,9 @@ class ObjectService:
                     size,
                     inner,
                     take,
+                    self.atrest.chunks,
+                    # read around the page cache in whole chunks; from it, a few segments at a time
+                    read_segments=BATCH if stored_size(size) > DIRECT_READ_OVER else CACHED_READ_SEGMENTS,
                 )
         except EOFError:
             raise IncompleteBody("blob shorter than its index entry") from None
