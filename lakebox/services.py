@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from catalog.service.catalog import CatalogService
 
 
+def blob_store(settings: Settings) -> LocalBlobStore:
+    return LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io, settings.storage_roots())
+
+
 class Services:
     """Everything one worker process shares between requests."""
 
@@ -44,8 +48,11 @@ class Services:
             os.environ,
             register=False,
         )
-        blobs = LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io)
-        space = DiskSpace([blobs.root, blobs.incoming, settings.data_dir], settings.disk_reserve_mib << 20)
+        blobs = blob_store(settings)
+        roots = [root.directory for root in blobs.roots.values()]
+        space = DiskSpace(
+            [blobs.root, blobs.incoming, settings.data_dir, *roots], settings.disk_reserve_mib << 20
+        )
         self.objects = ObjectService(repo, blobs, AtRest(keyring, settings.encryption), space)
         self.buckets = BucketService(repo)
         self.public = PublicAccessService(PublicBucketRepository(self.db))

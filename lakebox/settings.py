@@ -62,6 +62,9 @@ class Settings:
     # Writes are refused (507 InsufficientStorage) when they would leave less than this free on the data dir's
     # file system, so that deletes always have room to commit and free space.
     disk_reserve_mib: int = 128
+    # Where Infrequent Access objects live (blobs/ and incoming/ under it): a directory or volume of its own, e.g.
+    # on cheaper disks; by default <data-dir>/ia. Every node sharing a data directory must see the same one.
+    ia_dir: Path | None = None
 
     @property
     def scheme(self) -> str:
@@ -91,6 +94,10 @@ class Settings:
         if self.public_domain:
             return f"{self.scheme}://{public_id}.{self.public_domain}:{self.public_port}"
         return f"{self.public_url}/{public_id}"
+
+    def storage_roots(self) -> dict[str, Path]:
+        """Blob storage roots beyond the data directory's own, by root name (``objectstore.service.placement``)."""
+        return {"ia": self.ia_dir or self.data_dir / "ia"}
 
     @property
     def db_url(self) -> str:

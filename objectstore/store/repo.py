@@ -281,6 +281,32 @@ class ObjectRepository:
             also(conn)
         return True
 
+    def switch_blobs(self, seen: Row[Any], moved: dict[int, str], storage_class: str) -> bool:
+        """Points an object at new blobs holding the same stored bytes, with a new storage class, if it is still
+        the version ``seen``; the blobs it leaves become garbage. ``moved``: part number (0 for a single-blob
+        object) -> new blob id. False if the object was replaced or deleted meanwhile."""
+        with self.db.write() as conn:
+            current = self.locked_object(conn, seen.bucket, seen.key)
+            version = ("etag", "last_modified", "blob_id", "upload_id")
+            if current is None or any(getattr(current, c) != getattr(seen, c) for c in version):
+                return False
+            where = and_(objects.c.bucket == seen.bucket, objects.c.key == seen.key)
+            old: list[str] = []
+            if current.upload_id:
+                for number, blob_id in moved.items():
+                    part = and_(parts.c.upload_id == current.upload_id, parts.c.part_number == number)
+                    old.append(conn.execute(select(parts.c.blob_id).where(part)).scalar_one())
+                    conn.execute(update(parts).where(part).values(blob_id=blob_id))
+                conn.execute(update(objects).where(where).values(storage_class=storage_class))
+            else:
+                old.append(current.blob_id)
+                conn.execute(
+                    update(objects).where(where).values(storage_class=storage_class, blob_id=moved[0])
+                )
+            now = time.time()
+            conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in old])
+            return True
+
     def delete_object(self, bucket: str, key: str, check: ObjectCheck | None = None) -> Row[Any] | None:
         """Deletes one object, returning its row (None if there was none)."""
         with self.db.write() as conn:

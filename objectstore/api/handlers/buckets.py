@@ -15,6 +15,7 @@ from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response, empty
 from objectstore.api.router import route
 from objectstore.service.errors import InvalidArgument, MalformedXML
+from objectstore.service.placement import check_bucket_default
 
 MAX_CREATE_BODY = 64 * 1024
 MAX_BUCKETS_PAGE = 1000  # R2: "Default and max is 1000"
@@ -106,7 +107,7 @@ async def create_bucket(ctx: S3Context, req: S3Request) -> S3Response:
             if constraint not in LOCATION_HINTS:
                 raise InvalidArgument("Invalid location constraint", ArgumentName="LocationConstraint")
             location = constraint or "auto"
-    storage = req.headers.get("cf-default-storage-class", "Standard")
+    storage = check_bucket_default(req.headers.get("cf-default-storage-class", "Standard"))
     await anyio.to_thread.run_sync(ctx.buckets.create, req.bucket, location, storage)
     return empty().header("location", f"/{req.bucket}")
 
