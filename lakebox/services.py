@@ -18,6 +18,7 @@ from lakebox.settings import Settings
 from objectstore.service.atrest import AtRest, open_keyring
 from objectstore.service.buckets import BucketService
 from objectstore.service.objects import ObjectService
+from objectstore.service.placement import LocationMap
 from objectstore.service.public import PublicAccessService
 from objectstore.service.space import DiskSpace
 from objectstore.store.blobs import LocalBlobStore
@@ -54,7 +55,9 @@ class Services:
             [blobs.root, blobs.incoming, settings.data_dir, *roots], settings.disk_reserve_mib << 20
         )
         self.objects = ObjectService(repo, blobs, AtRest(keyring, settings.encryption), space)
-        self.buckets = BucketService(repo)
+        self.buckets = BucketService(
+            repo, LocationMap(settings.hint_locations(), settings.jurisdiction_locations())
+        )
         self.public = PublicAccessService(PublicBucketRepository(self.db))
         self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
         self.audit = AuditLog(AuditRepository(self.db), settings.audit_retention_days)

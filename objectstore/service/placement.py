@@ -8,9 +8,11 @@ location's Infrequent Access tier (a root an operator can put on cheaper disks).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from objectstore.service.errors import InvalidStorageClass
+from objectstore.service.errors import InvalidArgument, InvalidLocationConstraint, InvalidStorageClass
 
 STANDARD = "STANDARD"
 INFREQUENT_ACCESS = "STANDARD_IA"
@@ -62,3 +64,44 @@ def blob_root(location: str, storage_class: str) -> str:
     if storage_class == INFREQUENT_ACCESS:
         return f"{location}.{IA_ROOT}" if location else IA_ROOT
     return location
+
+
+JURISDICTIONS = frozenset({"eu", "fedramp"})
+
+
+def bucket_id(name: str, jurisdiction: str | None) -> str:
+    """How a bucket is known inside lakebox: its name, or for a bucket in a jurisdiction ``<jurisdiction>_<name>``
+    (R2's own spelling, in analytics and token resources). Bucket names hold no ``_``, so the two never meet, and
+    every table that names buckets works unchanged."""
+    return f"{jurisdiction}_{name}" if jurisdiction else name
+
+
+def bucket_name(bucket: str) -> str:
+    """A bucket's name as clients know it (``bucket_id`` reversed)."""
+    return bucket.partition("_")[2] or bucket
+
+
+@dataclass(frozen=True, slots=True)
+class LocationMap:
+    """Which named storage location a new bucket's location hint or jurisdiction puts it in (the configuration's
+    ``location_hints`` and ``jurisdictions``)."""
+
+    hints: Mapping[str, str] = field(default_factory=dict)
+    jurisdictions: Mapping[str, str] = field(default_factory=dict)
+
+    def resolve(self, hint: str, jurisdiction: str | None) -> str:
+        """The storage location ("" for the default one). A hint is best effort (R2): unmapped, the default. A
+        jurisdiction is a guarantee: unmapped, the bucket is refused."""
+        if jurisdiction:
+            if jurisdiction not in JURISDICTIONS:
+                raise InvalidArgument(
+                    "Invalid jurisdiction", ArgumentName="jurisdiction", ArgumentValue=jurisdiction
+                )
+            location = self.jurisdictions.get(jurisdiction)
+            if location is None:
+                raise InvalidLocationConstraint(
+                    f"The {jurisdiction} jurisdiction has no storage location on this server",
+                    LocationConstraint=jurisdiction,
+                )
+            return location
+        return self.hints.get(hint.lower(), "")

@@ -162,14 +162,27 @@ class ObjectRepository:
         row: Row[Any] | None = self._bucket.first({"b_": name}, conn)
         return row
 
-    def create_bucket(self, name: str, location: str, storage_class: str) -> bool:
+    def create_bucket(
+        self,
+        name: str,
+        location: str,
+        storage_class: str,
+        *,
+        storage_location: str | None = None,
+        jurisdiction: str | None = None,
+    ) -> bool:
         """Inserts the bucket; False if it already exists."""
         with self.db.write() as conn:
             if conn.execute(select(buckets.c.name).where(buckets.c.name == name)).first() is not None:
                 return False
             conn.execute(
                 insert(buckets).values(
-                    name=name, created_at=time.time(), location=location, storage_class=storage_class
+                    name=name,
+                    created_at=time.time(),
+                    location=location,
+                    storage_class=storage_class,
+                    storage_location=storage_location or None,
+                    jurisdiction=jurisdiction or None,
                 )
             )
             return True
@@ -197,11 +210,16 @@ class ObjectRepository:
         *,
         contains: str = "",
         descending: bool = False,
+        jurisdiction: str | None = None,
     ) -> list[Row[Any]]:
-        """Buckets by name after ``start_after`` (before it when ``descending``), whose name starts with
-        ``prefix`` and contains ``contains``."""
+        """Buckets of one jurisdiction (None: of none) by name after ``start_after`` (before it when
+        ``descending``), whose name starts with ``prefix`` and contains ``contains``."""
         order = buckets.c.name.desc() if descending else buckets.c.name
         query = select(buckets).order_by(order).limit(limit)
+        if jurisdiction is None:
+            query = query.where(buckets.c.jurisdiction.is_(None))
+        else:
+            query = query.where(buckets.c.jurisdiction == jurisdiction)
         if contains:
             query = query.where(buckets.c.name.contains(contains, autoescape=True))
         if prefix:

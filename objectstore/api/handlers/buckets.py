@@ -15,7 +15,7 @@ from objectstore.api.request import S3Request
 from objectstore.api.response import S3Response, empty
 from objectstore.api.router import route
 from objectstore.service.errors import InvalidArgument, MalformedXML
-from objectstore.service.placement import check_bucket_default
+from objectstore.service.placement import bucket_name, check_bucket_default
 
 MAX_CREATE_BODY = 64 * 1024
 MAX_BUCKETS_PAGE = 1000  # R2: "Default and max is 1000"
@@ -68,7 +68,9 @@ async def list_buckets(ctx: S3Context, req: S3Request) -> S3Response:
     token = _list_param(req, "continuation-token")
     after = max(start_after, _decode_token(token)) if token else start_after
     max_keys = _page_size(req)
-    page, truncated = await anyio.to_thread.run_sync(ctx.buckets.list, prefix, after, max_keys)
+    page, truncated = await anyio.to_thread.run_sync(
+        lambda: ctx.buckets.list(prefix, after, max_keys, jurisdiction=req.jurisdiction)
+    )
     entries = "".join(
         f"<Bucket><Name>{xml.escape(b.name)}</Name><CreationDate>{xml.iso8601(b.created_at)}</CreationDate>"
         f"<BucketRegion>{xml.escape(ctx.region)}</BucketRegion></Bucket>"
@@ -104,12 +106,14 @@ async def create_bucket(ctx: S3Context, req: S3Request) -> S3Response:
             raise MalformedXML()
         constraint = xml.child_text(root, "LocationConstraint")
         if constraint is not None:
-            if constraint not in LOCATION_HINTS:
+            if constraint.lower() not in LOCATION_HINTS:
                 raise InvalidArgument("Invalid location constraint", ArgumentName="LocationConstraint")
-            location = constraint or "auto"
+            location = constraint.lower() or "auto"
     storage = check_bucket_default(req.headers.get("cf-default-storage-class", "Standard"))
-    await anyio.to_thread.run_sync(ctx.buckets.create, req.bucket, location, storage)
-    return empty().header("location", f"/{req.bucket}")
+    await anyio.to_thread.run_sync(
+        ctx.buckets.create, bucket_name(req.bucket), location, storage, req.jurisdiction
+    )
+    return empty().header("location", f"/{bucket_name(req.bucket)}")
 
 
 @route("HeadBucket", "HEAD", "bucket", Action.LIST_OBJECTS, keys="none")
