@@ -113,6 +113,12 @@ class Settings:
             roots[f"{name}.ia"] = directory / "ia"
         return roots
 
+    def check_locations(self) -> None:
+        """ValueError (one line saying what is wrong) for data-location settings that do not hold together."""
+        self.storage_roots()
+        self.hint_locations()
+        self.jurisdiction_locations()
+
     def locations(self) -> dict[str, Path]:
         return {name: Path(d) for name, d in _pairs("storage_locations", self.storage_locations).items()}
 

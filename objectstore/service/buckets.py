@@ -7,7 +7,7 @@ from typing import Any
 
 from objectstore.service.errors import BucketAlreadyOwnedByYou, BucketNotEmpty, NoSuchBucket
 from objectstore.service.names import check_bucket_name
-from objectstore.service.placement import LocationMap, bucket_id, bucket_name
+from objectstore.service.placement import LocationMap, bucket_id, bucket_name, check_bucket_default
 from objectstore.store.repo import ObjectRepository
 
 
@@ -51,7 +51,7 @@ class BucketService:
         created = self.repo.create_bucket(
             bucket_id(name, jurisdiction),
             location,
-            storage_class,
+            check_bucket_default(storage_class),
             storage_location=storage_location,
             jurisdiction=jurisdiction,
         )
@@ -75,7 +75,7 @@ class BucketService:
 
     def set_storage_class(self, name: str, storage_class: str) -> BucketInfo:
         """Changes the bucket's default storage class (what new objects get when they name none)."""
-        if not self.repo.update_bucket(name, storage_class=storage_class):
+        if not self.repo.update_bucket(name, storage_class=check_bucket_default(storage_class)):
             raise NoSuchBucket(BucketName=bucket_name(name))
         return self.get(name)
 
