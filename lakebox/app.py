@@ -10,7 +10,7 @@ import os
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import suppress
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,9 +49,9 @@ def settings_to_env(settings: Settings) -> str:
 
 def settings_from_env() -> Settings:
     raw = json.loads(os.environ[SETTINGS_ENV])
-    for name in ("data_dir", "tls_cert", "tls_key", "master_key_file"):
-        if raw.get(name) is not None:
-            raw[name] = Path(raw[name])
+    for item in fields(Settings):
+        if "Path" in str(item.type) and raw.get(item.name) is not None:
+            raw[item.name] = Path(raw[item.name])
     return Settings(**raw)
 
 

@@ -20,11 +20,11 @@ from auth.service.principal import Permission
 from auth.service.secretbox import SecretBox
 from auth.service.tokens import TokenService, secret_access_key_for
 from infra.db import Database
+from lakebox.services import blob_store
 from lakebox.settings import Settings
 from management.store.account import ensure_account_id
 from objectstore.service.atrest import AtRest, open_keyring
 from objectstore.service.objects import ObjectService
-from objectstore.store.blobs import LocalBlobStore
 from objectstore.store.master_keys import MasterKeyRepository
 from objectstore.store.repo import ObjectRepository
 
@@ -44,7 +44,7 @@ def prepare(settings: Settings) -> dict[str, Any] | None:
         )
         objects = ObjectService(
             ObjectRepository(db),
-            LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io),
+            blob_store(settings),
             AtRest(keyring, settings.encryption),
         )
         published, deleted = objects.recover()

@@ -19,6 +19,7 @@ from lakebox.settings import Settings
 from objectstore.service.atrest import AtRest, open_keyring
 from objectstore.service.buckets import BucketService
 from objectstore.service.objects import ObjectService
+from objectstore.service.placement import LocationMap
 from objectstore.service.public import PublicAccessService
 from objectstore.service.space import DiskSpace
 from objectstore.store.blobs import LocalBlobStore
@@ -28,6 +29,10 @@ from objectstore.store.repo import ObjectRepository
 
 if TYPE_CHECKING:
     from catalog.service.catalog import CatalogService
+
+
+def blob_store(settings: Settings) -> LocalBlobStore:
+    return LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io, settings.storage_roots())
 
 
 class Services:
@@ -46,10 +51,15 @@ class Services:
             os.environ,
             register=False,
         )
-        blobs = LocalBlobStore(settings.data_dir, settings.node_id, settings.direct_io)
-        space = DiskSpace([blobs.root, blobs.incoming, settings.data_dir], settings.disk_reserve_mib << 20)
+        blobs = blob_store(settings)
+        roots = [root.directory for root in blobs.roots.values()]
+        space = DiskSpace(
+            [blobs.root, blobs.incoming, settings.data_dir, *roots], settings.disk_reserve_mib << 20
+        )
         self.objects = ObjectService(repo, blobs, AtRest(keyring, settings.encryption), space)
-        self.buckets = BucketService(repo)
+        self.buckets = BucketService(
+            repo, LocationMap(settings.hint_locations(), settings.jurisdiction_locations())
+        )
         self.public = PublicAccessService(PublicBucketRepository(self.db))
         self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
         self.audit = AuditLog(AuditRepository(self.db), settings.audit_retention_days)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -74,6 +75,17 @@ class Settings:
     # Writes are refused (507 InsufficientStorage) when they would leave less than this free on the data dir's
     # file system, so that deletes always have room to commit and free space.
     disk_reserve_mib: int = 128
+    # Where Infrequent Access objects live (blobs/ and incoming/ under it): a directory or volume of its own, e.g.
+    # on cheaper disks; by default <data-dir>/ia. Every node sharing a data directory must see the same one.
+    ia_dir: Path | None = None
+    # Data location (README "Data location"): named storage locations, each a directory or volume
+    # ("name=/dir,name=/dir", or a table in lakebox.toml), and which of them R2's location hints (wnam, enam, weur,
+    # eeur, apac, oc) and jurisdictions (eu, fedramp) put a new bucket in ("weur=eu-disk,..."). A bucket's
+    # location is fixed at creation; an unmapped hint means the default location (hints are best effort), an
+    # unmapped jurisdiction is refused (its data would have nowhere to stay).
+    storage_locations: str | None = None
+    location_hints: str | None = None
+    jurisdictions: str | None = None
 
     @property
     def scheme(self) -> str:
@@ -104,15 +116,80 @@ class Settings:
             return f"{self.scheme}://{public_id}.{self.public_domain}:{self.public_port}"
         return f"{self.public_url}/{public_id}"
 
+    def storage_roots(self) -> dict[str, Path]:
+        """Blob storage roots beyond the data directory's own, by root name (``objectstore.service.placement``):
+        the Infrequent Access tier, and each storage location with its own tier in ``<dir>/ia``."""
+        roots = {"ia": self.ia_dir or self.data_dir / "ia"}
+        for name, directory in self.locations().items():
+            roots[name] = directory
+            roots[f"{name}.ia"] = directory / "ia"
+        return roots
+
+    def check_locations(self) -> None:
+        """ValueError (one line saying what is wrong) for data-location settings that do not hold together."""
+        self.storage_roots()
+        self.hint_locations()
+        self.jurisdiction_locations()
+
+    def locations(self) -> dict[str, Path]:
+        return {name: Path(d) for name, d in _pairs("storage_locations", self.storage_locations).items()}
+
+    def hint_locations(self) -> dict[str, str]:
+        return self._mapped("location_hints", _HINTS)
+
+    def jurisdiction_locations(self) -> dict[str, str]:
+        return self._mapped("jurisdictions", _JURISDICTIONS)
+
+    def _mapped(self, setting: str, allowed: frozenset[str]) -> dict[str, str]:
+        mapping = _pairs(setting, getattr(self, setting))
+        known = self.locations()
+        for key, location in mapping.items():
+            if key not in allowed:
+                raise ValueError(
+                    f"{ENV_PREFIX}{setting.upper()}: unknown {key!r} (one of {', '.join(sorted(allowed))})"
+                )
+            if location not in known:
+                raise ValueError(
+                    f"{ENV_PREFIX}{setting.upper()}: {key} names {location!r}, not a storage location"
+                )
+        return mapping
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'infra.db'}"
+
+
+_HINTS = frozenset({"wnam", "enam", "weur", "eeur", "apac", "oc"})
+_JURISDICTIONS = frozenset({"eu", "fedramp"})
+_LOCATION_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,15}")
+
+
+def _pairs(setting: str, raw: str | None) -> dict[str, str]:
+    """``"a=x,b=y"`` as {a: x, b: y}; names of storage locations checked."""
+    pairs: dict[str, str] = {}
+    for item in (raw or "").split(","):
+        if not item.strip():
+            continue
+        key, eq, value = (part.strip() for part in item.partition("="))
+        if not eq or not key or not value:
+            raise ValueError(f"{ENV_PREFIX}{setting.upper()}: expected name=value pairs, got {item!r}")
+        pairs[key.lower()] = value if setting == "storage_locations" else value.lower()
+    if setting == "storage_locations":
+        for key in pairs:
+            if not _LOCATION_NAME.fullmatch(key) or key == "ia":
+                raise ValueError(
+                    f"{ENV_PREFIX}{setting.upper()}: {key!r} is not a location name "
+                    "(lower-case letters, digits and hyphens, at most 16, not 'ia')"
+                )
+    return pairs
 
 
 def _coerce(name: str, raw: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
     if raw is None:
         return None
+    if isinstance(raw, dict):  # a table in lakebox.toml
+        return ",".join(f"{k}={v}" for k, v in raw.items())
     if str(kind) == "bool":
         return _boolean(name, raw)
     if "int" in str(kind):

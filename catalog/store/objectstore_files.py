@@ -30,7 +30,10 @@ class ObjectStoreFiles:
         (they cost ~10 ms per metadata file); switch to the object service's own synchronous put once it has one.
         """
         self.objects.ensure_room(len(data))
-        writer = self.objects.new_writer()
+        options, root = self.objects.placed(
+            WriteOptions(content_type=content_type), self.objects.repo.get_bucket(bucket)
+        )
+        writer = self.objects.new_writer(root=root)
         try:
             writer.write(data)
             writer.finish()
@@ -39,7 +42,7 @@ class ObjectStoreFiles:
                 bucket,
                 key,
                 key_identity(key),
-                WriteOptions(content_type=content_type),
+                options,
                 len(data),
                 hashlib.md5(data).hexdigest(),  # noqa: S324 - the S3 ETag is defined as MD5
                 blob_id=writer.blob_id,

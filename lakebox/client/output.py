@@ -38,7 +38,7 @@ def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def bucket_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The connection options and wrangler's ``-J/--jurisdiction``."""
     command = click.option(
-        "--jurisdiction", "-J", help="The bucket's jurisdiction (lakebox has only 'default')"
+        "--jurisdiction", "-J", help="The bucket's jurisdiction: default, eu or fedramp [default]"
     )(command)
     return connection_options(command)
 

@@ -32,6 +32,7 @@ def _bucket_lines(b: dict[str, Any]) -> list[str]:
         f"creation_date:          {b['creation_date']}",
         f"location:               {b.get('location') or 'auto'}",
         f"default_storage_class:  {b.get('storage_class') or 'Standard'}",
+        f"jurisdiction:           {b.get('jurisdiction') or 'default'}",
     ]
 
 

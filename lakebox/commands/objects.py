@@ -80,7 +80,10 @@ def s3_client(opts: dict[str, Any]) -> Any:
     if opts["local"]:
         raise CliError("lakebox has no local mode: its objects are on the server (drop --local)")
     if opts["jurisdiction"] not in (None, "default"):
-        raise CliError(f"lakebox has only the default jurisdiction, not {opts['jurisdiction']!r} (drop -J)")
+        raise CliError(
+            f"lakebox object commands reach the default jurisdiction only, not {opts['jurisdiction']!r}: use an S3 "
+            f"client with the endpoint URL <S3 endpoint>/_{opts['jurisdiction']} (drop -J)"
+        )
 
     client = api(opts, opts["s3_endpoint"])
     me = client.call("GET", "/user/tokens/verify")

@@ -86,6 +86,7 @@ def serve(**flags: Any) -> None:
 
     try:
         settings = load_settings(flags)
+        settings.check_locations()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     for name in LIMITS:

@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from auth.service.principal import Action, Principal
 from management.api.context import check_account, require
 from management.api.envelope import json_body, ok
+from management.service.buckets import bucket_ref
 
 _JURISDICTION = "cf-r2-jurisdiction"
 _BUCKET = "/{bucket:str}"
@@ -34,6 +35,7 @@ class BucketRoutes(Controller):
                 direction=q.get("direction"),
                 order=q.get("order"),
                 start_after=q.get("start_after"),
+                jurisdiction=request.headers.get(_JURISDICTION),
             )
         )
         info: dict[str, Any] = {"per_page": page.per_page}
@@ -61,6 +63,7 @@ class BucketRoutes(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
     ) -> Response[Any]:
         found = check_account(request, account_id)
+        bucket = bucket_ref(bucket, request.headers.get(_JURISDICTION))
         require(caller, Action.READ_BUCKET_CONFIG, bucket)
         return ok(await anyio.to_thread.run_sync(found.buckets.get, bucket))
 
@@ -69,6 +72,7 @@ class BucketRoutes(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
     ) -> Response[Any]:
         found = check_account(request, account_id)
+        bucket = bucket_ref(bucket, request.headers.get(_JURISDICTION))
         require(caller, Action.WRITE_BUCKET_CONFIG, bucket)
         storage_class = request.headers.get("cf-r2-storage-class")
         return ok(await anyio.to_thread.run_sync(found.buckets.set_storage_class, bucket, storage_class))
@@ -78,6 +82,7 @@ class BucketRoutes(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
     ) -> Response[Any]:
         found = check_account(request, account_id)
+        bucket = bucket_ref(bucket, request.headers.get(_JURISDICTION))
         require(caller, Action.DELETE_BUCKET, bucket)
         await anyio.to_thread.run_sync(found.buckets.delete, bucket)
         return ok({})
@@ -89,6 +94,7 @@ class BucketRoutes(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
     ) -> Response[Any]:
         found = check_account(request, account_id)
+        bucket = bucket_ref(bucket, request.headers.get(_JURISDICTION))
         require(caller, Action.READ_BUCKET_CONFIG, bucket)
         return ok(await anyio.to_thread.run_sync(found.config.cors, bucket))
 
@@ -97,6 +103,7 @@ class BucketRoutes(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
     ) -> Response[Any]:
         found = check_account(request, account_id)
+        bucket = bucket_ref(bucket, request.headers.get(_JURISDICTION))
         require(caller, Action.WRITE_BUCKET_CONFIG, bucket)
         body = await json_body(request)
         await anyio.to_thread.run_sync(found.config.put_cors, bucket, body)
@@ -107,6 +114,7 @@ class BucketRoutes(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
     ) -> Response[Any]:
         found = check_account(request, account_id)
+        bucket = bucket_ref(bucket, request.headers.get(_JURISDICTION))
         require(caller, Action.WRITE_BUCKET_CONFIG, bucket)
         await anyio.to_thread.run_sync(found.config.delete_cors, bucket)
         return ok({})
@@ -118,6 +126,7 @@ class BucketRoutes(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
     ) -> Response[Any]:
         found = check_account(request, account_id)
+        bucket = bucket_ref(bucket, request.headers.get(_JURISDICTION))
         require(caller, Action.READ_BUCKET_CONFIG, bucket)
         return ok(await anyio.to_thread.run_sync(found.config.lifecycle, bucket))
 
@@ -126,6 +135,7 @@ class BucketRoutes(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
     ) -> Response[Any]:
         found = check_account(request, account_id)
+        bucket = bucket_ref(bucket, request.headers.get(_JURISDICTION))
         require(caller, Action.WRITE_BUCKET_CONFIG, bucket)
         body = await json_body(request)
         check = request.headers.get("cf-r2-data-catalog-check")
@@ -140,6 +150,7 @@ class BucketRoutes(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
     ) -> Response[Any]:
         found = check_account(request, account_id)
+        bucket = bucket_ref(bucket, request.headers.get(_JURISDICTION))
         require(caller, Action.READ_BUCKET_CONFIG, bucket)
         return ok(await anyio.to_thread.run_sync(found.buckets.managed_domain, bucket))
 
@@ -148,6 +159,7 @@ class BucketRoutes(Controller):
         self, request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
     ) -> Response[Any]:
         found = check_account(request, account_id)
+        bucket = bucket_ref(bucket, request.headers.get(_JURISDICTION))
         require(caller, Action.WRITE_BUCKET_CONFIG, bucket)
         body = await json_body(request)
         if not isinstance(body, dict):

@@ -15,6 +15,7 @@ from litestar.response import Stream
 from auth.service.principal import Action, Principal
 from management.api.context import check_account, require, require_key
 from management.api.envelope import ok
+from management.service.buckets import bucket_ref, check_jurisdiction
 from management.service.errors import InvalidRequest, NotImplementedYet
 
 _OBJECT = "/accounts/{account_id:str}/r2/buckets/{bucket:str}/objects/{key:path}"
@@ -42,6 +43,7 @@ async def put_object(
 ) -> Response[Any]:
     found = check_account(request, account_id)
     name = object_key(request, bucket)
+    bucket = bucket_ref(bucket, request.headers.get("cf-r2-jurisdiction"))
     require_key(caller, Action.WRITE_OBJECT, bucket, name)
     await anyio.to_thread.run_sync(found.buckets.guard_catalog, bucket, request.headers.get(CATALOG_CHECK))
     result = await found.objects.put(bucket, name, request.headers, request.stream())
@@ -54,6 +56,7 @@ async def get_object(
 ) -> Response[Any]:
     found = check_account(request, account_id)
     name = object_key(request, bucket)
+    bucket = bucket_ref(bucket, request.headers.get("cf-r2-jurisdiction"))
     require_key(caller, Action.READ_OBJECT, bucket, name)
     download = await found.objects.get(bucket, name)
     meta = download.plan.meta
@@ -90,6 +93,7 @@ async def delete_object(
 ) -> Response[Any]:
     found = check_account(request, account_id)
     name = object_key(request, bucket)
+    bucket = bucket_ref(bucket, request.headers.get("cf-r2-jurisdiction"))
     require_key(caller, Action.WRITE_OBJECT, bucket, name)
     await anyio.to_thread.run_sync(found.buckets.guard_catalog, bucket, request.headers.get(CATALOG_CHECK))
     await found.objects.delete(bucket, name)
@@ -99,11 +103,17 @@ async def delete_object(
 # -- R2 Data Catalog ---------------------------------------------------------------------------------------
 
 
+def _default_jurisdiction_only(request: Request[Any, Any, Any]) -> None:
+    if check_jurisdiction(request.headers.get("cf-r2-jurisdiction")) is not None:
+        raise NotImplementedYet("The R2 Data Catalog of a bucket in a jurisdiction")
+
+
 @get("/accounts/{account_id:str}/r2-catalog/{bucket:str}")
 async def get_catalog(
     request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
 ) -> Response[Any]:
     found = check_account(request, account_id)
+    _default_jurisdiction_only(request)
     require(caller, Action.READ_CATALOG, bucket)
     return ok(await anyio.to_thread.run_sync(found.buckets.catalog, bucket))
 
@@ -113,6 +123,7 @@ async def enable_catalog(
     request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
 ) -> Response[Any]:
     found = check_account(request, account_id)
+    _default_jurisdiction_only(request)
     require(caller, Action.WRITE_CATALOG, bucket)
     return ok(await anyio.to_thread.run_sync(found.buckets.enable_catalog, bucket))
 
@@ -122,6 +133,7 @@ async def disable_catalog(
     request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
 ) -> Response[Any]:
     found = check_account(request, account_id)
+    _default_jurisdiction_only(request)
     require(caller, Action.WRITE_CATALOG, bucket)
     return ok(await anyio.to_thread.run_sync(found.buckets.disable_catalog, bucket))
 

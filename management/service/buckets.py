@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from management.service.errors import CatalogConflict, InvalidRequest, NoSuchWarehouse, NotImplementedYet
 from objectstore.service.buckets import BucketInfo, BucketService
+from objectstore.service.placement import bucket_id
 from objectstore.service.public import PublicAccessService
 
 if TYPE_CHECKING:
@@ -25,19 +26,29 @@ if TYPE_CHECKING:
 STORAGE_CLASSES = {"Standard": "Standard", "InfrequentAccess": "InfrequentAccess"}
 LOCATION_HINTS = {"apac", "eeur", "enam", "weur", "wnam", "oc"}
 JURISDICTIONS = {"default", "eu", "us", "fedramp", "fedramp-high"}
+SUPPORTED_JURISDICTIONS = {"eu", "fedramp"}
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 1000  # wrangler lists one page without per_page: all buckets up to the maximum
 
 
-def check_jurisdiction(value: str | None) -> None:
-    """Buckets live in the default jurisdiction; lakebox has no EU or FedRAMP storage locations yet."""
-    if value is None or value == "default":
-        return
+def check_jurisdiction(value: str | None) -> str | None:
+    """The jurisdiction a request names (``cf-r2-jurisdiction``): None for the default one."""
+    if value is None or value.lower() in ("", "default"):
+        return None
     if value.lower() not in JURISDICTIONS:
         raise InvalidRequest(
             f"Invalid jurisdiction: {value!r} (expected default, eu, us, fedramp or fedramp-high)"
         )
-    raise NotImplementedYet(f"The {value!r} jurisdiction")
+    if value.lower() not in SUPPORTED_JURISDICTIONS:
+        raise NotImplementedYet(f"The {value!r} jurisdiction")
+    return value.lower()
+
+
+def bucket_ref(name: str, jurisdiction: str | None) -> str:
+    """The bucket a route names, as lakebox knows it (``objectstore.service.placement.bucket_id``)."""
+    if "_" in name:  # in no bucket name: only lakebox's own names of jurisdiction buckets hold one
+        raise InvalidRequest(f"Invalid bucket name: {name!r}")
+    return bucket_id(name, check_jurisdiction(jurisdiction))
 
 
 def storage_class(value: Any) -> str:
@@ -57,7 +68,7 @@ def bucket_json(info: BucketInfo) -> dict[str, Any]:
         "creation_date": iso(info.created_at),
         "location": location.upper() if location else None,
         "storage_class": info.storage_class,
-        "jurisdiction": "default",
+        "jurisdiction": info.jurisdiction or "default",
     }
 
 
@@ -104,6 +115,7 @@ class R2Buckets:
         direction: str | None = None,
         order: str | None = None,
         start_after: str | None = None,
+        jurisdiction: str | None = None,
     ) -> BucketPage:
         if order not in (None, "", "name"):
             raise InvalidRequest(f"Invalid order: {order!r} (buckets are ordered by name)")
@@ -117,13 +129,17 @@ class R2Buckets:
             raise InvalidRequest(f"per_page must be between 1 and {MAX_PER_PAGE}")
         after = _decode_cursor(cursor) if cursor else (start_after or "")
         page, truncated = self.buckets.list(
-            start_after=after, max_keys=size, contains=name_contains, descending=direction == "desc"
+            start_after=after,
+            max_keys=size,
+            contains=name_contains,
+            descending=direction == "desc",
+            jurisdiction=check_jurisdiction(jurisdiction),
         )
         next_cursor = _encode_cursor(page[-1].name) if truncated and page else None
         return BucketPage([bucket_json(b) for b in page], next_cursor, size)
 
     def create(self, body: dict[str, Any], jurisdiction: str | None) -> dict[str, Any]:
-        check_jurisdiction(jurisdiction)
+        scope = check_jurisdiction(jurisdiction)
         name = body.get("name")
         if not isinstance(name, str) or not name:
             raise InvalidRequest("The bucket name is required")
@@ -133,8 +149,8 @@ class R2Buckets:
                 f"Invalid location hint: {hint!r} (expected one of apac, eeur, enam, oc, weur, wnam)"
             )
         klass = storage_class(body.get("storageClass", "Standard"))
-        self.buckets.create(name, hint.lower() if isinstance(hint, str) else "auto", klass)
-        return bucket_json(self.buckets.get(name))
+        self.buckets.create(name, hint.lower() if isinstance(hint, str) else "auto", klass, scope)
+        return bucket_json(self.buckets.get(bucket_id(name, scope)))
 
     def get(self, name: str) -> dict[str, Any]:
         return bucket_json(self.buckets.get(name))

@@ -21,7 +21,8 @@ from auth.service.authorize import authorize, authorize_key, authorize_listing, 
 from auth.service.errors import AccessDenied
 from auth.service.principal import Action
 from objectstore.api.request import S3Request
-from objectstore.service.errors import InvalidArgument
+from objectstore.service.errors import InvalidArgument, InvalidBucketName
+from objectstore.service.placement import bucket_id
 
 if TYPE_CHECKING:
     from objectstore.api.router import Route
@@ -31,7 +32,8 @@ COPY_SOURCE = "x-amz-copy-source"
 
 def copy_source(req: S3Request) -> tuple[str, str, str | None] | None:
     """``x-amz-copy-source`` as (bucket, key, version id); None when absent. Accepts ``/bucket/key`` and
-    ``bucket/key``, percent-encoded, with an optional ``?versionId=``."""
+    ``bucket/key``, percent-encoded, with an optional ``?versionId=``. The source bucket is in the jurisdiction
+    of the endpoint the request came to (as every bucket a request names)."""
     raw = req.headers.get(COPY_SOURCE)
     if raw is None:
         return None
@@ -54,7 +56,9 @@ def copy_source(req: S3Request) -> tuple[str, str, str | None] | None:
             "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
             ArgumentName=COPY_SOURCE,
         )
-    return bucket, key, version
+    if "_" in bucket:
+        raise InvalidBucketName(BucketName=bucket)
+    return bucket_id(bucket, req.jurisdiction), key, version
 
 
 def enforce(req: S3Request, route: Route) -> None:

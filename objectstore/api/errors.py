@@ -5,6 +5,7 @@ from __future__ import annotations
 from auth.service.errors import AuthError
 from objectstore.api.xml import escape_any
 from objectstore.service.errors import InsufficientStorage, StoreError
+from objectstore.service.placement import bucket_name
 from objectstore.service.space import is_out_of_space
 
 STATUS = {
@@ -33,6 +34,7 @@ STATUS = {
     "InvalidRegionName": 400,
     "InvalidRequest": 400,
     "InvalidStorageClass": 400,
+    "InvalidLocationConstraint": 400,
     "InvalidToken": 400,
     "InvalidURI": 400,
     "KeyTooLongError": 400,
@@ -81,6 +83,8 @@ def error_body(code: str, message: str, request_id: str, resource: str = "", **f
 def describe(exc: BaseException) -> tuple[str, str, dict[str, str]]:
     """(code, message, extra fields) of an error a client may see; anything else is an InternalError."""
     if isinstance(exc, StoreError):
+        if "BucketName" in exc.fields:  # as the client named it, without lakebox's jurisdiction prefix
+            return exc.code, exc.message, {**exc.fields, "BucketName": bucket_name(exc.fields["BucketName"])}
         return exc.code, exc.message, exc.fields
     if isinstance(exc, AuthError):
         return exc.code, exc.message, {}

@@ -11,13 +11,13 @@ from objectstore.api.response import S3Response
 from objectstore.api.xml import http_date, quote_etag
 from objectstore.service.checksums import decode_checksum, header_name, parse_algorithm, requested_checksums
 from objectstore.service.conditions import Conditions, parse_http_date
-from objectstore.service.errors import InvalidArgument, InvalidRequest, InvalidStorageClass
+from objectstore.service.errors import InvalidArgument, InvalidRequest
 from objectstore.service.fields import check_field_value
 from objectstore.service.model import CONTENT_HEADERS, ObjectMeta, WriteOptions
+from objectstore.service.placement import check_storage_class
 from objectstore.service.sse import ALGORITHM as SSE_ALGORITHM
 from objectstore.service.sse import CustomerKey, parse_customer_key
 
-STORAGE_CLASSES = {"STANDARD", "STANDARD_IA"}
 META_PREFIX = "x-amz-meta-"
 
 
@@ -40,11 +40,10 @@ def user_metadata(req: S3Request) -> dict[str, str]:
     }
 
 
-def storage_class(req: S3Request) -> str:
-    value = req.headers.get("x-amz-storage-class", "STANDARD")
-    if value not in STORAGE_CLASSES:
-        raise InvalidStorageClass(StorageClassRequested=value)
-    return value
+def storage_class(req: S3Request) -> str | None:
+    """``x-amz-storage-class``, checked; None when absent (the object gets its bucket's default)."""
+    value = req.headers.get("x-amz-storage-class")
+    return None if value is None else check_storage_class(value)
 
 
 # A rule id is any text the client chose; in the header it is percent-encoded past printable ASCII and quotes.

@@ -25,6 +25,7 @@ from objectstore.service.errors import (
     MissingContentLength,
     XAmzContentSHA256Mismatch,
 )
+from objectstore.service.placement import JURISDICTIONS, bucket_id
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -42,8 +43,9 @@ class S3Request:
     raw_query: str
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names; repeated headers joined with ','
-    bucket: str | None
+    bucket: str | None  # as lakebox knows it: ``<jurisdiction>_<name>`` on a jurisdiction's endpoint
     key: str | None
+    jurisdiction: str | None
     request_id: str
     receive: Receive
     principal: Principal | None = None
@@ -177,6 +179,23 @@ def _address(raw_path: bytes, virtual_bucket: str | None) -> tuple[str | None, s
     return bucket, _key_text(key_part) if slash and key_part else None
 
 
+def _jurisdiction(virtual_bucket: str | None, raw_path: bytes) -> tuple[str | None, str | None, bytes]:
+    """(jurisdiction, virtual-host bucket, path) of a request to a jurisdiction's endpoint: the host
+    ``<jurisdiction>.<domain>`` or ``<bucket>.<jurisdiction>.<domain>``, or path-style ``/_<jurisdiction>/...``
+    (``_`` is in no bucket name, so this prefix is never a bucket). (None, virtual bucket, path) otherwise."""
+    if virtual_bucket is not None:
+        bucket, _, jurisdiction = virtual_bucket.rpartition(".")
+        if jurisdiction in JURISDICTIONS:
+            return jurisdiction, bucket or None, raw_path
+        return None, virtual_bucket, raw_path
+    if raw_path.startswith(b"/_"):
+        first, slash, rest = raw_path[2:].partition(b"/")
+        name = first.decode("latin-1")
+        if name in JURISDICTIONS:
+            return name, None, slash + rest if slash else b"/"
+    return None, None, raw_path
+
+
 def _key_text(raw: bytes) -> str:
     try:
         key = raw.decode()
@@ -215,7 +234,12 @@ def parse_request(scope: Scope, receive: Receive, domain: str | None) -> S3Reque
         else ""
     )
     virtual_bucket = host[: -len(domain) - 1] if domain and host.endswith("." + domain) else None
-    bucket, key = _address(raw_path_bytes, virtual_bucket)
+    jurisdiction, virtual_bucket, path = _jurisdiction(virtual_bucket, raw_path_bytes)
+    bucket, key = _address(path, virtual_bucket)
+    if bucket is not None:
+        if "_" in bucket:  # no bucket name holds one: lakebox's own names of jurisdiction buckets do
+            raise InvalidBucketName(BucketName=bucket)
+        bucket = bucket_id(bucket, jurisdiction)
     return S3Request(
         method=scope["method"],
         raw_path=raw_path_bytes.decode("latin-1"),
@@ -224,6 +248,7 @@ def parse_request(scope: Scope, receive: Receive, domain: str | None) -> S3Reque
         headers=headers,
         bucket=bucket,
         key=key,
+        jurisdiction=jurisdiction,
         request_id=new_request_id(),
         receive=receive,
         private_channel=scope.get("scheme") == "https" or _is_loopback((scope.get("client") or ("",))[0]),

@@ -3,9 +3,11 @@
 Object data is never rewritten: blob files are immutable, so the copy's blobs are hard links to the source's
 (one per part for a multipart source, which keeps its ETag, checksum and parts). A link is made in ``incoming/``
 and fsynced like any new blob, so the crash-safety argument of ``objectstore.store.blobs`` holds unchanged, and
-deleting either object later only removes its own link. Where links are impossible (another file system) the
-bytes are streamed into a new blob instead, as they are for an encrypted (SSE-C) side and, with encryption at
-rest on, for a source written without it (older lakebox): the copy is then encrypted. If the source is replaced while the copy is being prepared (its
+deleting either object later only removes its own link. A copy's blobs live in the storage root of its own class
+and bucket (``objectstore.service.placement``); where that root is on another file system (an Infrequent Access
+tier on other disks) the stored bytes are copied instead of linked. The bytes are streamed (decrypted and
+encrypted again) for an encrypted (SSE-C) side and, with encryption at rest on, for a source written without it
+(older lakebox): the copy is then encrypted. If the source is replaced while the copy is being prepared (its
 blob vanishes), the copy starts over from the new version: a copy is always of one whole version.
 """
 
@@ -32,6 +34,7 @@ from objectstore.service.objects import (
     object_values,
     write_check,
 )
+from objectstore.service.placement import bucket_default
 from objectstore.service.sse import CustomerKey, check_key
 from objectstore.store.blobs import BlobWriter
 from objectstore.store.repo import parts
@@ -66,9 +69,10 @@ class CopyResult:
     checksum_type: str | None
 
 
-def copy_options(req: CopyRequest, source: ObjectMeta) -> WriteOptions:
-    """The copy's metadata under the directive."""
-    storage_class = req.storage_class or source.storage_class
+def copy_options(req: CopyRequest, source: ObjectMeta, default_class: str) -> WriteOptions:
+    """The copy's metadata under the directive; its storage class the one asked for, else ``default_class`` (the
+    destination bucket's default, as R2 and S3 do: a copy does not inherit its source's class)."""
+    storage_class = req.storage_class or default_class
     if req.directive == "REPLACE":
         return dataclasses.replace(req.given, storage_class=storage_class, checksum_algorithm=None)
     kept = {attr: getattr(source, attr) for attr in CONTENT_HEADERS}
@@ -105,7 +109,8 @@ class CopyService:
         check_copy_source(req.source_conditions, source.etag, source.last_modified)
         encrypted = source.sse_key_check is not None or req.sse is not None
         key = key_identity(req.key)
-        if self.objects.repo.get_bucket(req.bucket) is None:
+        brow = self.objects.repo.get_bucket(req.bucket)
+        if brow is None:
             raise NoSuchBucket(BucketName=req.bucket)
         if (
             req.source_bucket == req.bucket
@@ -118,7 +123,7 @@ class CopyService:
                 "This copy request is illegal because it is trying to copy an object to itself without changing "
                 "the object's metadata, storage class, website redirect location or encryption attributes."
             )
-        options = copy_options(req, source)
+        options, root = self.objects.placed(copy_options(req, source, bucket_default(brow)), brow)
         if req.sse is not None:
             options = dataclasses.replace(
                 options, sse_key_md5=req.sse.key_md5, sse_key_check=req.sse.check_value()
@@ -129,7 +134,7 @@ class CopyService:
         if encrypted:  # decrypted and (re-)encrypted on the way: blobs are keyed to their own ids
             writers, part_rows = None, None
         else:
-            writers, part_rows = await anyio.to_thread.run_sync(self._link, source)
+            writers, part_rows = await anyio.to_thread.run_sync(self._link, source, root)
         extra: dict[str, Any] = {
             "checksum_algorithm": source.checksum_algorithm,
             "checksum_value": source.checksum_value,
@@ -149,6 +154,7 @@ class CopyService:
                 None,
                 max_size=MAX_PUT_SIZE,
                 sse=req.sse,
+                root=root,
             )
             writers = [writer]
         if part_rows is None:
@@ -171,9 +177,12 @@ class CopyService:
             source.checksum_type,
         )
 
-    def _link(self, source: ObjectMeta) -> tuple[list[BlobWriter] | None, list[dict[str, Any]] | None]:
-        """Hard links to every blob of ``source`` (blocking): (writers, part rows for a multipart source), or
-        (None, None) when links cannot be made. FileNotFoundError if a blob is gone (source replaced)."""
+    def _link(
+        self, source: ObjectMeta, root: str
+    ) -> tuple[list[BlobWriter] | None, list[dict[str, Any]] | None]:
+        """New blobs in storage root ``root`` sharing the stored bytes of every blob of ``source`` (hard links, or
+        copies across file systems; blocking): (writers, part rows for a multipart source), or (None, None) when
+        the bytes must be re-encrypted. FileNotFoundError if a blob is gone (source replaced)."""
         if source.upload_id:
             rows = self.objects.repo.object_parts(source.upload_id)
             if len(rows) != source.parts_count:
@@ -187,7 +196,7 @@ class CopyService:
         writers: list[BlobWriter] = []
         try:
             for blob_id, blob_key in sources:
-                writers.append(self.objects.blobs.link(blob_id))
+                writers.append(self.objects.blobs.link(blob_id, root))
                 writers[-1].blob_key = blob_key
         except FileNotFoundError:
             for w in writers:

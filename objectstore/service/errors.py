@@ -156,6 +156,11 @@ class InvalidStorageClass(StoreError):
     default_message = "The storage class you specified is not valid."
 
 
+class InvalidLocationConstraint(StoreError):
+    code = "InvalidLocationConstraint"
+    default_message = "The specified location-constraint is not valid."
+
+
 class NotImplementedOp(StoreError):
     code = "NotImplemented"
     default_message = "A header or query you provided implies functionality that is not implemented."

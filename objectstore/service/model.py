@@ -114,7 +114,7 @@ class WriteOptions:
     cache_control: str | None = None
     expires: str | None = None
     user_metadata: dict[str, str] = field(default_factory=dict)
-    storage_class: str = "STANDARD"
+    storage_class: str | None = None  # None: the bucket's default (resolved before the object is written)
     checksum_algorithm: str | None = None  # the algorithm the client asked for (or sent a value of)
     sse_key_md5: str | None = None  # SSE-C: set when the object is to be encrypted under a customer key
     sse_key_check: str | None = None

@@ -175,6 +175,7 @@ class MultipartService:
             brow, orow = self.objects.repo.get_object(bucket, key)
             if brow is not None:
                 check_write(conditions, orow.etag if orow else None, orow.last_modified if orow else None)
+        options, _root = self.objects.placed(options, self.objects.repo.get_bucket(bucket))
         upload_id = new_upload_id()
         saved = dataclasses.asdict(options)
         saved["checksum_type"] = checksum_type
@@ -200,6 +201,12 @@ class MultipartService:
             raise NoSuchUpload(UploadId=upload_id)
         return UploadInfo.from_row(row, self.objects.atrest)
 
+    def _placed(self, bucket: str, raw_key: str, upload_id: str) -> tuple[UploadInfo, str]:
+        """The upload (as ``get``) and the storage root its parts go to (blocking)."""
+        upload = self.get(bucket, raw_key, upload_id)
+        _options, root = self.objects.placed(upload.options, self.objects.repo.get_bucket(bucket))
+        return upload, root
+
     @staticmethod
     def check_part_number(part_number: int) -> None:
         if not 1 <= part_number <= MAX_PARTS:
@@ -222,11 +229,11 @@ class MultipartService:
         sse: CustomerKey | None = None,
     ) -> PartInfo:
         self.check_part_number(part_number)
-        upload = await anyio.to_thread.run_sync(self.get, bucket, raw_key, upload_id)
+        upload, root = await anyio.to_thread.run_sync(self._placed, bucket, raw_key, upload_id)
         self._check_part_key(upload, sse)
         algorithm = self._part_algorithm(upload, checksum_algorithm)
         writer, etag, checksum = await self.objects.receive_blob(
-            body, integrity, algorithm, trailer_checksum, max_size=MAX_PART_SIZE, sse=sse
+            body, integrity, algorithm, trailer_checksum, max_size=MAX_PART_SIZE, sse=sse, root=root
         )
         part = await self._commit_part(upload_id, part_number, writer, etag, checksum if algorithm else None)
         return dataclasses.replace(part, checksum_algorithm=algorithm if checksum else None)
@@ -242,7 +249,7 @@ class MultipartService:
     ) -> PartInfo:
         """A part made of bytes of another object (``plan``: its range, already checked)."""
         self.check_part_number(part_number)
-        upload = await anyio.to_thread.run_sync(self.get, bucket, raw_key, upload_id)
+        upload, root = await anyio.to_thread.run_sync(self._placed, bucket, raw_key, upload_id)
         self._check_part_key(upload, sse)
         algorithm = upload.options.checksum_algorithm
         writer, etag, checksum = await self.objects.receive_blob(
@@ -251,6 +258,7 @@ class MultipartService:
             algorithm,
             max_size=MAX_PART_SIZE,
             sse=sse,
+            root=root,
         )
         part = await self._commit_part(upload_id, part_number, writer, etag, checksum)
         return dataclasses.replace(part, checksum_algorithm=algorithm if checksum else None)

@@ -36,6 +36,7 @@ from objectstore.service.lifecycle import expiration, rules_in_effect
 from objectstore.service.locks import ObjectLocked, enforce
 from objectstore.service.model import ObjectMeta, PutIntegrity, PutResult, ReadPlan, WriteOptions
 from objectstore.service.names import key_identity
+from objectstore.service.placement import STANDARD, blob_root, bucket_location, object_class
 from objectstore.service.ranges import parse_range
 from objectstore.service.segments import (
     BATCH,
@@ -91,7 +92,7 @@ def object_values(
         "cache_control": options.cache_control,
         "expires": options.expires,
         "user_metadata": json.dumps(options.user_metadata) if options.user_metadata else "{}",
-        "storage_class": options.storage_class,
+        "storage_class": options.storage_class or STANDARD,
         "checksum_algorithm": None,
         "checksum_value": None,
         "checksum_type": None,
@@ -158,9 +159,10 @@ class ObjectService:
         trailer_checksum: Callable[[], str | None] | None = None,
         max_size: int = MAX_PUT_SIZE,
         sse: CustomerKey | None = None,
+        root: str = "",
     ) -> tuple[BlobWriter, str, str | None]:
-        """Streams a body into a new durable blob (encrypted under ``sse``), verifying length, MD5 and checksum
-        of the plaintext.
+        """Streams a body into a new durable blob in storage root ``root`` (encrypted under ``sse``), verifying
+        length, MD5 and checksum of the plaintext.
 
         Returns (writer, md5 hex, checksum base64). On any error the blob is removed.
         """
@@ -176,7 +178,7 @@ class ObjectService:
                 hasher.update(data)
 
         # The body is hashed and sealed by the writer, in the worker threads that write it out.
-        writer = self.new_writer(sse, observe)
+        writer = self.new_writer(sse, observe, root)
         try:
             async for chunk in body:
                 if writer.size + len(chunk) > max_size:
@@ -210,11 +212,15 @@ class ObjectService:
             raise
 
     def new_writer(
-        self, sse: CustomerKey | None = None, observe: Callable[[memoryview], None] | None = None
+        self,
+        sse: CustomerKey | None = None,
+        observe: Callable[[memoryview], None] | None = None,
+        root: str = "",
     ) -> BlobWriter:
-        """A writer for a new blob, sealed under its own data key (and ``sse``, the SSE-C key, if given)."""
+        """A writer for a new blob in storage root ``root``, sealed under its own data key (and ``sse``, the
+        SSE-C key, if given)."""
         blob_key, data_key = self.atrest.new_blob_key(sse)
-        writer = self.blobs.create(observe, blob_key=blob_key)
+        writer = self.blobs.create(observe, blob_key=blob_key, root=root)
         if data_key is None and sse is not None:  # encryption at rest off: the SSE-C key alone
             data_key = self.atrest.data_key(None, writer.blob_id, sse)
         if data_key is not None:
@@ -237,10 +243,12 @@ class ObjectService:
         """Stores an object; with ``sse`` (whose MD5 and check ``options`` carry) encrypted under that key."""
         key = key_identity(raw_key)
         check_metadata(options.user_metadata)
-        if not create_bucket_if_missing and self.repo.get_bucket(bucket) is None:
+        brow = self.repo.get_bucket(bucket)
+        if not create_bucket_if_missing and brow is None:
             raise NoSuchBucket(BucketName=bucket)
+        options, root = self.placed(options, brow)
         writer, etag, checksum = await self.receive_blob(
-            body, integrity, options.checksum_algorithm, trailer_checksum, sse=sse
+            body, integrity, options.checksum_algorithm, trailer_checksum, sse=sse, root=root
         )
         algorithm = options.checksum_algorithm if checksum else None
         values = object_values(
@@ -259,6 +267,15 @@ class ObjectService:
         )
         await self.commit_blob(values, writer, write_check(conditions), create_bucket_if_missing)
         return PutResult(etag, algorithm, checksum, "FULL_OBJECT" if checksum else None, writer.size)
+
+    @staticmethod
+    def placed(options: WriteOptions, bucket_row: Any | None) -> tuple[WriteOptions, str]:
+        """``options`` with the storage class settled (the bucket's default if none is named), and the storage
+        root its blobs go to."""
+        klass = object_class(options.storage_class, bucket_row)
+        if klass != options.storage_class:
+            options = dataclasses.replace(options, storage_class=klass)
+        return options, blob_root(bucket_location(bucket_row), klass)
 
     async def commit_blob(
         self,

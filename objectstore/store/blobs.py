@@ -25,12 +25,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import logging
 import mmap
 import os
+import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,6 +47,7 @@ _BUFFER_ROOM = 64 * 1024
 DIRECT_READ_OVER = BUFFER_SIZE + 16 * 1024
 _BLOCK = 4096  # O_DIRECT alignment of memory, offsets and lengths: covers 512-byte and 4 KiB sectors
 _POOLED_BUFFERS = 32
+_ROOT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,23}")
 
 
 def new_blob_id() -> str:
@@ -303,45 +306,111 @@ class BlobWriter:
             self._sealed = None
 
 
-class LocalBlobStore:
-    def __init__(self, data_dir: Path, node_id: str, direct_io: bool = True) -> None:
-        self.direct = DirectIO(direct_io)
-        self.root = data_dir / "blobs"
-        self._root = str(self.root)
-        self.incoming_root = data_dir / "incoming"
+class UnknownStorageRoot(LookupError):
+    """A blob id names a storage root this node was not configured with."""
+
+
+class StorageRoot:
+    """One directory (or volume) blobs live in: ``blobs/`` for published ones, ``incoming/<node>/`` for writes
+    in flight. A blob never leaves its root: its id names it (``<root>.<hex>``; the default root's ids are bare)."""
+
+    def __init__(self, name: str, directory: Path, node_id: str) -> None:
+        self.name = name
+        self.directory = directory
+        self.blobs = directory / "blobs"
+        self.incoming_root = directory / "incoming"
         self.incoming = self.incoming_root / node_id
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.blobs.mkdir(parents=True, exist_ok=True)
         self.incoming.mkdir(parents=True, exist_ok=True)
 
     def path(self, blob_id: str) -> Path:
-        return self.root / blob_id[:2] / blob_id[2:4] / blob_id
+        name = blob_id.rpartition(".")[2]
+        return self.blobs / name[:2] / name[2:4] / blob_id
+
+
+def root_of(blob_id: str) -> str:
+    """The name of the storage root a blob lives in ("" for the default root)."""
+    return blob_id.rpartition(".")[0]
+
+
+class LocalBlobStore:
+    """Blob files under named storage roots: the default one (the data directory) and those ``roots`` names
+    (name -> directory; names are made of ``[a-z0-9._-]``). Every operation on a blob works in the root its id
+    names, so its bytes, its in-flight file and its deletion all stay there."""
+
+    def __init__(
+        self, data_dir: Path, node_id: str, direct_io: bool = True, roots: Mapping[str, Path] | None = None
+    ) -> None:
+        self.direct = DirectIO(direct_io)
+        default = StorageRoot("", data_dir, node_id)
+        self._roots = {"": default}
+        for name, directory in (roots or {}).items():
+            if not _ROOT_NAME.fullmatch(name):
+                raise ValueError(f"invalid storage root name {name!r}")
+            self._roots[name] = StorageRoot(name, directory, node_id)
+        self.root = default.blobs
+        self._root = str(self.root)
+        self.incoming_root = default.incoming_root
+        self.incoming = default.incoming
+
+    @property
+    def roots(self) -> dict[str, StorageRoot]:
+        return dict(self._roots)
+
+    def storage_root(self, name: str) -> StorageRoot:
+        try:
+            return self._roots[name]
+        except KeyError:
+            raise UnknownStorageRoot(f"storage root {name!r} is not configured on this node") from None
+
+    def _root_of(self, blob_id: str) -> StorageRoot:
+        return self.storage_root(root_of(blob_id))
+
+    def path(self, blob_id: str) -> Path:
+        return self._root_of(blob_id).path(blob_id)
+
+    def new_id(self, root: str = "") -> str:
+        self.storage_root(root)
+        return f"{root}.{new_blob_id()}" if root else new_blob_id()
 
     def create(
         self,
         observe: Callable[[memoryview], None] | None = None,
         seal: Seal | None = None,
         blob_key: str | None = None,
+        root: str = "",
     ) -> BlobWriter:
-        blob_id = new_blob_id()
-        return BlobWriter(blob_id, self.incoming / blob_id, self.direct, observe, seal, blob_key)
+        blob_id = self.new_id(root)
+        return BlobWriter(
+            blob_id, self.storage_root(root).incoming / blob_id, self.direct, observe, seal, blob_key
+        )
 
-    def link(self, source_blob_id: str) -> BlobWriter:
-        """A new blob that shares the (immutable) data of ``source_blob_id`` through a hard link, durable on
+    def link(self, source_blob_id: str, root: str = "") -> BlobWriter:
+        """A new blob in ``root`` with the (immutable) data of ``source_blob_id``: a hard link, or where the two
+        roots are on different file systems (or links are impossible) a copy of its stored bytes; durable on
         return (blocking). Like a written blob it sits in ``incoming/`` until its row commits, so a crash before
-        that removes only the link. FileNotFoundError if the source is gone; OSError where links are impossible.
+        that removes only the new file. FileNotFoundError if the source is gone.
         """
-        blob_id = new_blob_id()
-        target = self.incoming / blob_id
-        try:
-            os.link(self.path(source_blob_id), target)
-        except FileNotFoundError:
-            for node_dir in self.incoming_root.iterdir():
-                with contextlib.suppress(FileNotFoundError):
-                    os.link(node_dir / source_blob_id, target)
-                    break
-            else:
-                raise
-        fsync_dir(self.incoming)
+        target_root = self.storage_root(root)
+        blob_id = self.new_id(root)
+        target = target_root.incoming / blob_id
+        source_root = self._root_of(source_blob_id)
+        in_flight = (d / source_blob_id for d in source_root.incoming_root.iterdir())
+        for source in itertools.chain([source_root.path(source_blob_id)], in_flight):
+            try:
+                os.link(source, target)
+                break
+            except FileNotFoundError:
+                continue
+            except OSError:  # another file system, or no hard links here: copy the bytes
+                try:
+                    _copy_file(source, target)
+                except FileNotFoundError:
+                    continue
+                break
+        else:
+            raise FileNotFoundError(source_blob_id)
+        fsync_dir(target_root.incoming)
         return BlobWriter.adopt(blob_id, target, target.stat().st_size)
 
     def publish(self, blob_id: str) -> None:
@@ -350,22 +419,26 @@ class LocalBlobStore:
         Not fsynced on purpose: the blob is already durable under incoming/, and a rename lost to a power
         failure leaves it there, where ``recover`` finds a committed row naming it and publishes it again.
         """
-        target = self.path(blob_id)
+        root = self._root_of(blob_id)
+        target = root.path(blob_id)
         try:
-            os.rename(self.incoming / blob_id, target)
+            os.rename(root.incoming / blob_id, target)
         except FileNotFoundError:
             if target.parent.is_dir():
                 raise
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(self.incoming / blob_id, target)
+            os.rename(root.incoming / blob_id, target)
 
     def open(self, blob_id: str) -> BinaryIO:
         """Opens a blob for reading; FileNotFoundError if it was deleted (the caller re-reads its row)."""
         try:
-            # A string path: building the Path costs more than opening the file.
-            return open(f"{self._root}/{blob_id[:2]}/{blob_id[2:4]}/{blob_id}", "rb")
+            if (
+                "." not in blob_id
+            ):  # the default root; a string path: building a Path costs more than the open
+                return open(f"{self._root}/{blob_id[:2]}/{blob_id[2:4]}/{blob_id}", "rb")
+            return open(self.path(blob_id), "rb")
         except FileNotFoundError:
-            for node_dir in self.incoming_root.iterdir():
+            for node_dir in self._root_of(blob_id).incoming_root.iterdir():
                 with contextlib.suppress(FileNotFoundError):
                     return open(node_dir / blob_id, "rb")
             raise
@@ -434,21 +507,49 @@ class LocalBlobStore:
             self.path(blob_id).unlink()
 
     def recover(self, referenced: Callable[[Iterable[str]], set[str]]) -> tuple[int, int]:
-        """Settles this node's incoming/ after a crash: publishes what a row references, deletes the rest.
+        """Settles this node's incoming/ of every root after a crash: publishes what a row references, deletes
+        the rest.
 
         Must run before this node serves requests. Returns (published, deleted).
         """
-        names = [p.name for p in self.incoming.iterdir()]
-        keep = referenced(names) if names else set()
-        for name in names:
-            if name in keep:
-                self.publish(name)
-            else:
-                (self.incoming / name).unlink()
-        if names:
-            fsync_dir(self.incoming)
-        return len(keep), len(names) - len(keep)
+        published = deleted = 0
+        for root in self._roots.values():
+            names = [p.name for p in root.incoming.iterdir()]
+            keep = referenced(names) if names else set()
+            for name in names:
+                if name in keep:
+                    self.publish(name)
+                else:
+                    (root.incoming / name).unlink()
+            if names:
+                fsync_dir(root.incoming)
+            published += len(keep)
+            deleted += len(names) - len(keep)
+        return published, deleted
 
-    def stored_blob_ids(self) -> set[str]:
-        """Every published blob (a full walk: for tests and fsck only, never on a request path)."""
-        return {p.name for p in self.root.glob("*/*/*")}
+    def stored_blob_ids(self, root: str | None = None) -> set[str]:
+        """Every published blob, of one root or of all (a full walk: for tests and fsck only, never on a request
+        path)."""
+        roots = self._roots.values() if root is None else [self.storage_root(root)]
+        return {p.name for r in roots for p in r.blobs.glob("*/*/*")}
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    """Copies a blob file's bytes to a new file and makes them durable (the directory is the caller's)."""
+    with open(source, "rb") as src:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            size = os.fstat(src.fileno()).st_size
+            sent = 0
+            while sent < size:
+                count = os.sendfile(fd, src.fileno(), sent, size - sent)
+                if count == 0:
+                    break
+                sent += count
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            raise
+        os.close(fd)

@@ -167,14 +167,27 @@ class ObjectRepository:
         row: Row[Any] | None = self._bucket.first({"b_": name}, conn)
         return row
 
-    def create_bucket(self, name: str, location: str, storage_class: str) -> bool:
+    def create_bucket(
+        self,
+        name: str,
+        location: str,
+        storage_class: str,
+        *,
+        storage_location: str | None = None,
+        jurisdiction: str | None = None,
+    ) -> bool:
         """Inserts the bucket; False if it already exists."""
         with self.db.write() as conn:
             if conn.execute(select(buckets.c.name).where(buckets.c.name == name)).first() is not None:
                 return False
             conn.execute(
                 insert(buckets).values(
-                    name=name, created_at=time.time(), location=location, storage_class=storage_class
+                    name=name,
+                    created_at=time.time(),
+                    location=location,
+                    storage_class=storage_class,
+                    storage_location=storage_location or None,
+                    jurisdiction=jurisdiction or None,
                 )
             )
             return True
@@ -204,11 +217,16 @@ class ObjectRepository:
         *,
         contains: str = "",
         descending: bool = False,
+        jurisdiction: str | None = None,
     ) -> list[Row[Any]]:
-        """Buckets by name after ``start_after`` (before it when ``descending``), whose name starts with
-        ``prefix`` and contains ``contains``."""
+        """Buckets of one jurisdiction (None: of none) by name after ``start_after`` (before it when
+        ``descending``), whose name starts with ``prefix`` and contains ``contains``."""
         order = buckets.c.name.desc() if descending else buckets.c.name
         query = select(buckets).order_by(order).limit(limit)
+        if jurisdiction is None:
+            query = query.where(buckets.c.jurisdiction.is_(None))
+        else:
+            query = query.where(buckets.c.jurisdiction == jurisdiction)
         if contains:
             query = query.where(buckets.c.name.contains(contains, autoescape=True))
         if prefix:
@@ -290,6 +308,32 @@ class ObjectRepository:
         if also is not None:
             also(conn)
         return True
+
+    def switch_blobs(self, seen: Row[Any], moved: dict[int, str], storage_class: str) -> bool:
+        """Points an object at new blobs holding the same stored bytes, with a new storage class, if it is still
+        the version ``seen``; the blobs it leaves become garbage. ``moved``: part number (0 for a single-blob
+        object) -> new blob id. False if the object was replaced or deleted meanwhile."""
+        with self.db.write() as conn:
+            current = self.locked_object(conn, seen.bucket, seen.key)
+            version = ("etag", "last_modified", "blob_id", "upload_id")
+            if current is None or any(getattr(current, c) != getattr(seen, c) for c in version):
+                return False
+            where = and_(objects.c.bucket == seen.bucket, objects.c.key == seen.key)
+            old: list[str] = []
+            if current.upload_id:
+                for number, blob_id in moved.items():
+                    part = and_(parts.c.upload_id == current.upload_id, parts.c.part_number == number)
+                    old.append(conn.execute(select(parts.c.blob_id).where(part)).scalar_one())
+                    conn.execute(update(parts).where(part).values(blob_id=blob_id))
+                conn.execute(update(objects).where(where).values(storage_class=storage_class))
+            else:
+                old.append(current.blob_id)
+                conn.execute(
+                    update(objects).where(where).values(storage_class=storage_class, blob_id=moved[0])
+                )
+            now = time.time()
+            conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in old])
+            return True
 
     def delete_object(self, bucket: str, key: str, check: ObjectCheck | None = None) -> Row[Any] | None:
         """Deletes one object, returning its row (None if there was none)."""

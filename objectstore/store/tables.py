@@ -18,8 +18,12 @@ class BucketRow(SQLModel, table=True):
 
     name: str = Field(sa_column=Column(OrderedText, primary_key=True))
     created_at: float
-    location: str = Field(default="auto", max_length=32)
+    location: str = Field(default="auto", max_length=32)  # the location hint it was created with
     storage_class: str = Field(default="Standard", max_length=32)
+    # Where its data lives: a named storage location (NULL: the default one), and its jurisdiction (NULL: none;
+    # its ``name`` is then ``<jurisdiction>_<name>``). Both fixed at creation.
+    storage_location: str | None = Field(default=None, max_length=32)
+    jurisdiction: str | None = Field(default=None, max_length=16)
     cors: str | None = None  # JSON
     lifecycle: str | None = None  # JSON
     public_access: bool = False

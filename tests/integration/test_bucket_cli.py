@@ -63,10 +63,10 @@ def test_bucket_commands(server: LakeboxServer) -> None:
 
 def test_jurisdiction_flag_reaches_the_server(server: LakeboxServer) -> None:
     assert as_json(server, "bucket", "list", "-J", "default")["buckets"] is not None
-    eu = lakebox(server, "bucket", "create", "eu-bucket", "-J", "eu")
+    eu = lakebox(server, "bucket", "create", "eu-bucket", "-J", "eu")  # this server has no eu location
     assert (eu.returncode, err(eu)) == (
         1,
-        "lakebox: The 'eu' jurisdiction: not implemented in lakebox yet [code 10042]",
+        "lakebox: The eu jurisdiction has no storage location on this server [code 10040]",
     )
     with pytest.raises(ClientError):
         server.s3().head_bucket(Bucket="eu-bucket")

@@ -142,7 +142,8 @@ def test_local_and_other_jurisdictions_are_refused(server: LakeboxServer, bucket
     eu = lakebox(server, "object", "get", f"{bucket}/k", "--pipe", "-J", "eu")
     assert (eu.returncode, err(eu)) == (
         1,
-        "lakebox: lakebox has only the default jurisdiction, not 'eu' (drop -J)",
+        "lakebox: lakebox object commands reach the default jurisdiction only, not 'eu': use an S3 client with the "
+        "endpoint URL <S3 endpoint>/_eu (drop -J)",
     )
 
 

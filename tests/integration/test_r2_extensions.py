@@ -134,6 +134,78 @@ def test_list_buckets_pagination(server: LakeboxServer) -> None:
     assert [b["Name"] for b in after.list_buckets()["Buckets"] if b["Name"].startswith("page-")] == names[3:]
 
 
+def test_list_buckets_aws_pagination(server: LakeboxServer) -> None:
+    s3 = server.s3()
+    names = [f"aws-page-{i:02d}" for i in range(7)]
+    for name in names:
+        s3.create_bucket(Bucket=name)
+    s3.create_bucket(Bucket="aws-other")
+    paginator = s3.get_paginator("list_buckets")
+    pages = list(paginator.paginate(Prefix="aws-page-", PaginationConfig={"PageSize": 3}))
+    assert [[b["Name"] for b in p["Buckets"]] for p in pages] == [names[:3], names[3:6], names[6:]]
+    assert [p.get("ContinuationToken") is not None for p in pages] == [True, True, False]
+    assert {p["Prefix"] for p in pages} == {"aws-page-"}
+    assert all(b["BucketRegion"] == "auto" for p in pages for b in p["Buckets"])
+    whole = paginator.paginate(Prefix="aws-", PaginationConfig={"MaxItems": 5, "PageSize": 2})
+    assert [b["Name"] for b in whole.build_full_result()["Buckets"]] == (["aws-other", *names])[:5]
+    first = s3.list_buckets(Prefix="aws-page-", MaxBuckets=2)
+    token = first["ContinuationToken"]
+    raw = first["ResponseMetadata"]["HTTPHeaders"]
+    assert raw["cf-is-truncated"] == "true"
+    assert raw["cf-next-continuation-token"] == token
+    rest = s3.list_buckets(Prefix="aws-page-", MaxBuckets=10000, ContinuationToken=token)
+    assert [b["Name"] for b in rest["Buckets"]] == names[2:]
+    assert "ContinuationToken" not in rest
+    assert "Prefix" not in s3.list_buckets(MaxBuckets=1)  # echoed only when the request had one
+    for bad in ("0", "10001", "-1", "x"):
+        with pytest.raises(ClientError) as exc:
+            _list_buckets_with(server, f"max-buckets={bad}")
+        assert code(exc) == (400, "InvalidArgument")
+        assert (
+            exc.value.response["Error"]["Message"]
+            == "Argument max-buckets must be an integer between 1 and 10000"
+        )
+    for bad_token in ("!!!", "AA=="):  # not base64; a NUL byte
+        with pytest.raises(ClientError) as exc:
+            s3.list_buckets(ContinuationToken=bad_token)
+        assert code(exc) == (400, "InvalidArgument")
+
+
+def _list_buckets_with(server: LakeboxServer, query: str) -> dict[str, Any]:
+    client = server.s3()
+
+    def add(params: dict[str, Any], **_: Any) -> None:
+        params["url"] += ("&" if "?" in params["url"] else "?") + query
+
+    client.meta.events.register("before-call.s3.ListBuckets", add)
+    return client.list_buckets()
+
+
+def test_list_buckets_r2_elements_and_header_precedence(server: LakeboxServer) -> None:
+    s3 = server.s3()
+    for i in range(3):
+        s3.create_bucket(Bucket=f"r2-elems-{i}")
+    client = server.s3()
+    client.meta.events.register(
+        "before-call.s3.ListBuckets",
+        lambda params, **_: params["headers"].update({"cf-prefix": "r2-elems-", "cf-max-keys": "2"}),
+    )
+    client.meta.events.register(
+        "before-call.s3.ListBuckets",
+        lambda params, **_: params.update(url=params["url"] + "?prefix=nothing&max-keys=1"),
+    )
+    body: list[bytes] = []
+    client.meta.events.register(
+        "after-call.s3.ListBuckets", lambda http_response, **_: body.append(http_response.content)
+    )
+    page = client.list_buckets()
+    assert [b["Name"] for b in page["Buckets"]] == ["r2-elems-0", "r2-elems-1"]  # the headers won
+    text = body[0].decode()
+    for element in ("<IsTruncated>true</IsTruncated>", "<KeyCount>2</KeyCount>", "<MaxKeys>2</MaxKeys>"):
+        assert element in text
+    assert f"<NextContinuationToken>{page['ContinuationToken']}</NextContinuationToken>" in text
+
+
 def test_x_id_ignored_and_unsupported_list_parameters(server: LakeboxServer, bucket: str) -> None:
     s3 = server.s3()
     s3.put_object(Bucket=bucket, Key="k", Body=b"v")

@@ -93,8 +93,8 @@ def test_bucket_errors(sdk: cloudflare.Cloudflare, server: LakeboxServer, accoun
     status, code, message = _api_error(
         lambda: sdk.r2.buckets.create(account_id=account_id, name="sdk-eu-bucket", cf_r2_jurisdiction="eu")
     )
-    assert (status, code) == (501, 10042)
-    assert message == "The 'eu' jurisdiction: not implemented in lakebox yet"
+    assert (status, code) == (400, 10040)  # this server has no storage location for the eu jurisdiction
+    assert message == "The eu jurisdiction has no storage location on this server"
     status, code, _ = _api_error(
         lambda: sdk.r2.buckets.create(account_id=account_id, name="sdk-bad-hint", location_hint="mars")  # type: ignore[arg-type]
     )

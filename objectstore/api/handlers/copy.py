@@ -47,7 +47,7 @@ async def copy_object(ctx: S3Context, req: S3Request) -> S3Response:
             directive=directive,
             given=write_options(req, req.key, algorithm=None),
             given_headers=given_headers,
-            storage_class=storage_class(req) if "x-amz-storage-class" in req.headers else None,
+            storage_class=storage_class(req),
             source_conditions=conditions(req, "x-amz-copy-source-"),
             destination_conditions=conditions(req, "cf-copy-destination-"),
             source_sse=customer_key(req, source=True),

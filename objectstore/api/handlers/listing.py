@@ -16,6 +16,7 @@ from objectstore.api.router import route
 from objectstore.service.errors import InvalidArgument, NotImplementedOp
 from objectstore.service.listing import Listing, list_objects
 from objectstore.service.names import key_identity
+from objectstore.service.placement import bucket_name
 
 OWNER = "<Owner><ID>lakebox</ID><DisplayName>lakebox</DisplayName></Owner>"
 
@@ -86,7 +87,7 @@ async def list_objects_v2(ctx: S3Context, req: S3Request) -> S3Response:
     )
     next_token = base64.urlsafe_b64encode(listing.last.encode()).decode() if listing.is_truncated else None
     inner = (
-        f"<Name>{xml.escape(req.bucket)}</Name><Prefix>{enc(prefix)}</Prefix>"  # type: ignore[operator]
+        f"<Name>{xml.escape(bucket_name(req.bucket))}</Name><Prefix>{enc(prefix)}</Prefix>"  # type: ignore[operator]
         + (f"<Delimiter>{enc(delimiter)}</Delimiter>" if delimiter else "")  # type: ignore[operator]
         + f"<MaxKeys>{max_keys}</MaxKeys>"
         + (f"<EncodingType>{encoding}</EncodingType>" if encoding else "")
@@ -120,7 +121,7 @@ async def list_objects_v1(ctx: S3Context, req: S3Request) -> S3Response:
     inner = (
         # v1 url-encodes keys, common prefixes, Delimiter, Marker and NextMarker, but not Prefix (as S3 does:
         # botocore decodes exactly those fields).
-        f"<Name>{xml.escape(req.bucket)}</Name><Prefix>{xml.escape(prefix)}</Prefix><Marker>{enc(marker)}</Marker>"  # type: ignore[operator]
+        f"<Name>{xml.escape(bucket_name(req.bucket))}</Name><Prefix>{xml.escape(prefix)}</Prefix><Marker>{enc(marker)}</Marker>"  # type: ignore[operator]
         + (f"<NextMarker>{enc(next_marker)}</NextMarker>" if next_marker is not None else "")  # type: ignore[operator]
         + f"<MaxKeys>{max_keys}</MaxKeys>"
         + (f"<Delimiter>{enc(delimiter)}</Delimiter>" if delimiter else "")  # type: ignore[operator]

@@ -24,6 +24,7 @@ from objectstore.service.checksums import ALGORITHMS, header_name, parse_algorit
 from objectstore.service.errors import InvalidArgument, MalformedXML
 from objectstore.service.model import PutIntegrity
 from objectstore.service.multipart import RequestedPart, UploadInfo
+from objectstore.service.placement import bucket_name
 
 OWNER = "<ID>lakebox</ID><DisplayName>lakebox</DisplayName>"
 
@@ -65,7 +66,7 @@ async def create_multipart_upload(ctx: S3Context, req: S3Request) -> S3Response:
     )
     body = xml.document(
         "InitiateMultipartUploadResult",
-        xml.elements(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id),
+        xml.elements(Bucket=bucket_name(upload.bucket), Key=upload.key, UploadId=upload.upload_id),
     )
     resp = sse_headers(
         S3Response(200, [("content-type", "application/xml")], body),
@@ -175,8 +176,8 @@ async def complete_multipart_upload(ctx: S3Context, req: S3Request) -> S3Respons
         )
     )
     inner = xml.elements(
-        Location=f"/{result.bucket}/{result.key}",
-        Bucket=result.bucket,
+        Location=f"/{bucket_name(result.bucket)}/{result.key}",
+        Bucket=bucket_name(result.bucket),
         Key=result.key,
         ETag=quote_etag(result.etag),
     )
@@ -231,7 +232,7 @@ async def list_parts(ctx: S3Context, req: S3Request) -> S3Response:
         for p in parts
     )
     inner = (
-        xml.elements(Bucket=upload.bucket, Key=upload.key, UploadId=upload.upload_id)
+        xml.elements(Bucket=bucket_name(upload.bucket), Key=upload.key, UploadId=upload.upload_id)
         + f"<Initiator>{OWNER}</Initiator><Owner>{OWNER}</Owner>"
         + xml.elements(
             StorageClass=upload.options.storage_class,
@@ -274,7 +275,7 @@ async def list_multipart_uploads(ctx: S3Context, req: S3Request) -> S3Response:
         for p in listing.common_prefixes
     )
     inner = (
-        f"<Bucket>{xml.escape(req.bucket)}</Bucket>"
+        f"<Bucket>{xml.escape(bucket_name(req.bucket))}</Bucket>"
         f"<KeyMarker>{enc(key_marker)}</KeyMarker>"  # type: ignore[operator]
         + xml.elements(UploadIdMarker=upload_id_marker)
         + (
