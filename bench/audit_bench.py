@@ -75,7 +75,7 @@ async def _costs(db: Database, audit: AuditLog) -> tuple[float, float]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        db = Database(f"sqlite:///{Path(folder) / 'infra.db'}")
+        db = Database(f"sqlite:///{Path(folder) / 'lakebox.db'}")
         db.create_schema()
         audit = AuditLog(AuditRepository(db))
         put_cost, change_cost = asyncio.run(_costs(db, audit))

@@ -197,7 +197,7 @@ def disk_report(data_dir: Path, grace: float) -> dict[str, int]:
     """Blob files on disk against what the index references, and the garbage list (read-only, from the side)."""
     files = sum(1 for _ in (data_dir / "blobs").glob("*/*/*"))
     incoming = sum(1 for _ in (data_dir / "incoming").glob("*/*"))
-    db = sqlite3.connect(f"file:{data_dir / 'infra.db'}?mode=ro", uri=True, timeout=60)
+    db = sqlite3.connect(f"file:{data_dir / 'lakebox.db'}?mode=ro", uri=True, timeout=60)
     try:
         one = db.execute
         objects = one("SELECT count(*) FROM s3_object").fetchone()[0]

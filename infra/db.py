@@ -37,7 +37,7 @@ _SINGLE = "lakebox_single_statement"
 
 
 def sqlite_url(data_dir: Path) -> str:
-    return f"sqlite:///{data_dir / 'infra.db'}"
+    return f"sqlite:///{data_dir / 'lakebox.db'}"
 
 
 class Database:

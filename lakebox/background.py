@@ -29,9 +29,9 @@ from objectstore.service.lifecycle import (
     decide,
     object_horizon,
     rules_in_effect,
-    transition_to_infrequent_access,
 )
 from objectstore.service.multipart import MultipartService
+from objectstore.service.tiers import transition_to_infrequent_access
 
 GARBAGE, ANALYTICS_SAMPLE = "blob-garbage", "analytics-sample"
 LIFECYCLE, LIFECYCLE_SCHEDULE = "lifecycle", "lifecycle-schedule"
@@ -104,10 +104,16 @@ class Lifecycle:
     def __init__(self, services: Services, multipart: MultipartService) -> None:
         self.settings = services.settings
         self.repo = services.buckets.repo
+        self.objects = services.objects
         self.analytics = services.analytics.repo
         self.enforcer = LifecycleEnforcer(self.repo, multipart.uploads.abort_upload)
         self.batch = max(1, self.settings.jobs_batch_size)
         self.pause = self.settings.jobs_batch_pause_ms / 1000
+
+    def _counted_once(self, bucket: str, action: str, code: int) -> Callable[[Connection], None]:
+        """One ``action`` added to the bucket's analytics in the transaction of the change itself."""
+        count = self._counted(bucket, action, code)
+        return lambda conn: count(conn, 1)
 
     def _counted(self, bucket: str, action: str, code: int) -> Callable[[Connection, int], None]:
         """Adds ``n`` ``action``s to the bucket's analytics in the transaction of the change itself."""
@@ -139,8 +145,8 @@ class Lifecycle:
                     run.count("expired", self.enforcer.expire(bucket, doomed, counted))
                 for action, row in actions:
                     if action == "transition" and transition_to_infrequent_access(
-                        self.repo, bucket, row.key, row.last_modified, row.etag,
-                        self._counted(bucket, LIFECYCLE_TRANSITION, 200),
+                        self.objects, bucket, row.key, etag=row.etag, last_modified=row.last_modified,
+                        also=self._counted_once(bucket, LIFECYCLE_TRANSITION, 200),
                     ):  # fmt: skip
                         run.count("transitioned")
                 run.count("objects_visited", len(rows))

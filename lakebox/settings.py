@@ -156,7 +156,7 @@ class Settings:
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'infra.db'}"
+        return self.database_url or f"sqlite:///{self.data_dir / 'lakebox.db'}"
 
 
 _HINTS = frozenset({"wnam", "enam", "weur", "eeur", "apac", "oc"})

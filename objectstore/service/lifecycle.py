@@ -24,7 +24,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, or_, select, update
+from sqlalchemy import Row, and_, delete, or_, select
 from sqlalchemy.engine import Connection
 
 from objectstore.service.bucket_config import DEFAULT_LIFECYCLE, LIFECYCLE_DELETED, Node, children, text
@@ -184,33 +184,6 @@ def retained_by_lock(repo: ObjectRepository, conn: Connection, bucket: str, row:
         return False
     until, rule = retention(compiled(rules), row.key, row.last_modified)
     return rule is not None and time.time() < until
-
-
-def transition_to_infrequent_access(
-    repo: ObjectRepository,
-    bucket: str,
-    key: str,
-    last_modified: float,
-    etag: str,
-    counted: Counted | None = None,
-) -> bool:
-    """Moves the object to STANDARD_IA if it is still the version that was evaluated; True if it moved.
-
-    Today this changes the object's storage class only: the move of its blobs to the Infrequent Access
-    location is added with the IA tier, here, inside the same step.
-    """
-    with repo.db.write() as conn:
-        row = repo.locked_object(conn, bucket, key)
-        if row is None or row.last_modified != last_modified or row.etag != etag or row.storage_class == IA:
-            return False
-        if retained_by_lock(repo, conn, bucket, row):
-            return False
-        conn.execute(
-            update(objects).where(objects.c.bucket == bucket, objects.c.key == key).values(storage_class=IA)
-        )
-        if counted is not None:
-            counted(conn, 1)
-    return True
 
 
 class LifecycleEnforcer:

@@ -12,7 +12,10 @@ records, not on where the file is), so no key is needed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Connection
 
 from objectstore.service.names import key_identity
 from objectstore.service.placement import INFREQUENT_ACCESS, blob_root, bucket_location
@@ -31,10 +34,12 @@ def transition_to_infrequent_access(
     *,
     etag: str | None = None,
     last_modified: float | None = None,
+    also: Callable[[Connection], None] | None = None,
 ) -> bool:
     """Moves one object to Infrequent Access (blocking). True when it moved; False (nothing changed) when there
     is no such object, it already is Infrequent Access (R2 never transitions back), or it is no longer the
-    version the caller saw (``etag`` and ``last_modified``, when given)."""
+    version the caller saw (``etag`` and ``last_modified``, when given). ``also`` runs in the transaction that
+    switches the object (the lifecycle job counts the transition there)."""
     key = key_identity(raw_key)
     _brow, row = objects.repo.get_object(bucket, key)
     if row is None or row.storage_class == INFREQUENT_ACCESS:
@@ -62,7 +67,7 @@ def transition_to_infrequent_access(
         for _number, blob_id, _blob_key in sources:
             writers.append(objects.blobs.link(blob_id, root))
         moved = {number: w.blob_id for (number, _b, _k), w in zip(sources, writers, strict=True)}
-        switched = objects.repo.switch_blobs(row, moved, INFREQUENT_ACCESS)
+        switched = objects.repo.switch_blobs(row, moved, INFREQUENT_ACCESS, also)
     except FileNotFoundError:
         _abort(writers)
         return False  # replaced or deleted while we linked

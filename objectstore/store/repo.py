@@ -309,10 +309,17 @@ class ObjectRepository:
             also(conn)
         return True
 
-    def switch_blobs(self, seen: Row[Any], moved: dict[int, str], storage_class: str) -> bool:
+    def switch_blobs(
+        self,
+        seen: Row[Any],
+        moved: dict[int, str],
+        storage_class: str,
+        also: Callable[[Connection], None] | None = None,
+    ) -> bool:
         """Points an object at new blobs holding the same stored bytes, with a new storage class, if it is still
         the version ``seen``; the blobs it leaves become garbage. ``moved``: part number (0 for a single-blob
-        object) -> new blob id. False if the object was replaced or deleted meanwhile."""
+        object) -> new blob id. False if the object was replaced or deleted meanwhile. ``also`` runs in the same
+        transaction when the switch happens."""
         with self.db.write() as conn:
             current = self.locked_object(conn, seen.bucket, seen.key)
             version = ("etag", "last_modified", "blob_id", "upload_id")
@@ -333,6 +340,8 @@ class ObjectRepository:
                 )
             now = time.time()
             conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in old])
+            if also is not None:
+                also(conn)
             return True
 
     def delete_object(self, bucket: str, key: str, check: ObjectCheck | None = None) -> Row[Any] | None:

@@ -83,7 +83,7 @@ class Stack:
 
 def build(data_dir: Path, s3_endpoint: str) -> tuple[Any, Any, TokenService, CatalogService]:
     """The wiring: the catalog gets the object store (in process), the token service and temporary credentials."""
-    db = Database(f"sqlite:///{data_dir / 'infra.db'}")
+    db = Database(f"sqlite:///{data_dir / 'lakebox.db'}")
     db.create_schema()
     tokens = TokenService(db, SecretBox.from_data_dir(data_dir))
     repo = ObjectRepository(db)

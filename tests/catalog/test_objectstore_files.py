@@ -23,7 +23,7 @@ from tests.support.atrest import fresh_atrest
 
 @pytest.fixture
 def store(tmp_path: Path) -> ObjectStoreFiles:
-    db = Database(f"sqlite:///{tmp_path / 'infra.db'}")
+    db = Database(f"sqlite:///{tmp_path / 'lakebox.db'}")
     db.create_schema()
     repo = ObjectRepository(db)
     buckets = BucketService(repo)
@@ -51,7 +51,7 @@ def test_catalog_over_the_object_store(store: ObjectStoreFiles, tmp_path: Path) 
     from pyiceberg.schema import Schema
     from pyiceberg.types import LongType, NestedField
 
-    svc = CatalogService(Database(f"sqlite:///{tmp_path / 'infra.db'}"), store)
+    svc = CatalogService(Database(f"sqlite:///{tmp_path / 'lakebox.db'}"), store)
     svc.enable_warehouse("lake")
     svc.namespaces.create(ADMIN_RW, "lake", ("db",), {})
     schema = Schema(NestedField(1, "id", LongType(), required=False))

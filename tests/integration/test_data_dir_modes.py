@@ -73,7 +73,7 @@ def _write_everything(data_dir: Path) -> Path:
 
         created = {p.name for p in data_dir.iterdir()}
         expected = {"root-credentials.json", "metrics"} | (
-            {"infra.db"} if server.database_url is None else set()
+            {"lakebox.db"} if server.database_url is None else set()
         )
         assert expected <= created
         assert _shared(data_dir) == []

@@ -61,7 +61,7 @@ def test_a_bad_direct_io_value_stops_serve_with_a_usage_error(tmp_path: Path) ->
     )
     assert done.returncode == 2
     assert "LAKEBOX_DIRECT_IO: expected true or false, got 'maybe'" in done.stderr
-    assert not (tmp_path / "infra.db").exists()
+    assert not (tmp_path / "lakebox.db").exists()
 
 
 def test_large_reads_ahead_and_a_download_given_up_midway_costs_nothing(tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ def in_flight(data_dir: Path) -> list[Path]:
 
 def indexed(data_dir: Path) -> tuple[int, set[str], set[str]]:
     """(object rows, blobs that rows reference, blobs waiting on the garbage list) read from the side."""
-    db = sqlite3.connect(f"file:{data_dir / 'infra.db'}?mode=ro", uri=True, timeout=30)
+    db = sqlite3.connect(f"file:{data_dir / 'lakebox.db'}?mode=ro", uri=True, timeout=30)
     try:
         count = db.execute("SELECT count(*) FROM s3_object").fetchone()[0]
         blobs = db.execute(

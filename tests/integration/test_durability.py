@@ -25,7 +25,7 @@ from tests.support.server import LakeboxServer, postgres_database
 
 def accounted_blobs(server: LakeboxServer) -> set[str]:
     """Blobs a row references, or that wait in the garbage list for their grace period to end."""
-    db = Database(server.database_url or f"sqlite:///{server.data_dir / 'infra.db'}")
+    db = Database(server.database_url or f"sqlite:///{server.data_dir / 'lakebox.db'}")
     try:
         with db.read() as conn:
             rows = conn.execute(

@@ -237,7 +237,7 @@ def store_cors(server: LakeboxServer, bucket: str, rules: list[Any]) -> None:
 
     import sqlalchemy
 
-    engine = sqlalchemy.create_engine(server.database_url or f"sqlite:///{server.data_dir / 'infra.db'}")
+    engine = sqlalchemy.create_engine(server.database_url or f"sqlite:///{server.data_dir / 'lakebox.db'}")
     with engine.begin() as conn:
         conn.execute(
             sqlalchemy.text("UPDATE s3_bucket SET cors = :cors WHERE name = :name"),

@@ -127,6 +127,8 @@ def test_a_past_expiration_date_removes_exactly_the_matching_objects(server: Lak
 
 
 def test_days_rules_act_through_the_test_clock_and_expiration_beats_transition(server: LakeboxServer) -> None:
+    ia_blobs = server.data_dir / "ia" / "blobs"  # the Infrequent Access tier's default location
+    before = set(ia_blobs.glob("*/*/*"))
     s3 = server.s3()
     bucket = fresh(s3)
     for key in ("old/a", "young/a", "cold/a", "both/a", "edge/a", "warm/a"):
@@ -168,6 +170,7 @@ def test_days_rules_act_through_the_test_clock_and_expiration_beats_transition(s
     assert "StorageClass" not in s3.head_object(Bucket=bucket, Key="young/a")
     listed = {o["Key"]: o["StorageClass"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     assert listed["cold/a"] == "STANDARD_IA"
+    assert len(set(ia_blobs.glob("*/*/*")) - before) == 2  # the two moved objects' blobs live on the IA tier
     assert s3.get_object(Bucket=bucket, Key="cold/a")["Body"].read() == b"data"
 
 

@@ -23,7 +23,7 @@ def blob_files(data_dir: Path) -> set[str]:
 
 def index_state(server: LakeboxServer) -> tuple[int, set[str], int]:
     """(live objects, blobs rows reference, garbage rows)."""
-    db = Database(server.database_url or f"sqlite:///{server.data_dir / 'infra.db'}")
+    db = Database(server.database_url or f"sqlite:///{server.data_dir / 'lakebox.db'}")
     try:
         with db.read() as conn:
             objects = conn.execute(text("SELECT count(*) FROM s3_object")).scalar_one()

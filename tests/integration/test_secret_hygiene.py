@@ -42,7 +42,7 @@ def test_no_secret_in_logs_or_database(tmp_path: Path) -> None:
     assert token_id.encode() in log  # what is logged about a token: its id
     stored = _all_bytes(server.data_dir)
     if server.database_url is None:
-        assert any(p.name.startswith("infra.db") for p in stored)
+        assert any(p.name.startswith("lakebox.db") for p in stored)
     else:
         stored[Path("postgresql")] = _database_dump(server.database_url)
     for what, value in secrets.items():

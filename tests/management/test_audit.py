@@ -184,7 +184,7 @@ def _db_rows(server: LakeboxServer) -> str:
     """Every audit row as text, read straight from the database."""
     from sqlalchemy import create_engine, text
 
-    url = server.database_url or f"sqlite:///{server.data_dir / 'infra.db'}"
+    url = server.database_url or f"sqlite:///{server.data_dir / 'lakebox.db'}"
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -215,7 +215,7 @@ def test_audit_route_permissions_and_bad_input(cf: httpx.Client, account_id: str
 def _sql(server: LakeboxServer, *statements: str) -> None:
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(server.database_url or f"sqlite:///{server.data_dir / 'infra.db'}")
+    engine = create_engine(server.database_url or f"sqlite:///{server.data_dir / 'lakebox.db'}")
     try:
         with engine.begin() as conn:
             for statement in statements:

@@ -28,7 +28,7 @@ def _iso(t: float) -> str:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[AnalyticsService]:
-    db = Database(f"sqlite:///{tmp_path / 'infra.db'}")
+    db = Database(f"sqlite:///{tmp_path / 'lakebox.db'}")
     db.create_schema()
     repo = AnalyticsRepository(db)
     repo.add_counts(

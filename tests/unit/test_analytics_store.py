@@ -21,7 +21,7 @@ from tests.support.server import postgres_database
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     """SQLite, or a fresh PostgreSQL database when the suite runs on PostgreSQL."""
-    value = postgres_database() or f"sqlite:///{tmp_path / 'infra.db'}"
+    value = postgres_database() or f"sqlite:///{tmp_path / 'lakebox.db'}"
     db = Database(value)
     db.create_schema()
     db.dispose()

@@ -26,7 +26,7 @@ from infra.db import Database
 
 @pytest.fixture
 def tokens(tmp_path: Path) -> Iterator[TokenService]:
-    db = Database(f"sqlite:///{tmp_path / 'infra.db'}")
+    db = Database(f"sqlite:///{tmp_path / 'lakebox.db'}")
     db.create_schema()
     yield TokenService(db, SecretBox.from_data_dir(tmp_path))
     db.dispose()
@@ -167,7 +167,7 @@ def test_no_secret_is_stored_in_the_clear(tokens: TokenService, tmp_path: Path) 
     issued = tokens.create(Permission.OBJECT_RW, buckets=("a",))
     temp = tokens.temporary.issue(issued.id, "a", TempPermission.READ_WRITE, prefixes=("p/",))
     tokens.s3_identity(temp.access_key_id, temp.session_token)
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("infra.db*"))
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("lakebox.db*"))
     assert issued.id.encode() in stored  # the file is the right one
     for secret in (issued.token, issued.secret_access_key, temp.secret_access_key, temp.session_token):
         assert secret.encode() not in stored

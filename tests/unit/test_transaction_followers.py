@@ -28,7 +28,7 @@ _changes = Table("follower_test_change", _metadata, Column("name", String(64), p
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(postgres_database() or f"sqlite:///{tmp_path / 'infra.db'}")
+    database = Database(postgres_database() or f"sqlite:///{tmp_path / 'lakebox.db'}")
     database.create_schema()
     with database.write() as conn:
         _metadata.create_all(conn)
