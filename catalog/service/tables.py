@@ -322,9 +322,6 @@ class TableService:
             written = [
                 p for p in plans if p.entity is None or p.metadata_location != p.entity.metadata_location
             ]
-            for p in written:
-                key = key_of(p.metadata_location, bucket)
-                self.ctx.files.write(bucket, key, p.metadata_json.encode(), METADATA_CONTENT_TYPE)
             moves = [
                 PointerMove(
                     p.entity.id,
@@ -351,13 +348,21 @@ class TableService:
                 for p in written
                 if p.entity is None
             ]
+            files = [
+                (key_of(p.metadata_location, bucket), p.metadata_json.encode(), METADATA_CONTENT_TYPE)
+                for p in written
+            ]
+
+            def move_pointers(
+                tx: object, moves: list[PointerMove] = moves, creates: list[Entity] = creates
+            ) -> None:
+                self.ctx.repo.commit(moves, creates, tx)  # type: ignore[arg-type]
+
             try:
-                if moves or creates:
-                    self.ctx.repo.commit(moves, creates)
+                if files:  # the files and the pointer moves in one transaction: a lost race leaves no file
+                    self.ctx.files.write_then(bucket, files, move_pointers)
                 return plans
             except CommitFailed:
-                for p in written:
-                    self.ctx.discard(bucket, key_of(p.metadata_location, bucket))
                 if attempt == attempts - 1 or creates:
                     raise
         raise AssertionError("unreachable")

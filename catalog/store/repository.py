@@ -394,36 +394,45 @@ class CatalogRepository:
                 raise AlreadyExists(f"Already exists: {_dotted(dst[0])}.{dst[1]}") from exc
         return True
 
-    def commit(self, moves: Sequence[PointerMove], creates: Sequence[Entity] = ()) -> None:
-        """Moves every pointer and creates every entity in one transaction, or nothing (CommitFailed)."""
-        with self.db.write() as conn:
-            now = time.time()
-            for move in moves:
-                if move.relocated:
-                    self._claim_location(
-                        conn, self._warehouse_of(conn, move.entity_id), move.new_location_root, move.entity_id
-                    )
-                result = conn.execute(
-                    update(_ENTITY)
-                    .where(_ENTITY.c.id == move.entity_id, _ENTITY.c.metadata_location == move.expected)
-                    .values(
-                        metadata_location=move.new_location,
-                        metadata_json=move.new_json,
-                        location=move.new_location_root,
-                        version=_ENTITY.c.version + 1,
-                        updated_at=now,
-                    )
+    def commit(
+        self, moves: Sequence[PointerMove], creates: Sequence[Entity] = (), conn: Connection | None = None
+    ) -> None:
+        """Moves every pointer and creates every entity in one transaction, or nothing (CommitFailed); in the
+        caller's write transaction ``conn`` when given (the one that stores the new metadata files)."""
+        if conn is None:
+            with self.db.write() as own:
+                self._commit_in(own, moves, creates)
+        else:
+            self._commit_in(conn, moves, creates)
+
+    def _commit_in(self, conn: Connection, moves: Sequence[PointerMove], creates: Sequence[Entity]) -> None:
+        now = time.time()
+        for move in moves:
+            if move.relocated:
+                self._claim_location(
+                    conn, self._warehouse_of(conn, move.entity_id), move.new_location_root, move.entity_id
                 )
-                if result.rowcount != 1:
-                    raise CommitFailed(
-                        "Commit failed: the table was changed concurrently (its metadata location moved); "
-                        "reload and retry"
-                    )
-            for entity in creates:
-                try:
-                    self._insert_entity(conn, entity, replace=False)
-                except AlreadyExists as exc:
-                    raise CommitFailed(f"Commit failed: {exc.message}") from exc
+            result = conn.execute(
+                update(_ENTITY)
+                .where(_ENTITY.c.id == move.entity_id, _ENTITY.c.metadata_location == move.expected)
+                .values(
+                    metadata_location=move.new_location,
+                    metadata_json=move.new_json,
+                    location=move.new_location_root,
+                    version=_ENTITY.c.version + 1,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                raise CommitFailed(
+                    "Commit failed: the table was changed concurrently (its metadata location moved); "
+                    "reload and retry"
+                )
+        for entity in creates:
+            try:
+                self._insert_entity(conn, entity, replace=False)
+            except AlreadyExists as exc:
+                raise CommitFailed(f"Commit failed: {exc.message}") from exc
 
     def _warehouse_of(self, conn: Connection, entity_id: str) -> str:
         row = conn.execute(select(_ENTITY.c.warehouse).where(_ENTITY.c.id == entity_id)).first()

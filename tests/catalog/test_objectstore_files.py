@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,78 @@ def test_catalog_over_the_object_store(store: ObjectStoreFiles, tmp_path: Path) 
     svc.tables.drop(ADMIN_RW, "lake", ("db",), "t", purge=True)
     with pytest.raises(NoSuchKey):
         store.read("lake", key)
+
+
+def _blob_files(tmp_path: Path) -> list[Path]:
+    return [p for p in tmp_path.rglob("*") if p.is_file() and "blobs" in p.parts]
+
+
+def test_write_then_runs_in_the_transaction_that_stores_the_files(store: ObjectStoreFiles) -> None:
+    seen: list[object] = []
+    files = [
+        ("t/metadata/a.json", b'{"a":1}', "application/json"),
+        ("t/metadata/b.json", b"{}", "text/plain"),
+    ]
+    store.write_then("lake", files, seen.append)
+    assert len(seen) == 1
+    assert seen[0] is not None
+    assert store.read("lake", "t/metadata/a.json") == b'{"a":1}'
+    assert store.objects.head("lake", "t/metadata/b.json").content_type == "text/plain"
+
+
+def test_write_then_that_raises_leaves_no_object_and_no_blob(store: ObjectStoreFiles, tmp_path: Path) -> None:
+    before = _blob_files(tmp_path)
+
+    def refuse(conn: object) -> None:
+        raise RuntimeError("the pointer moved")
+
+    with pytest.raises(RuntimeError, match="the pointer moved"):
+        store.write_then("lake", [("t/metadata/a.json", b"{}", "application/json")], refuse)
+    with pytest.raises(NoSuchKey):
+        store.read("lake", "t/metadata/a.json")
+    assert _blob_files(tmp_path) == before
+
+
+def test_write_then_into_a_missing_bucket_stores_nothing(store: ObjectStoreFiles, tmp_path: Path) -> None:
+    from objectstore.service.errors import NoSuchBucket
+
+    before = _blob_files(tmp_path)
+    ran: list[object] = []
+    with pytest.raises(NoSuchBucket):
+        store.write_then("nope", [("k", b"x", "text/plain")], ran.append)
+    assert ran == []
+    assert _blob_files(tmp_path) == before
+
+
+def test_lost_race_over_the_object_store_leaves_no_metadata_file(
+    store: ObjectStoreFiles, tmp_path: Path
+) -> None:
+    """A commit whose compare-and-set loses wrote its metadata file in the same transaction: nothing remains."""
+    from pyiceberg.schema import Schema
+    from pyiceberg.table.update import SetPropertiesUpdate
+
+    from catalog.errors import CommitFailed
+    from catalog.service.core import CatalogSettings
+
+    svc = CatalogService(Database(f"sqlite:///{tmp_path / 'infra.db'}"), store)
+    svc.enable_warehouse("lake")
+    svc.namespaces.create(ADMIN_RW, "lake", ("db",), {})
+    created = svc.tables.create(ADMIN_RW, "lake", ("db",), CreateTable("t", Schema()))
+    svc.ctx.settings = CatalogSettings(commit_retries=0)
+    real_write_then = store.write_then
+    written: list[str] = []
+
+    def racing_write_then(bucket: str, files: Any, then: Any) -> None:
+        written.extend(key for key, _, _ in files)
+        with svc.ctx.repo.db.write() as other:  # another writer's commit lands between planning and ours
+            other.exec_driver_sql("UPDATE catalog_entity SET metadata_location = metadata_location || '.x'")
+        real_write_then(bucket, files, then)
+
+    store.write_then = racing_write_then  # type: ignore[method-assign]
+    with pytest.raises(CommitFailed):
+        svc.tables.commit(ADMIN_RW, "lake", ("db",), "t", [], [SetPropertiesUpdate(updates={"k": "v"})])
+    assert len(written) == 1
+    with pytest.raises(NoSuchKey):
+        store.read("lake", written[0])
+    assert created.metadata_location is not None
+    assert store.read("lake", created.metadata_location.removeprefix("s3://lake/"))
