@@ -91,9 +91,9 @@ def _counterpart(item: Any, before: list[Any], same_identity: list[int], used: s
     return None
 
 
-def merged_json(original_json: str, before: IcebergBaseModel, after: IcebergBaseModel) -> dict[str, Any]:
-    """The document to write after a commit: pyiceberg's ``after`` merged into ``original_json``."""
-    merged: dict[str, Any] = merge_unmodelled(
-        json.loads(original_json), json.loads(model_json(before)), json.loads(model_json(after))
-    )
-    return merged
+def merged_json(original: dict[str, Any], before: dict[str, Any], after: IcebergBaseModel) -> dict[str, Any]:
+    """The document to write after a commit: pyiceberg's ``after`` merged into ``original`` (the stored
+    document), given ``before`` (pyiceberg's dump of it). A new top-level dict; nested values may be shared
+    with ``original``, which is never changed."""
+    merged = merge_unmodelled(original, before, json.loads(model_json(after)))
+    return dict(merged) if merged is original else merged

@@ -20,6 +20,7 @@ from pyiceberg.table.update import TableRequirement
 
 from auth.service.principal import Principal
 from catalog.errors import AlreadyExists, BadRequest, CommitFailed, InvalidArgument, NoSuchTable, NoSuchView
+from catalog.service.base_cache import BaseCache
 from catalog.service.core import Context
 from catalog.service.encryption import (
     CatalogTableUpdate,
@@ -101,6 +102,7 @@ class _Planned:
 class TableService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._bases = BaseCache()
 
     # -- reads
     def list_entities(
@@ -379,7 +381,12 @@ class TableService:
             if not is_create(change.requirements):
                 raise NoSuchTable(f"Table does not exist: {'.'.join(change.namespace)}.{change.name}")
             self.ctx.namespace(bucket, change.namespace)
-        base = parse_table_metadata(entity.metadata_json) if entity is not None else None
+        parsed = (
+            self._bases.get(entity.id, entity.metadata_location, entity.metadata_json)
+            if entity is not None
+            else None
+        )
+        base = parsed.metadata if parsed is not None else None
         base_location = entity.metadata_location if entity is not None else None
         table_updates = [u for u in change.updates if not is_key_update(u)]
         new = commit_metadata(base, base_location, change.requirements, table_updates)  # type: ignore[arg-type]
@@ -394,12 +401,16 @@ class TableService:
                 change.name,
                 entity.location,
             )
-        if entity is None or base is None:
+        if entity is None or parsed is None:
             new_doc = json.loads(dump_metadata(new))
             known = known_paths(None)
         else:  # what pyiceberg does not model is kept as the table's last writer wrote it
-            new_doc = merged_json(entity.metadata_json, base, new)
-            known = known_paths(json.loads(entity.metadata_json)) | {entity.metadata_location}
+            new_doc = (
+                json.loads(dump_metadata(new))  # pyiceberg models every field: nothing to merge back
+                if parsed.exact
+                else merged_json(parsed.doc, parsed.model_doc, new)
+            )
+            known = parsed.known | {entity.metadata_location}
         with_keys(new_doc, keys)
         location = check_metadata_paths(new_doc, bucket, known)
         moved = entity is None or location != entity.location

@@ -12,6 +12,7 @@ import objectstore.store.tables  # noqa: F401
 from catalog.service.catalog import CatalogService
 from catalog.service.tables import CreateTable
 from catalog.store.objectstore_files import ObjectStoreFiles
+from catalog.store.repository import PointerMove
 from infra.db import Database
 from objectstore.service.buckets import BucketService
 from objectstore.service.errors import NoSuchKey
@@ -138,3 +139,46 @@ def test_lost_race_over_the_object_store_leaves_no_metadata_file(
         store.read("lake", written[0])
     assert created.metadata_location is not None
     assert store.read("lake", created.metadata_location.removeprefix("s3://lake/"))
+
+
+def test_parsed_metadata_cache_follows_commits_of_other_workers(
+    store: ObjectStoreFiles, tmp_path: Path
+) -> None:
+    """Two services on one database (two worker processes): each commit builds on the row's current metadata,
+    never on what a worker parsed before the other moved the pointer; unknown fields survive both."""
+    import json
+
+    from pyiceberg.schema import Schema
+    from pyiceberg.table.update import SetPropertiesUpdate
+
+    url = f"sqlite:///{tmp_path / 'infra.db'}"
+    first, second = CatalogService(Database(url), store), CatalogService(Database(url), store)
+    first.enable_warehouse("lake")
+    first.namespaces.create(ADMIN_RW, "lake", ("db",), {})
+    first.tables.create(ADMIN_RW, "lake", ("db",), CreateTable("t", Schema()))
+    entity = first.ctx.repo.get_entity("lake", "db", "t")
+    assert entity is not None
+    doc = json.loads(entity.metadata_json) | {"x-unknown": {"kept": [1, 2]}}
+    first.ctx.repo.commit(
+        [
+            PointerMove(
+                entity.id,
+                entity.metadata_location,
+                entity.metadata_location + "-2",
+                json.dumps(doc),
+                entity.location,
+            )
+        ]
+    )
+    for i in range(6):
+        service = (first, second)[i % 2]
+        result = service.tables.commit(
+            ADMIN_RW, "lake", ("db",), "t", [], [SetPropertiesUpdate(updates={f"k{i}": str(i)})]
+        )
+        assert (
+            json.loads(result.metadata_json)["properties"].items()
+            >= {f"k{j}": str(j) for j in range(i + 1)}.items()
+        )
+    final = json.loads(first.tables.load(ADMIN_RW, "lake", ("db",), "t").metadata_json)
+    assert final["x-unknown"] == {"kept": [1, 2]}
+    assert {f"k{j}" for j in range(6)} <= final["properties"].keys()
