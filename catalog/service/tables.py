@@ -405,10 +405,11 @@ class TableService:
             new_doc = json.loads(dump_metadata(new))
             known = known_paths(None)
         else:  # what pyiceberg does not model is kept as the table's last writer wrote it
+            after_doc = json.loads(dump_metadata(new))
             new_doc = (
-                json.loads(dump_metadata(new))  # pyiceberg models every field: nothing to merge back
+                dict(after_doc)  # pyiceberg models every field: nothing to merge back
                 if parsed.exact
-                else merged_json(parsed.doc, parsed.model_doc, new)
+                else merged_json(parsed.doc, parsed.model_doc, after_doc)
             )
             known = parsed.known | {entity.metadata_location}
         with_keys(new_doc, keys)
