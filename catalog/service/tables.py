@@ -363,6 +363,9 @@ class TableService:
             try:
                 if files:  # the files and the pointer moves in one transaction: a lost race leaves no file
                     self.ctx.files.write_then(bucket, files, move_pointers)
+                for p in written:
+                    if p.entity is not None:
+                        self._bases.warm(p.entity.id, p.metadata_location, p.metadata_json)
                 return plans
             except CommitFailed:
                 if attempt == attempts - 1 or creates:
