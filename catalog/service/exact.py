@@ -8,7 +8,6 @@ that pyiceberg's model never saw."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pyiceberg.typedef import IcebergBaseModel
@@ -91,9 +90,9 @@ def _counterpart(item: Any, before: list[Any], same_identity: list[int], used: s
     return None
 
 
-def merged_json(original_json: str, before: IcebergBaseModel, after: IcebergBaseModel) -> dict[str, Any]:
-    """The document to write after a commit: pyiceberg's ``after`` merged into ``original_json``."""
-    merged: dict[str, Any] = merge_unmodelled(
-        json.loads(original_json), json.loads(model_json(before)), json.loads(model_json(after))
-    )
-    return merged
+def merged_json(original: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The document to write after a commit: ``after`` (pyiceberg's dump after the updates) merged into
+    ``original`` (the stored document), given ``before`` (pyiceberg's dump of it). A new top-level dict; nested
+    values may be shared with the inputs, which are never changed."""
+    merged = merge_unmodelled(original, before, after)
+    return dict(merged) if merged is original or merged is after else merged

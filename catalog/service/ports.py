@@ -3,9 +3,9 @@ composition package. Each has a trivial in-memory double in the test suite."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from auth.service.principal import Principal
 
@@ -15,6 +15,13 @@ class MetadataFiles(Protocol):
 
     def write(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
         """Stores the object; durable before returning."""
+
+    def write_then(
+        self, bucket: str, files: Sequence[tuple[str, bytes, str]], then: Callable[[Any], None] | None
+    ) -> None:
+        """Stores each (key, bytes, content type) durably, then runs ``then`` with the transaction that makes
+        them visible (opaque here: the catalog repository's connection, or None where files live elsewhere).
+        If ``then`` raises, none of the objects is left behind and the exception propagates."""
 
     def read(self, bucket: str, key: str) -> bytes:
         """Returns the object's bytes; raises ``objectstore.service.errors.NoSuchKey`` when absent."""

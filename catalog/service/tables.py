@@ -20,6 +20,7 @@ from pyiceberg.table.update import TableRequirement
 
 from auth.service.principal import Principal
 from catalog.errors import AlreadyExists, BadRequest, CommitFailed, InvalidArgument, NoSuchTable, NoSuchView
+from catalog.service.base_cache import BaseCache
 from catalog.service.core import Context
 from catalog.service.encryption import (
     CatalogTableUpdate,
@@ -101,6 +102,7 @@ class _Planned:
 class TableService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._bases = BaseCache()
 
     # -- reads
     def list_entities(
@@ -322,9 +324,6 @@ class TableService:
             written = [
                 p for p in plans if p.entity is None or p.metadata_location != p.entity.metadata_location
             ]
-            for p in written:
-                key = key_of(p.metadata_location, bucket)
-                self.ctx.files.write(bucket, key, p.metadata_json.encode(), METADATA_CONTENT_TYPE)
             moves = [
                 PointerMove(
                     p.entity.id,
@@ -351,13 +350,24 @@ class TableService:
                 for p in written
                 if p.entity is None
             ]
+            files = [
+                (key_of(p.metadata_location, bucket), p.metadata_json.encode(), METADATA_CONTENT_TYPE)
+                for p in written
+            ]
+
+            def move_pointers(
+                tx: object, moves: list[PointerMove] = moves, creates: list[Entity] = creates
+            ) -> None:
+                self.ctx.repo.commit(moves, creates, tx)  # type: ignore[arg-type]
+
             try:
-                if moves or creates:
-                    self.ctx.repo.commit(moves, creates)
+                if files:  # the files and the pointer moves in one transaction: a lost race leaves no file
+                    self.ctx.files.write_then(bucket, files, move_pointers)
+                for p in written:
+                    if p.entity is not None:
+                        self._bases.warm(p.entity.id, p.metadata_location, p.metadata_json)
                 return plans
             except CommitFailed:
-                for p in written:
-                    self.ctx.discard(bucket, key_of(p.metadata_location, bucket))
                 if attempt == attempts - 1 or creates:
                     raise
         raise AssertionError("unreachable")
@@ -374,7 +384,12 @@ class TableService:
             if not is_create(change.requirements):
                 raise NoSuchTable(f"Table does not exist: {'.'.join(change.namespace)}.{change.name}")
             self.ctx.namespace(bucket, change.namespace)
-        base = parse_table_metadata(entity.metadata_json) if entity is not None else None
+        parsed = (
+            self._bases.get(entity.id, entity.metadata_location, entity.metadata_json)
+            if entity is not None
+            else None
+        )
+        base = parsed.metadata if parsed is not None else None
         base_location = entity.metadata_location if entity is not None else None
         table_updates = [u for u in change.updates if not is_key_update(u)]
         new = commit_metadata(base, base_location, change.requirements, table_updates)  # type: ignore[arg-type]
@@ -389,12 +404,17 @@ class TableService:
                 change.name,
                 entity.location,
             )
-        if entity is None or base is None:
+        if entity is None or parsed is None:
             new_doc = json.loads(dump_metadata(new))
             known = known_paths(None)
         else:  # what pyiceberg does not model is kept as the table's last writer wrote it
-            new_doc = merged_json(entity.metadata_json, base, new)
-            known = known_paths(json.loads(entity.metadata_json)) | {entity.metadata_location}
+            after_doc = json.loads(dump_metadata(new))
+            new_doc = (
+                dict(after_doc)  # pyiceberg models every field: nothing to merge back
+                if parsed.exact
+                else merged_json(parsed.doc, parsed.model_doc, after_doc)
+            )
+            known = parsed.known | {entity.metadata_location}
         with_keys(new_doc, keys)
         location = check_metadata_paths(new_doc, bucket, known)
         moved = entity is None or location != entity.location

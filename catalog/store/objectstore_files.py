@@ -5,7 +5,9 @@ The catalog's service is synchronous and runs in worker threads, so are these ca
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Connection
 
 from objectstore.service.buckets import BucketService
 from objectstore.service.conditions import Conditions
@@ -14,6 +16,7 @@ from objectstore.service.model import WriteOptions
 from objectstore.service.names import key_identity
 from objectstore.service.objects import ObjectService, object_values
 from objectstore.service.space import raise_if_out_of_space
+from objectstore.store.blobs import BlobWriter
 
 _DELETE_BATCH = 1000
 
@@ -24,39 +27,59 @@ class ObjectStoreFiles:
         self.buckets = buckets
 
     def write(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
-        """A whole small object, synchronously: the blob is made durable, then the row points at it.
+        """A whole small object, synchronously: the blob is made durable, then the row points at it."""
+        self.write_then(bucket, [(key, data, content_type)], None)
 
-        Mirrors ``ObjectService.put_object`` for a body already in memory, without the event-loop round trips
+    def write_then(
+        self,
+        bucket: str,
+        files: Sequence[tuple[str, bytes, str]],
+        then: Callable[[Connection], None] | None,
+    ) -> None:
+        """Whole small objects (key, bytes, content type), synchronously: each blob is made durable, then one
+        write transaction points the rows at them and runs ``then`` (the catalog's pointer move), so a commit
+        costs one database commit, and a ``then`` that raises leaves no object behind.
+
+        Mirrors ``ObjectService.put_object`` for bodies already in memory, without the event-loop round trips
         (they cost ~10 ms per metadata file); switch to the object service's own synchronous put once it has one.
         """
-        self.objects.ensure_room(len(data))
-        options, root = self.objects.placed(
-            WriteOptions(content_type=content_type), self.objects.repo.get_bucket(bucket)
-        )
-        writer = self.objects.new_writer(root=root)
+        self.objects.ensure_room(sum(len(data) for _, data, _ in files))
+        writers: list[BlobWriter] = []
         try:
-            writer.write(data)
-            writer.finish()
-            values = object_values(
-                self.objects.atrest,
-                bucket,
-                key,
-                key_identity(key),
-                options,
-                len(data),
-                hashlib.md5(data).hexdigest(),  # noqa: S324 - the S3 ETag is defined as MD5
-                blob_id=writer.blob_id,
-                blob_key=writer.blob_key,
-            )
-            created = self.objects.repo.put_object(values, None, create_bucket=False)
+            bucket_row = self.objects.repo.get_bucket(bucket)
+            rows = []
+            for key, data, content_type in files:
+                options, root = self.objects.placed(WriteOptions(content_type=content_type), bucket_row)
+                writer = self.objects.new_writer(root=root)
+                writers.append(writer)
+                writer.write(data)
+                writer.finish()
+                rows.append(
+                    object_values(
+                        self.objects.atrest,
+                        bucket,
+                        key,
+                        key_identity(key),
+                        options,
+                        len(data),
+                        hashlib.md5(data).hexdigest(),  # noqa: S324 - the S3 ETag is defined as MD5
+                        blob_id=writer.blob_id,
+                        blob_key=writer.blob_key,
+                    )
+                )
+            with self.objects.repo.db.write() as conn:
+                for values in rows:
+                    if not self.objects.repo.put_object_in(conn, values, None, create_bucket=False):
+                        raise NoSuchBucket(BucketName=bucket)
+                if then is not None:
+                    then(conn)
         except BaseException as exc:
-            writer.abort()
+            for writer in writers:
+                writer.abort()
             raise_if_out_of_space(exc)
             raise
-        if not created:
-            writer.abort()
-            raise NoSuchBucket(BucketName=bucket)
-        self.objects.blobs.publish(writer.blob_id)
+        for writer in writers:
+            self.objects.blobs.publish(writer.blob_id)
 
     def read(self, bucket: str, key: str) -> bytes:
         plan = self.objects.plan_read(bucket, key, Conditions())

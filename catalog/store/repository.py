@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, not_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, not_, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -107,14 +107,22 @@ def _entity(row: RowMapping) -> Entity:
 class CatalogRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # What every catalog request reads, compiled once (see Prepared): one autocommit statement each.
+        self._warehouse = db.prepare(select(_WAREHOUSE).where(_WAREHOUSE.c.bucket == bindparam("b_")))
+        self._entity = db.prepare(
+            select(_ENTITY).where(
+                _ENTITY.c.warehouse == bindparam("w_"),
+                _ENTITY.c.namespace == bindparam("n_"),
+                _ENTITY.c.name == bindparam("e_"),
+            )
+        )
 
     # -- warehouses
     def get_warehouse(self, bucket: str) -> Warehouse | None:
-        with self.db.read() as conn:
-            row = conn.execute(select(_WAREHOUSE).where(_WAREHOUSE.c.bucket == bucket)).mappings().first()
+        row = self._warehouse.first({"b_": bucket})
         if row is None:
             return None
-        return Warehouse(row["bucket"], row["warehouse_id"], bool(row["enabled"]), row["created_at"])
+        return Warehouse(row.bucket, row.warehouse_id, bool(row.enabled), row.created_at)
 
     def set_warehouse(self, bucket: str, *, enabled: bool, warehouse_id: str) -> Warehouse:
         now = time.time()
@@ -224,19 +232,20 @@ class CatalogRepository:
 
     # -- tables and views
     def get_entity(self, warehouse: str, namespace: str, name: str) -> Entity | None:
-        with self.db.read() as conn:
-            row = (
-                conn.execute(
-                    select(_ENTITY).where(
-                        _ENTITY.c.warehouse == warehouse,
-                        _ENTITY.c.namespace == namespace,
-                        _ENTITY.c.name == name,
-                    )
-                )
-                .mappings()
-                .first()
-            )
-        return None if row is None else _entity(row)
+        row = self._entity.first({"w_": warehouse, "n_": namespace, "e_": name})
+        if row is None:
+            return None
+        return Entity(
+            row.id,
+            row.warehouse,
+            row.namespace,
+            row.name,
+            row.kind,
+            row.location,
+            row.metadata_location,
+            row.metadata_json,
+            row.version,
+        )
 
     def list_entities(
         self, warehouse: str, namespace: str, kind: str, after: str | None, limit: int | None
@@ -394,36 +403,45 @@ class CatalogRepository:
                 raise AlreadyExists(f"Already exists: {_dotted(dst[0])}.{dst[1]}") from exc
         return True
 
-    def commit(self, moves: Sequence[PointerMove], creates: Sequence[Entity] = ()) -> None:
-        """Moves every pointer and creates every entity in one transaction, or nothing (CommitFailed)."""
-        with self.db.write() as conn:
-            now = time.time()
-            for move in moves:
-                if move.relocated:
-                    self._claim_location(
-                        conn, self._warehouse_of(conn, move.entity_id), move.new_location_root, move.entity_id
-                    )
-                result = conn.execute(
-                    update(_ENTITY)
-                    .where(_ENTITY.c.id == move.entity_id, _ENTITY.c.metadata_location == move.expected)
-                    .values(
-                        metadata_location=move.new_location,
-                        metadata_json=move.new_json,
-                        location=move.new_location_root,
-                        version=_ENTITY.c.version + 1,
-                        updated_at=now,
-                    )
+    def commit(
+        self, moves: Sequence[PointerMove], creates: Sequence[Entity] = (), conn: Connection | None = None
+    ) -> None:
+        """Moves every pointer and creates every entity in one transaction, or nothing (CommitFailed); in the
+        caller's write transaction ``conn`` when given (the one that stores the new metadata files)."""
+        if conn is None:
+            with self.db.write() as own:
+                self._commit_in(own, moves, creates)
+        else:
+            self._commit_in(conn, moves, creates)
+
+    def _commit_in(self, conn: Connection, moves: Sequence[PointerMove], creates: Sequence[Entity]) -> None:
+        now = time.time()
+        for move in moves:
+            if move.relocated:
+                self._claim_location(
+                    conn, self._warehouse_of(conn, move.entity_id), move.new_location_root, move.entity_id
                 )
-                if result.rowcount != 1:
-                    raise CommitFailed(
-                        "Commit failed: the table was changed concurrently (its metadata location moved); "
-                        "reload and retry"
-                    )
-            for entity in creates:
-                try:
-                    self._insert_entity(conn, entity, replace=False)
-                except AlreadyExists as exc:
-                    raise CommitFailed(f"Commit failed: {exc.message}") from exc
+            result = conn.execute(
+                update(_ENTITY)
+                .where(_ENTITY.c.id == move.entity_id, _ENTITY.c.metadata_location == move.expected)
+                .values(
+                    metadata_location=move.new_location,
+                    metadata_json=move.new_json,
+                    location=move.new_location_root,
+                    version=_ENTITY.c.version + 1,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                raise CommitFailed(
+                    "Commit failed: the table was changed concurrently (its metadata location moved); "
+                    "reload and retry"
+                )
+        for entity in creates:
+            try:
+                self._insert_entity(conn, entity, replace=False)
+            except AlreadyExists as exc:
+                raise CommitFailed(f"Commit failed: {exc.message}") from exc
 
     def _warehouse_of(self, conn: Connection, entity_id: str) -> str:
         row = conn.execute(select(_ENTITY.c.warehouse).where(_ENTITY.c.id == entity_id)).first()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from auth.service.errors import ExpiredToken, InvalidToken
 from auth.service.principal import Permission, Principal
@@ -27,6 +28,18 @@ class MemoryFiles:
                 raise NoSuchBucket()
             self.buckets[bucket][key] = data
             self.content_types[(bucket, key)] = content_type
+
+    def write_then(
+        self, bucket: str, files: Sequence[tuple[str, bytes, str]], then: Callable[[Any], None] | None
+    ) -> None:
+        for key, data, content_type in files:
+            self.write(bucket, key, data, content_type)
+        try:
+            if then is not None:
+                then(None)
+        except BaseException:
+            self.delete_keys(bucket, [key for key, _, _ in files])
+            raise
 
     def read(self, bucket: str, key: str) -> bytes:
         with self._lock:

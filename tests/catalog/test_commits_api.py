@@ -157,13 +157,13 @@ def test_transaction_lost_race_moves_nothing(
     real_commit = repo.commit
     raced = {"done": False}
 
-    def racing_commit(moves: Any, creates: Any = ()) -> None:
+    def racing_commit(moves: Any, creates: Any = (), conn: Any = None) -> None:
         if not raced["done"]:
             raced["done"] = True
             # another writer commits to table u first
             r = commit(client, "db", "u", [], [{"action": "set-properties", "updates": {"other": "writer"}}])
             assert r.status_code == 200
-        real_commit(moves, creates)
+        real_commit(moves, creates, conn)
 
     monkeypatch.setattr(repo, "commit", racing_commit)
     monkeypatch.setattr(service.ctx, "settings", type(service.ctx.settings)(commit_retries=0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ import objectstore.store.tables  # noqa: F401
 from catalog.service.catalog import CatalogService
 from catalog.service.tables import CreateTable
 from catalog.store.objectstore_files import ObjectStoreFiles
+from catalog.store.repository import PointerMove
 from infra.db import Database
 from objectstore.service.buckets import BucketService
 from objectstore.service.errors import NoSuchKey
@@ -62,3 +64,121 @@ def test_catalog_over_the_object_store(store: ObjectStoreFiles, tmp_path: Path) 
     svc.tables.drop(ADMIN_RW, "lake", ("db",), "t", purge=True)
     with pytest.raises(NoSuchKey):
         store.read("lake", key)
+
+
+def _blob_files(tmp_path: Path) -> list[Path]:
+    return [p for p in tmp_path.rglob("*") if p.is_file() and "blobs" in p.parts]
+
+
+def test_write_then_runs_in_the_transaction_that_stores_the_files(store: ObjectStoreFiles) -> None:
+    seen: list[object] = []
+    files = [
+        ("t/metadata/a.json", b'{"a":1}', "application/json"),
+        ("t/metadata/b.json", b"{}", "text/plain"),
+    ]
+    store.write_then("lake", files, seen.append)
+    assert len(seen) == 1
+    assert seen[0] is not None
+    assert store.read("lake", "t/metadata/a.json") == b'{"a":1}'
+    assert store.objects.head("lake", "t/metadata/b.json").content_type == "text/plain"
+
+
+def test_write_then_that_raises_leaves_no_object_and_no_blob(store: ObjectStoreFiles, tmp_path: Path) -> None:
+    before = _blob_files(tmp_path)
+
+    def refuse(conn: object) -> None:
+        raise RuntimeError("the pointer moved")
+
+    with pytest.raises(RuntimeError, match="the pointer moved"):
+        store.write_then("lake", [("t/metadata/a.json", b"{}", "application/json")], refuse)
+    with pytest.raises(NoSuchKey):
+        store.read("lake", "t/metadata/a.json")
+    assert _blob_files(tmp_path) == before
+
+
+def test_write_then_into_a_missing_bucket_stores_nothing(store: ObjectStoreFiles, tmp_path: Path) -> None:
+    from objectstore.service.errors import NoSuchBucket
+
+    before = _blob_files(tmp_path)
+    ran: list[object] = []
+    with pytest.raises(NoSuchBucket):
+        store.write_then("nope", [("k", b"x", "text/plain")], ran.append)
+    assert ran == []
+    assert _blob_files(tmp_path) == before
+
+
+def test_lost_race_over_the_object_store_leaves_no_metadata_file(
+    store: ObjectStoreFiles, tmp_path: Path
+) -> None:
+    """A commit whose compare-and-set loses wrote its metadata file in the same transaction: nothing remains."""
+    from pyiceberg.schema import Schema
+    from pyiceberg.table.update import SetPropertiesUpdate
+
+    from catalog.errors import CommitFailed
+    from catalog.service.core import CatalogSettings
+
+    svc = CatalogService(Database(f"sqlite:///{tmp_path / 'lakebox.db'}"), store)
+    svc.enable_warehouse("lake")
+    svc.namespaces.create(ADMIN_RW, "lake", ("db",), {})
+    created = svc.tables.create(ADMIN_RW, "lake", ("db",), CreateTable("t", Schema()))
+    svc.ctx.settings = CatalogSettings(commit_retries=0)
+    real_write_then = store.write_then
+    written: list[str] = []
+
+    def racing_write_then(bucket: str, files: Any, then: Any) -> None:
+        written.extend(key for key, _, _ in files)
+        with svc.ctx.repo.db.write() as other:  # another writer's commit lands between planning and ours
+            other.exec_driver_sql("UPDATE catalog_entity SET metadata_location = metadata_location || '.x'")
+        real_write_then(bucket, files, then)
+
+    store.write_then = racing_write_then  # type: ignore[method-assign]
+    with pytest.raises(CommitFailed):
+        svc.tables.commit(ADMIN_RW, "lake", ("db",), "t", [], [SetPropertiesUpdate(updates={"k": "v"})])
+    assert len(written) == 1
+    with pytest.raises(NoSuchKey):
+        store.read("lake", written[0])
+    assert created.metadata_location is not None
+    assert store.read("lake", created.metadata_location.removeprefix("s3://lake/"))
+
+
+def test_parsed_metadata_cache_follows_commits_of_other_workers(
+    store: ObjectStoreFiles, tmp_path: Path
+) -> None:
+    """Two services on one database (two worker processes): each commit builds on the row's current metadata,
+    never on what a worker parsed before the other moved the pointer; unknown fields survive both."""
+    import json
+
+    from pyiceberg.schema import Schema
+    from pyiceberg.table.update import SetPropertiesUpdate
+
+    url = f"sqlite:///{tmp_path / 'lakebox.db'}"
+    first, second = CatalogService(Database(url), store), CatalogService(Database(url), store)
+    first.enable_warehouse("lake")
+    first.namespaces.create(ADMIN_RW, "lake", ("db",), {})
+    first.tables.create(ADMIN_RW, "lake", ("db",), CreateTable("t", Schema()))
+    entity = first.ctx.repo.get_entity("lake", "db", "t")
+    assert entity is not None
+    doc = json.loads(entity.metadata_json) | {"x-unknown": {"kept": [1, 2]}}
+    first.ctx.repo.commit(
+        [
+            PointerMove(
+                entity.id,
+                entity.metadata_location,
+                entity.metadata_location + "-2",
+                json.dumps(doc),
+                entity.location,
+            )
+        ]
+    )
+    for i in range(6):
+        service = (first, second)[i % 2]
+        result = service.tables.commit(
+            ADMIN_RW, "lake", ("db",), "t", [], [SetPropertiesUpdate(updates={f"k{i}": str(i)})]
+        )
+        assert (
+            json.loads(result.metadata_json)["properties"].items()
+            >= {f"k{j}": str(j) for j in range(i + 1)}.items()
+        )
+    final = json.loads(first.tables.load(ADMIN_RW, "lake", ("db",), "t").metadata_json)
+    assert final["x-unknown"] == {"kept": [1, 2]}
+    assert {f"k{j}" for j in range(6)} <= final["properties"].keys()
