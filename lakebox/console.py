@@ -65,6 +65,7 @@ def create_console_app(services: Services) -> Litestar:
         services.analytics,
         services.audit,
         services.jobs,
+        services.migrations,
     )
 
     @asgi(MOUNT_PATH, is_mount=True, copy_scope=True, include_in_schema=False)

@@ -14,11 +14,12 @@ from audit.api import routes as audit_routes
 from audit.service.audit import AuditLog
 from auth.service.tokens import TokenService
 from infra.jobs import JobStore
-from management.api import accounts, buckets, jobs, locks, objects
+from management.api import accounts, buckets, jobs, locks, migrations, objects
 from management.api.context import Management, authenticate
 from management.api.errors import EXCEPTION_HANDLERS
 from management.service.bucket_config import R2BucketConfig
 from management.service.buckets import R2Buckets
+from management.service.migrations import Migrations
 from management.service.objects import R2Objects
 from management.service.tokens import R2Tokens
 from objectstore.service.bucket_config import BucketConfigService
@@ -61,6 +62,7 @@ def create_management_app(
     analytics: AnalyticsService | None = None,
     audit: AuditLog | None = None,
     job_store: JobStore | None = None,
+    migration_service: Migrations | None = None,
 ) -> Litestar:
     """Routes relative to the mount path; every answer, an unknown route's too, is a v4 envelope."""
     handlers: list[Any] = [*accounts.HANDLERS, buckets.BucketRoutes, *locks.HANDLERS, *objects.HANDLERS]
@@ -70,6 +72,8 @@ def create_management_app(
         handlers += audit_routes.HANDLERS
     if job_store is not None:
         handlers += jobs.HANDLERS
+    if migration_service is not None:
+        handlers += migrations.HANDLERS
     app = Litestar(
         route_handlers=handlers,
         dependencies={"caller": Provide(authenticate, sync_to_thread=True)},
@@ -82,4 +86,5 @@ def create_management_app(
     app.state[analytics_routes.STATE_KEY] = analytics
     app.state[audit_routes.STATE_KEY] = audit
     app.state[jobs.STATE_KEY] = job_store
+    app.state[migrations.STATE_KEY] = migration_service
     return app

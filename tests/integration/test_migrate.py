@@ -1,0 +1,248 @@
+"""Migrations (R2's Super Slurper): a second real lakebox server is the S3-compatible source; the destination
+copies from it in a leased background job, through the management API and the lakebox CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.server import LakeboxServer, running
+
+ENDED = ("completed", "failed", "aborted")
+MIB = 1 << 20
+SMALL_COUNT = 240
+
+
+def _api(server: LakeboxServer) -> httpx.Client:
+    return httpx.Client(
+        base_url=f"{server.console_url}/client/v4",
+        headers={"authorization": f"Bearer {server.token}"},
+        timeout=60,
+    )
+
+
+def _account(server: LakeboxServer) -> str:
+    return str(server.root_credentials()["account_id"])
+
+
+def _body(source: LakeboxServer, source_bucket: str, bucket: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "bucket": bucket,
+        "source_endpoint": source.s3_endpoint,
+        "source_region": "auto",
+        "source_bucket": source_bucket,
+        "source_access_key_id": source.access_key_id,
+        "source_secret_access_key": source.secret_access_key,
+        **extra,
+    }
+
+
+def start(server: LakeboxServer, body: dict[str, Any]) -> dict[str, Any]:
+    with _api(server) as api:
+        response = api.post(f"/accounts/{_account(server)}/lakebox/migrations", json=body)
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()["result"]
+    return found
+
+
+def show(server: LakeboxServer, migration_id: str) -> dict[str, Any]:
+    with _api(server) as api:
+        response = api.get(f"/accounts/{_account(server)}/lakebox/migrations/{migration_id}")
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()["result"]
+    return found
+
+
+def wait_ended(server: LakeboxServer, migration_id: str, timeout: float = 300.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = show(server, migration_id)
+        if found["state"] in ENDED:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"migration {migration_id} did not end: {found}")
+
+
+def _content(i: int) -> bytes:
+    return hashlib.sha256(str(i).encode()).digest() * (1 + i % 7)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeboxServer]:
+    with running(tmp_path_factory.mktemp("source") / "data") as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def dest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeboxServer]:
+    env = {
+        "LAKEBOX_MIGRATION_MULTIPART_MIB": "6",
+        "LAKEBOX_MIGRATION_PART_MIB": "5",
+        "LAKEBOX_JOBS_POLL_MS": "100",
+        "LAKEBOX_JOBS_BATCH_SIZE": "50",
+    }
+    with running(tmp_path_factory.mktemp("dest") / "data", extra_env=env) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def filled(source: LakeboxServer) -> str:
+    """A source bucket of SMALL_COUNT small objects under ``small/``, one multipart-sized object and a few with
+    content headers and user metadata under ``meta/``."""
+    name = "src-" + secrets.token_hex(4)
+    s3 = source.s3()
+    s3.create_bucket(Bucket=name)
+    for i in range(SMALL_COUNT):
+        s3.put_object(Bucket=name, Key=f"small/{i:04d}", Body=_content(i))
+    s3.put_object(Bucket=name, Key="big/blob", Body=_big())
+    for i in range(3):
+        s3.put_object(
+            Bucket=name, Key=f"meta/{i}", Body=b"x" * (i + 1), ContentType="text/csv; charset=utf-8",
+            ContentEncoding="gzip", CacheControl="max-age=60", ContentDisposition="attachment",
+            ContentLanguage="de", Metadata={"owner": f"team-{i}", "x-origin": "s3"},
+        )  # fmt: skip
+    return name
+
+
+def _big() -> bytes:
+    return hashlib.sha256(b"big").digest() * (12 * MIB // 32) + b"tail"
+
+
+def _new_bucket(server: LakeboxServer) -> str:
+    name = "dst-" + secrets.token_hex(4)
+    server.s3().create_bucket(Bucket=name)
+    return name
+
+
+def test_migrates_every_object_with_its_metadata(
+    source: LakeboxServer, dest: LakeboxServer, filled: str
+) -> None:
+    bucket = _new_bucket(dest)
+    created = start(dest, _body(source, filled, bucket))
+    assert created["state"] in ("queued", "running", "completed")
+    assert "source_secret_access_key" not in json.dumps(created)
+    assert source.secret_access_key not in json.dumps(created)
+    done = wait_ended(dest, created["id"])
+    total = SMALL_COUNT + 1 + 3
+    assert done["state"] == "completed", done
+    assert done["objects_copied"] == total
+    assert (done["objects_failed"], done["failures"]) == (0, [])
+    assert done["objects_skipped"] == 0
+    expected_bytes = sum(len(_content(i)) for i in range(SMALL_COUNT)) + len(_big()) + 1 + 2 + 3
+    assert done["bytes_copied"] == expected_bytes
+    assert None not in (done["started_at"], done["finished_at"])
+    s3 = dest.s3()
+    for i in range(SMALL_COUNT):
+        assert s3.get_object(Bucket=bucket, Key=f"small/{i:04d}")["Body"].read() == _content(i)
+    big = s3.get_object(Bucket=bucket, Key="big/blob")
+    assert big["Body"].read() == _big()
+    assert big["ETag"].strip('"').endswith("-3")  # copied in three parts of 5, 5 and 2 MiB
+    for i in range(3):
+        head = s3.head_object(Bucket=bucket, Key=f"meta/{i}")
+        assert head["ContentType"] == "text/csv; charset=utf-8"
+        assert head["ContentEncoding"] == "gzip"
+        assert head["CacheControl"] == "max-age=60"
+        assert head["ContentDisposition"] == "attachment"
+        assert head["ContentLanguage"] == "de"
+        assert head["Metadata"] == {"owner": f"team-{i}", "x-origin": "s3"}
+        assert head["ContentLength"] == i + 1
+    listed = s3.list_objects_v2(Bucket=bucket, MaxKeys=1000)
+    assert listed["KeyCount"] == total
+
+
+def test_prefix_and_skip_versus_overwrite(source: LakeboxServer, dest: LakeboxServer, filled: str) -> None:
+    bucket = _new_bucket(dest)
+    s3 = dest.s3()
+    s3.put_object(Bucket=bucket, Key="meta/0", Body=b"already here")
+    skipped = wait_ended(
+        dest, start(dest, _body(source, filled, bucket, source_prefix="meta/", overwrite=False))["id"]
+    )
+    assert (skipped["state"], skipped["objects_copied"], skipped["objects_skipped"]) == ("completed", 2, 1)
+    assert s3.get_object(Bucket=bucket, Key="meta/0")["Body"].read() == b"already here"
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 3  # nothing outside the prefix
+    overwritten = wait_ended(dest, start(dest, _body(source, filled, bucket, source_prefix="meta/"))["id"])
+    assert (overwritten["objects_copied"], overwritten["objects_skipped"]) == (3, 0)
+    assert s3.get_object(Bucket=bucket, Key="meta/0")["Body"].read() == b"x"
+
+
+def test_object_failures_are_listed_and_the_rest_is_copied(
+    source: LakeboxServer, dest: LakeboxServer, filled: str
+) -> None:
+    bucket = _new_bucket(dest)
+    s3 = dest.s3()
+    s3.put_object(Bucket=bucket, Key="meta/1", Body=b"locked")
+    with _api(dest) as api:
+        rule = {"id": "keep", "enabled": True, "prefix": "meta/1", "condition": {"type": "Indefinite"}}
+        response = api.put(f"/accounts/{_account(dest)}/r2/buckets/{bucket}/lock", json={"rules": [rule]})
+        assert response.status_code == 200, response.text
+    done = wait_ended(dest, start(dest, _body(source, filled, bucket, source_prefix="meta/"))["id"])
+    assert done["state"] == "completed"
+    assert (done["objects_copied"], done["objects_failed"]) == (2, 1)
+    assert [f["key"] for f in done["failures"]] == ["meta/1"]
+    assert done["failures"][0]["error"].startswith("AccessDenied: Access Denied: the object is locked"), done
+
+    assert s3.get_object(Bucket=bucket, Key="meta/1")["Body"].read() == b"locked"
+
+
+def test_a_bad_credential_fails_the_migration_and_the_secret_never_shows(
+    source: LakeboxServer, dest: LakeboxServer, filled: str
+) -> None:
+    bucket = _new_bucket(dest)
+    secret = "Sup3rSecret" + secrets.token_hex(12)
+    body = _body(source, filled, bucket, source_secret_access_key=secret)
+    done = wait_ended(dest, start(dest, body)["id"])
+    assert done["state"] == "failed"
+    assert done["error"].startswith("cannot list the source bucket: SignatureDoesNotMatch"), done["error"]
+    assert done["objects_copied"] == 0
+    with _api(dest) as api:
+        audit = api.get(f"/accounts/{_account(dest)}/lakebox/audit").text
+        listed = api.get(f"/accounts/{_account(dest)}/lakebox/migrations").text
+    assert "/lakebox/migrations" in audit
+    assert dest.log_path is not None
+    for text in (audit, listed, json.dumps(done), dest.log_path.read_text(errors="replace")):
+        assert secret not in text
+        assert source.secret_access_key not in text
+    for path in Path(dest.data_dir).rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def test_bad_requests_answer_exact_errors(dest: LakeboxServer, source: LakeboxServer, filled: str) -> None:
+    account = _account(dest)
+    base = f"/accounts/{account}/lakebox/migrations"
+    with _api(dest) as api:
+        missing = api.post(base, json=_body(source, filled, "no-such-bucket"))
+        assert _error(missing) == (404, 10006)
+        no_secret = {k: v for k, v in _body(source, filled, "x").items() if k != "source_secret_access_key"}
+        answer = api.post(base, json=no_secret)
+        assert _error(answer) == (400, 10040)
+        assert "source_secret_access_key" in answer.json()["errors"][0]["message"]
+        bad_url = api.post(base, json=_body(source, filled, "x", source_endpoint="ftp://host"))
+        assert _error(bad_url) == (400, 10040)
+        unknown = api.get(f"{base}/0123456789abcdef0123456789abcdef")
+        assert _error(unknown) == (404, 10090)
+        unknown_abort = api.post(f"{base}/0123456789abcdef0123456789abcdef/abort")
+        assert _error(unknown_abort) == (404, 10090)
+    anonymous = httpx.get(f"{dest.console_url}/client/v4{base}", timeout=30)
+    assert _error(anonymous) == (401, 10000)
+    assert show_all(dest) == show_all(dest)  # reads change nothing
+
+
+def _error(response: httpx.Response) -> tuple[int, int]:
+    return response.status_code, int(response.json()["errors"][0]["code"])
+
+
+def show_all(server: LakeboxServer) -> list[dict[str, Any]]:
+    with _api(server) as api:
+        found: list[dict[str, Any]] = api.get(f"/accounts/{_account(server)}/lakebox/migrations").json()[
+            "result"
+        ]
+    return found
