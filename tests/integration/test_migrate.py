@@ -340,3 +340,63 @@ def _job(server: LakeboxServer, migration_id: str) -> dict[str, Any]:
         jobs = api.get(f"/accounts/{_account(server)}/lakebox/jobs", params={"kind": "migration"})
     found: dict[str, Any] = next(j for j in jobs.json()["result"] if j["target"] == migration_id)
     return found
+
+
+def test_cli_start_status_list_abort(source: LakeboxServer, dest: LakeboxServer, filled: str) -> None:
+    from tests.support import cli
+
+    bucket = _new_bucket(dest)
+    env = {
+        **cli.server_env(dest),
+        "LAKEBOX_SOURCE_ACCESS_KEY_ID": source.access_key_id,
+        "LAKEBOX_SOURCE_SECRET_ACCESS_KEY": source.secret_access_key,  # from the environment, not argv
+    }
+    started = cli.run(
+        "migrate", "start", "--source-endpoint", source.s3_endpoint, "--source-bucket", filled,
+        "--source-region", "auto", "--prefix", "meta/", "--skip-existing", bucket, "--json", env=env,
+    )  # fmt: skip
+    assert started.returncode == 0, cli.err(started)
+    created = json.loads(started.stdout)
+    assert created["source"] == {
+        "endpoint": source.s3_endpoint, "region": "auto", "bucket": filled, "prefix": "meta/",
+        "access_key_id": source.access_key_id,
+    }  # fmt: skip
+    assert created["destination"] == {"bucket": bucket, "overwrite": False}
+    assert source.secret_access_key not in started.stdout.decode()
+    wait_ended(dest, created["id"])
+    status = cli.run("migrate", "status", created["id"], "--json", env=env)
+    assert status.returncode == 0, cli.err(status)
+    shown = json.loads(status.stdout)
+    assert (shown["state"], shown["objects_copied"], shown["failures"]) == ("completed", 3, [])
+    human = cli.run("migrate", "status", created["id"], env=env).stdout.decode()
+    assert f"{created['id']}  completed" in human
+    assert "copied=3" in human
+    listed = cli.run("migrate", "list", "--json", env=env)
+    assert created["id"] in [m["id"] for m in json.loads(listed.stdout)]
+    assert created["id"] in cli.run("migrate", "list", env=env).stdout.decode()
+    ended = cli.run("migrate", "abort", created["id"], "--json", env=env)
+    assert ended.returncode == 1
+    assert "MigrationEnded" in cli.err(ended)
+    assert len(cli.err(ended).splitlines()) == 1
+    missing = cli.run("migrate", "status", "0123456789abcdef0123456789abcdef", env=env)
+    assert missing.returncode == 1
+    assert "lakebox migrate list shows the migrations" in cli.err(missing)
+    no_secret = cli.run(
+        "migrate", "start", "--source-endpoint", source.s3_endpoint, "--source-bucket", filled,
+        "--source-access-key-id", "x", bucket, env=cli.server_env(dest),
+    )  # fmt: skip
+    assert no_secret.returncode == 2
+    assert "--source-secret-access-key" in cli.err(no_secret)
+
+
+def test_cli_abort_of_a_running_migration(source: LakeboxServer, many: str, tmp_path: Path) -> None:
+    from tests.support import cli
+
+    env = {"LAKEBOX_JOBS_BATCH_SIZE": "2", "LAKEBOX_JOBS_POLL_MS": "100"}
+    with running(tmp_path / "data", extra_env=env) as server:
+        bucket = _new_bucket(server)
+        migration_id = start(server, _body(source, many, bucket))["id"]
+        _wait_copied(server, migration_id, 5)
+        aborted = cli.run("migrate", "abort", migration_id, "--json", env=cli.server_env(server))
+        assert aborted.returncode == 0, cli.err(aborted)
+        assert json.loads(aborted.stdout)["state"] == "aborted"
