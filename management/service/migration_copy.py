@@ -27,7 +27,7 @@ from infra.jobs import JobRun
 from management.service.migrations import Migrations, secret_context
 from management.store.migrations import COMPLETED, ENDED, FAILED, QUEUED, RUNNING
 from objectstore.service.conditions import Conditions
-from objectstore.service.errors import NoSuchKey, StoreError
+from objectstore.service.errors import NoSuchBucket, NoSuchKey, StoreError
 from objectstore.service.model import PutIntegrity, WriteOptions
 from objectstore.service.multipart import MultipartService, RequestedPart
 from objectstore.service.objects import ObjectService
@@ -46,6 +46,10 @@ class CopyLimits:
 
 class SourceUnusable(Exception):
     """The source cannot be listed (bad credentials, no such bucket): the migration fails."""
+
+
+class DestinationGone(Exception):
+    """The destination bucket was deleted while the migration ran: the migration fails."""
 
 
 def _error_text(exc: BaseException) -> str:
@@ -112,7 +116,12 @@ class MigrationCopier:
                     if self.migrations.ended(row.id):
                         return
                     run.save({"after": after})  # renews the lease during a long batch
-                self._copy_one(run, source, row, item)
+                try:
+                    self._copy_one(run, source, row, item)
+                except DestinationGone:
+                    error = f"the destination bucket {row.bucket} no longer exists"
+                    self.repo.move(row.id, FAILED, only_from=(RUNNING,), error=error, finished_at=run.now())
+                    return
                 after = item["Key"]
             if not page:
                 break
@@ -144,6 +153,8 @@ class MigrationCopier:
                 run.count("objects_skipped")
                 return
             size = anyio.from_thread.run(self._copy, source, row, key)
+        except NoSuchBucket:
+            raise DestinationGone() from None
         except (ClientError, BotoCoreError, StoreError, ValueError) as exc:
             self.repo.record_failure(row.id, key, _error_text(exc), run.now())
             return

@@ -400,3 +400,75 @@ def test_cli_abort_of_a_running_migration(source: LakeboxServer, many: str, tmp_
         aborted = cli.run("migrate", "abort", migration_id, "--json", env=cli.server_env(server))
         assert aborted.returncode == 0, cli.err(aborted)
         assert json.loads(aborted.stdout)["state"] == "aborted"
+
+
+def test_permissions_and_the_audit_entry(source: LakeboxServer, dest: LakeboxServer, filled: str) -> None:
+    """Admin Read & Write creates and aborts, Admin Read reads, object tokens reach nothing; the creation is
+    audited once with its actor and the migration's id, never the secret."""
+    from tests.support.admin import token_policy
+
+    account = _account(dest)
+    base = f"/accounts/{account}/lakebox/migrations"
+    bucket = _new_bucket(dest)
+    with _api(dest) as api:
+        tokens = {}
+        for permission in ("admin-ro", "object-rw", "object-ro"):
+            made = api.post("/user/tokens", json=token_policy(account, permission))
+            assert made.status_code == 200, made.text
+            tokens[permission] = made.json()["result"]["value"]
+        created = api.post(base, json=_body(source, filled, bucket, source_prefix="meta/"))
+        assert created.status_code == 200, created.text
+        migration_id = created.json()["result"]["id"]
+        wait_ended(dest, migration_id)
+        entries = api.get(f"/accounts/{account}/lakebox/audit").json()["result"]
+    mine = [e for e in entries if e["action"] == f"POST /client/v4{base}" and e["target"] == migration_id]
+    assert len(mine) == 1, entries
+    assert (mine[0]["actor"], mine[0]["outcome"]) == (dest.access_key_id, "success")
+    assert source.secret_access_key not in json.dumps(entries)
+
+    def call(token: str, method: str, path: str, body: Any = None) -> tuple[int, int]:
+        with httpx.Client(base_url=f"{dest.console_url}/client/v4", timeout=60) as client:
+            answer = client.request(method, path, json=body, headers={"authorization": f"Bearer {token}"})
+        code = 0 if answer.status_code == 200 else int(answer.json()["errors"][0]["code"])
+        return answer.status_code, code
+
+    create_body = _body(source, filled, bucket)
+    reader = tokens["admin-ro"]
+    assert call(reader, "GET", base) == (200, 0)
+    assert call(reader, "GET", f"{base}/{migration_id}") == (200, 0)
+    assert call(reader, "POST", base, create_body) == (403, 10000)
+    assert call(reader, "POST", f"{base}/{migration_id}/abort") == (403, 10000)
+    for permission in ("object-rw", "object-ro"):
+        token = tokens[permission]
+        assert call(token, "GET", base) == (403, 10000)
+        assert call(token, "GET", f"{base}/{migration_id}") == (403, 10000)
+        assert call(token, "POST", base, create_body) == (403, 10000)
+    assert len(show_all(dest)) == len({m["id"] for m in show_all(dest)})
+
+
+def test_a_destination_deleted_mid_copy_fails_the_migration(
+    source: LakeboxServer, many: str, tmp_path: Path
+) -> None:
+    env = {"LAKEBOX_JOBS_BATCH_SIZE": "2", "LAKEBOX_JOBS_POLL_MS": "100"}
+    with running(tmp_path / "data", extra_env=env) as server:
+        bucket = _new_bucket(server)
+        migration_id = start(server, _body(source, many, bucket))["id"]
+        _wait_copied(server, migration_id, 5)
+        with _api(server) as api:
+            # The bucket is not empty: emptied by a second client racing the copy, then deleted.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                s3 = server.s3()
+                keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+                if keys:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
+                if api.delete(f"/accounts/{_account(server)}/r2/buckets/{bucket}").status_code == 200:
+                    break
+            else:
+                raise AssertionError("the bucket could not be emptied and deleted")
+        done = wait_ended(server, migration_id)
+        assert (done["state"], done["error"]) == (
+            "failed",
+            f"the destination bucket {bucket} no longer exists",
+        )
+        assert done["objects_failed"] == 0
