@@ -472,3 +472,85 @@ def test_a_destination_deleted_mid_copy_fails_the_migration(
             f"the destination bucket {bucket} no longer exists",
         )
         assert done["objects_failed"] == 0
+
+
+class _LyingSource:
+    """An S3 endpoint in front of the source server that forwards every request unchanged (the Host header kept,
+    so signatures still verify), except GETs of two keys: ``meta/0`` answers 404 NoSuchKey (deleted after the
+    listing) and ``meta/1`` arrives with one byte flipped (its ETag still the MD5 of the true bytes)."""
+
+    def __init__(self, upstream: LakeboxServer) -> None:
+        import http.client
+        import http.server
+        import threading
+        from urllib.parse import urlsplit
+
+        target = urlsplit(upstream.s3_endpoint)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.split("?")[0].endswith("/meta/0"):
+                    body = b"<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+                    self.send_response(404)
+                    self.send_header("content-type", "application/xml")
+                    self.send_header("content-length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                self._forward(flip=self.path.split("?")[0].endswith("/meta/1"))
+
+            def do_HEAD(self) -> None:
+                self._forward(flip=False)
+
+            def _forward(self, flip: bool) -> None:
+                conn = http.client.HTTPConnection(target.hostname or "", target.port, timeout=60)
+                conn.request(self.command, self.path, headers=dict(self.headers.items()))
+                answer = conn.getresponse()
+                body = answer.read()
+                if flip and body:
+                    body = bytes([body[0] ^ 1]) + body[1:]
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+                conn.close()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_missing_source_key_and_a_corrupt_body_are_listed_as_failures(
+    source: LakeboxServer, dest: LakeboxServer, filled: str
+) -> None:
+    lying = _LyingSource(source)
+    try:
+        bucket = _new_bucket(dest)
+        body = _body(source, filled, bucket, source_prefix="meta/", source_endpoint=lying.endpoint)
+        done = wait_ended(dest, start(dest, body)["id"])
+    finally:
+        lying.close()
+    assert done["state"] == "completed", done
+    assert (done["objects_copied"], done["objects_failed"]) == (1, 2)
+    assert done["failures"] == [
+        {"key": "meta/0", "error": "NoSuchKey: The specified key does not exist."},
+        {
+            "key": "meta/1",
+            "error": "BadDigest: The Content-MD5 you specified did not match what we received.",
+        },
+    ]
+    keys = [o["Key"] for o in dest.s3().list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == ["meta/2"]  # nothing half-written for the two failures
