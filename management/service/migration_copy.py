@@ -35,6 +35,9 @@ from objectstore.service.objects import ObjectService
 CHUNK = 1 << 20
 _PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
 STATE_CHECK_SECONDS = 0.5  # how often a running copy looks for an abort
+MAX_PARTS = 10_000
+# As Super Slurper: objects in S3's archive tiers cannot be read without a restore; they are listed, not copied.
+ARCHIVED = ("GLACIER", "DEEP_ARCHIVE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +151,10 @@ class MigrationCopier:
 
     def _copy_one(self, run: JobRun, source: Any, row: Any, item: dict[str, Any]) -> None:
         key: str = item["Key"]
+        if item.get("StorageClass") in ARCHIVED:
+            error = f"InvalidObjectState: stored in {item['StorageClass']}; restore it and copy it separately"
+            self.repo.record_failure(row.id, key, error, run.now())
+            return
         try:
             if not row.overwrite and self._existed_before(row, key):
                 run.count("objects_skipped")
@@ -158,7 +165,8 @@ class MigrationCopier:
         except (ClientError, BotoCoreError, StoreError, ValueError) as exc:
             self.repo.record_failure(row.id, key, _error_text(exc), run.now())
             return
-        self.repo.clear_failure(row.id, key)
+        if run.resumed:  # a key that failed before a takeover may succeed now
+            self.repo.clear_failure(row.id, key)
         run.count("objects_copied")
         run.count("bytes_copied", size)
 
@@ -206,8 +214,9 @@ class MigrationCopier:
         try:
             parts: list[RequestedPart] = []
             offset, number = 0, 1
+            part_bytes = max(self.limits.part_bytes, -(-size // MAX_PARTS))
             while offset < size:
-                length = min(self.limits.part_bytes, size - offset)
+                length = min(part_bytes, size - offset)
                 part = await self.multipart.upload_part(
                     bucket, key, upload.upload_id, number, _read(body, length),
                     PutIntegrity(content_length=length), None,
