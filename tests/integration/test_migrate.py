@@ -32,7 +32,7 @@ from tests.support.migrate import (
     wait_copied,
     wait_ended,
 )  # fmt: skip
-from tests.support.server import LakeboxServer, running
+from tests.support.server import LakeboxServer, postgres_database, running
 
 FIXTURES = (source_server, dest_server, filled_bucket, many_bucket)  # module-scoped, by their names
 
@@ -164,7 +164,9 @@ def test_a_killed_destination_resumes_from_its_checkpoint(
         "LAKEBOX_JOBS_LEASE_SECONDS": "3",
         "LAKEBOX_JOBS_POLL_MS": "100",
     }
-    server = LakeboxServer(tmp_path / "data", extra_env=env).start()
+    server = LakeboxServer(tmp_path / "data", extra_env=env, database_url=postgres_database()).start(
+        timeout=120
+    )
     try:
         bucket = new_bucket(server)
         migration_id = start(server, migration_body(source, many, bucket))["id"]
@@ -172,7 +174,7 @@ def test_a_killed_destination_resumes_from_its_checkpoint(
         assert before["state"] == "running", before  # mid-migration
         server.kill()
         restarted_at = time.time()
-        server.start()
+        server.start(timeout=120)
         done = wait_ended(server, migration_id)
         assert done["state"] == "completed", done
         assert done["objects_copied"] == MANY  # each object counted once, across the kill
