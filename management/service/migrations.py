@@ -141,6 +141,9 @@ class Migrations:
             "objects_skipped": int(progress.get("objects_skipped", 0)),
             "objects_failed": self.repo.failure_count(row.id),
             "last_key": progress.get("last_key"),
+            # A run that hit a transient error (the source unreachable, a 5xx) retries from its checkpoint.
+            "attempts": job.attempts if job is not None else 0,
+            "last_error": job.last_error if job is not None else None,
             "created_by": row.created_by,
             "created_at": _time(row.created_at),
             "started_at": _time(row.started_at),

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from tests.support.migrate import (
     LyingSource,
+    account_of,
+    api_client,
     dest_server,
     filled_bucket,
     many_bucket,
     migration_body,
     new_bucket,
+    show,
     source_server,
     start,
     wait_copied,
@@ -104,3 +108,23 @@ def test_a_missing_key_a_corrupt_body_and_an_archived_object_are_listed_as_failu
         },
     ]
     assert "Contents" not in dest.s3().list_objects_v2(Bucket=bucket)  # nothing half-written
+
+
+def test_an_unreachable_source_is_retried_and_can_be_aborted(
+    source: LakeboxServer, dest: LakeboxServer, filled: str
+) -> None:
+    from tests.support.server import free_port
+
+    bucket = new_bucket(dest)
+    body = migration_body(source, filled, bucket, source_endpoint=f"http://127.0.0.1:{free_port()}")
+    migration_id = start(dest, body)["id"]
+    deadline = time.monotonic() + 120
+    while (found := show(dest, migration_id))["last_error"] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert found["state"] == "running"  # a transient error: the job retries from its checkpoint
+    assert "EndpointConnectionError" in found["last_error"]
+    assert found["attempts"] >= 1
+    with api_client(dest) as api:
+        aborted = api.post(f"/accounts/{account_of(dest)}/lakebox/migrations/{migration_id}/abort")
+    assert aborted.json()["result"]["state"] == "aborted"
+    assert "Contents" not in dest.s3().list_objects_v2(Bucket=bucket)
