@@ -21,6 +21,7 @@ import anyio.to_thread
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ConnectionError as SourceConnectionError
 
 from auth.service.secretbox import SecretBox
 from infra.jobs import JobRun
@@ -162,6 +163,8 @@ class MigrationCopier:
             size = anyio.from_thread.run(self._copy, source, row, key)
         except NoSuchBucket:
             raise DestinationGone() from None
+        except SourceConnectionError:
+            raise  # the source went away: the job retries from its checkpoint rather than fail every key
         except (ClientError, BotoCoreError, StoreError, ValueError) as exc:
             self.repo.record_failure(row.id, key, _error_text(exc), run.now())
             return
