@@ -6,6 +6,7 @@
 | ``analytics-sample`` | | samples every bucket's storage, prunes analytics and the audit log past retention |
 | ``lifecycle-schedule`` | | keeps one ``lifecycle`` job per bucket (adds new buckets', drops deleted ones') |
 | ``lifecycle`` | bucket | applies the bucket's lifecycle rules: expirations, transitions, upload aborts |
+| ``migration`` | migration id | copies a source bucket into a lakebox bucket (management.service.migration_copy) |
 
 Every worker registers the handlers and runs ``JobRunner.run_due`` from a background task; the leases decide which
 worker of which node does each run.
@@ -23,6 +24,8 @@ from sqlalchemy.engine import Connection
 from infra.jobs import JobRun, JobRunner, JobStore
 from lakebox.services import Services
 from lakebox.settings import Settings
+from management.service.migration_copy import CopyLimits, MigrationCopier
+from management.service.migrations import MIGRATION
 from objectstore.service.lifecycle import (
     LifecycleEnforcer,
     abort_after,
@@ -68,6 +71,13 @@ def build_runner(services: Services, multipart: MultipartService) -> JobRunner:
     runner.register(ANALYTICS_SAMPLE, sample_analytics)
     runner.register(LIFECYCLE_SCHEDULE, lambda run: schedule_lifecycle(services, run))
     runner.register(LIFECYCLE, Lifecycle(services, multipart).run)
+    limits = CopyLimits(
+        batch=max(1, settings.jobs_batch_size),
+        multipart_bytes=max(1, settings.migration_multipart_mib) << 20,
+        part_bytes=max(5, settings.migration_part_mib) << 20,
+    )
+    copier = MigrationCopier(services.migrations, services.secret_box, services.objects, multipart, limits)
+    runner.register(MIGRATION, copier.run)
     return runner
 
 

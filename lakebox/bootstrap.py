@@ -13,6 +13,7 @@ from typing import Any
 import auth.store.tables  # noqa: F401
 import catalog.store.models  # noqa: F401
 import infra.jobs  # noqa: F401
+import management.store.migrations
 import management.store.tables  # noqa: F401
 import objectstore.store.tables
 import objectstore.store.uploads  # noqa: F401

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from lakebox.commands import audit, buckets, bulk, jobs, keys, login, objects, serve, tokens
+from lakebox.commands import audit, buckets, bulk, jobs, keys, login, migrate, objects, serve, tokens
 
 
 @click.group()
@@ -29,3 +29,4 @@ main.add_command(tokens.token)
 main.add_command(keys.key)
 main.add_command(audit.audit)
 main.add_command(jobs.jobs)
+main.add_command(migrate.migrate)

@@ -65,6 +65,7 @@ def create_console_app(services: Services) -> Litestar:
             public_url=services.settings.public_bucket_url,
         ),
         services.jobs,
+        services.migrations,
         extensions=[
             (analytics_routes.HANDLERS, analytics_routes.STATE_KEY, services.analytics),
             (audit_routes.HANDLERS, audit_routes.STATE_KEY, services.audit),

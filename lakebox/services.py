@@ -16,6 +16,8 @@ from infra.db import Database
 from infra.jobs import JobStore
 from lakebox.metrics import Metrics, metrics_dir
 from lakebox.settings import Settings
+from management.service.migrations import Migrations
+from management.store.migrations import MigrationRepository
 from objectstore.service.atrest import AtRest, open_keyring
 from objectstore.service.buckets import BucketService
 from objectstore.service.objects import ObjectService
@@ -42,7 +44,8 @@ class Services:
         self.settings = settings
         self.db = Database(settings.db_url)
         self.jobs = JobStore(self.db)
-        self.tokens = TokenService(self.db, SecretBox.from_data_dir(settings.data_dir))
+        self.secret_box = SecretBox.from_data_dir(settings.data_dir)
+        self.tokens = TokenService(self.db, self.secret_box)
         repo = ObjectRepository(self.db)
         keyring = open_keyring(
             MasterKeyRepository(self.db),
@@ -68,6 +71,7 @@ class Services:
             sample_interval=float(settings.analytics_sample_seconds),
             housekeeping=[self.audit.prune],
         )
+        self.migrations = Migrations(MigrationRepository(self.db), self.jobs, self.secret_box, self.buckets)
         self._catalog_lock = threading.Lock()
         self._catalog: CatalogService | None = None
 

@@ -72,6 +72,9 @@ class Settings:
     reap_interval_seconds: int = 5  # garbage blobs
     # Seconds between two lifecycle passes over each bucket (R2 acts within 24 hours; lakebox within this).
     lifecycle_interval_seconds: int = 300
+    # Migrations (R2's Super Slurper): objects of at least this size are copied in parts of the second size.
+    migration_multipart_mib: int = 100
+    migration_part_mib: int = 16
     # Writes are refused (507 InsufficientStorage) when they would leave less than this free on the data dir's
     # file system, so that deletes always have room to commit and free space.
     disk_reserve_mib: int = 128

@@ -27,6 +27,8 @@ CODE_NAMES = {
     10008: "BucketNotEmpty",
     10073: "BucketAlreadyExists",
     1003: "NoSuchToken",
+    10090: "NoSuchMigration",
+    10091: "MigrationEnded",
 }
 NEXT_STEP = {
     10000: "check --token/LAKEBOX_TOKEN, or run lakebox login",
@@ -34,6 +36,7 @@ NEXT_STEP = {
     10006: "lakebox bucket list shows the buckets",
     10008: "delete its objects first",
     1003: "lakebox token list shows the tokens",
+    10090: "lakebox migrate list shows the migrations",
 }
 
 

@@ -10,11 +10,12 @@ from litestar.di import Provide
 
 from auth.service.tokens import TokenService
 from infra.jobs import JobStore
-from management.api import accounts, buckets, jobs, locks, objects
+from management.api import accounts, buckets, jobs, locks, migrations, objects
 from management.api.context import Management, authenticate
 from management.api.errors import EXCEPTION_HANDLERS
 from management.service.bucket_config import R2BucketConfig
 from management.service.buckets import R2Buckets
+from management.service.migrations import Migrations
 from management.service.objects import R2Objects
 from management.service.tokens import R2Tokens
 from objectstore.service.bucket_config import BucketConfigService
@@ -55,6 +56,7 @@ def build_management(
 def create_management_app(
     management: Management,
     job_store: JobStore | None = None,
+    migration_service: Migrations | None = None,
     extensions: Sequence[tuple[list[Any], str, object]] = (),
 ) -> Litestar:
     """Routes relative to the mount path; every answer, an unknown route's too, is a v4 envelope.
@@ -64,6 +66,8 @@ def create_management_app(
     handlers: list[Any] = [*accounts.HANDLERS, buckets.BucketRoutes, *locks.HANDLERS, *objects.HANDLERS]
     if job_store is not None:
         handlers += jobs.HANDLERS
+    if migration_service is not None:
+        handlers += migrations.HANDLERS
     for routes, _, _ in extensions:
         handlers += routes
     app = Litestar(
@@ -76,6 +80,7 @@ def create_management_app(
     )
     app.state["management"] = management
     app.state[jobs.STATE_KEY] = job_store
+    app.state[migrations.STATE_KEY] = migration_service
     for _, state_key, value in extensions:
         app.state[state_key] = value
     return app

@@ -37,6 +37,8 @@ _MANAGEMENT_STATUS: dict[type[mgmt.ManagementError], int] = {
     mgmt.NoSuchWarehouse: 404,
     mgmt.CatalogConflict: 409,
     mgmt.NotImplementedYet: 501,
+    mgmt.NoSuchMigration: 404,
+    mgmt.MigrationEnded: 409,
 }
 
 # S3 code -> (status, Cloudflare code); others keep the S3 status with R2's generic 10040 (bad request) code.

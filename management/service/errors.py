@@ -66,3 +66,15 @@ class NotImplementedYet(ManagementError):
 
     def __init__(self, feature: str) -> None:
         super().__init__(f"{feature}: not implemented in lakebox yet")
+
+
+class NoSuchMigration(ManagementError):
+    code = 10090
+    default_message = "The migration does not exist."
+
+
+class MigrationEnded(ManagementError):
+    """An abort of a migration that already completed, failed or was aborted."""
+
+    code = 10091
+    default_message = "The migration has already ended."
