@@ -21,7 +21,7 @@ log = logging.getLogger("lakebox.audit")
 PEEK_LIMIT = 64 * 1024
 _XML_CODE = re.compile(rb"<Code>([^<]{1,64})</Code>")
 # Path segments followed by the name of what a console route changes.
-_TARGET_AFTER = ("buckets", "r2-catalog", "tokens", "r2", "custom", "queues")
+_TARGET_AFTER = ("buckets", "r2-catalog", "tokens", "r2", "custom", "queues", "migrations")
 _CREATED_KEYS = ("id", "name", "accessKeyId", "access_key_id")
 
 

@@ -128,6 +128,7 @@ def test_audit_targets_and_peeked_codes() -> None:
     assert console_target("/client/v4/accounts/a/r2/buckets") == ""
     assert console_target("/client/v4/accounts/a/r2/temp-access-credentials") == ""
     assert console_target("/client/v4/accounts/a/r2/buckets/logs/domains/managed") == "logs"
+    assert console_target("/client/v4/accounts/a/lakebox/migrations/m-1/abort") == "m-1"
     # Only a code or a created name/id is taken from an answer, never the token value beside it.
     assert _peek(b'{"success":false,"errors":[{"code":10004,"message":"x"}]}', 409) == ("10004", "")
     assert _peek(b'{"result":{"id":"t1","value":"SECRET"}}', 200) == ("", "t1")
