@@ -14,11 +14,12 @@ from audit.api import routes as audit_routes
 from audit.service.audit import AuditLog
 from auth.service.tokens import TokenService
 from infra.jobs import JobStore
-from management.api import accounts, buckets, jobs, locks, objects
+from management.api import accounts, buckets, jobs, locks, maintenance, objects
 from management.api.context import Management, authenticate
 from management.api.errors import EXCEPTION_HANDLERS
 from management.service.bucket_config import R2BucketConfig
 from management.service.buckets import R2Buckets
+from management.service.maintenance import R2Maintenance
 from management.service.objects import R2Objects
 from management.service.tokens import R2Tokens
 from objectstore.service.bucket_config import BucketConfigService
@@ -53,6 +54,7 @@ def build_management(
         objects=R2Objects(object_service),
         r2_tokens=R2Tokens(tokens, account_id),
         locks=LockService(LockRepository(bucket_service.repo.db)),
+        maintenance=R2Maintenance(bucket_service, catalog),
     )
 
 
@@ -63,7 +65,13 @@ def create_management_app(
     job_store: JobStore | None = None,
 ) -> Litestar:
     """Routes relative to the mount path; every answer, an unknown route's too, is a v4 envelope."""
-    handlers: list[Any] = [*accounts.HANDLERS, buckets.BucketRoutes, *locks.HANDLERS, *objects.HANDLERS]
+    handlers: list[Any] = [
+        *accounts.HANDLERS,
+        buckets.BucketRoutes,
+        *locks.HANDLERS,
+        *maintenance.HANDLERS,
+        *objects.HANDLERS,
+    ]
     if analytics is not None:
         handlers += analytics_routes.HANDLERS
     if audit is not None:
