@@ -71,6 +71,11 @@ class Settings:
     reap_interval_seconds: int = 5  # garbage blobs
     # Seconds between two lifecycle passes over each bucket (R2 acts within 24 hours; lakebox within this).
     lifecycle_interval_seconds: int = 300
+    # Catalog table maintenance (compaction, snapshot expiration, orphan-file cleanup): seconds between two runs of
+    # each kind on a table, and how old an unreferenced file under a table's location must be before it is deleted
+    # (files a writer has uploaded but not yet committed must survive).
+    maintenance_interval_seconds: int = 3600
+    maintenance_orphan_grace_seconds: int = 3 * 86400
     # Writes are refused (507 InsufficientStorage) when they would leave less than this free on the data dir's
     # file system, so that deletes always have room to commit and free space.
     disk_reserve_mib: int = 128

@@ -115,6 +115,17 @@ class MaintenanceRepository:
                 )
             )
 
+    def tables_of(self, warehouse: str) -> list[tuple[str, str]]:
+        """(namespace, name) of every table of the warehouse."""
+        from catalog.store.models import EntityRow
+
+        entity = EntityRow.__table__  # type: ignore[attr-defined]
+        query = select(entity.c.namespace, entity.c.name).where(
+            entity.c.warehouse == warehouse, entity.c.kind == "table"
+        )
+        with self.db.read(snapshot=False) as conn:
+            return [(ns, name) for ns, name in conn.execute(query)]
+
     # -- runs
     def start_run(self, warehouse: str, namespace: str, name: str, kind: str, now: float) -> int:
         with self.db.write() as conn:
