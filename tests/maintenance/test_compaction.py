@@ -38,7 +38,7 @@ def _writer(
         else:
             raise AssertionError("append kept failing")
         kept.add(i)
-        if i % 5 == 0:  # delete an older row of this writer's own
+        if i % 5 == 0 and i - 3 >= first:  # delete an older row of this writer's own
             victim = i - 3
             for _attempt in range(20):
                 try:
