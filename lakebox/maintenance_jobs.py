@@ -41,6 +41,7 @@ def _maintenance(services: Services) -> Any:
         MaintenanceConfigService(catalog.ctx.repo, runs),
         runs,
         float(services.settings.maintenance_orphan_grace_seconds),
+        services.settings.jobs_batch_pause_ms / 1000,
     )
     services._table_maintenance = built  # type: ignore[attr-defined]
     return built

@@ -56,12 +56,14 @@ class TableMaintenance:
         configs: MaintenanceConfigService,
         runs: MaintenanceRepository,
         orphan_grace_seconds: float,
+        pause_seconds: float = 0.0,
     ) -> None:
         self.tables = tables
         self.files = files
         self.configs = configs
         self.runs = runs
         self.orphan_grace = orphan_grace_seconds
+        self.pause = pause_seconds  # between two bins (spares foreground requests)
 
     def _recorded(self, ref: TableRef, kind: str, work: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
         ns = "\x1f".join(ref.namespace)
@@ -133,6 +135,8 @@ class TableMaintenance:
             out = write_bin(table, work, read, write)
             removed.extend(work.files)
             added.append(out.data_file)
+            if self.pause:
+                time.sleep(self.pause)
         try:
             commit_replace(table, removed, added, marker)
         except (CommitFailedException, ValidationException) as exc:

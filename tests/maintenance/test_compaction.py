@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from pyiceberg.exceptions import CommitFailedException
@@ -92,8 +93,8 @@ def _compact_with_writers(lake: Lake, appends: int) -> None:
 
     # Quiet now: the next run packs everything, at most ceil(total / target) files per partition.
     quiet = files_by_partition(catalog.load_table("ns.events"))
-    last = first["id"]
-    lake.wait_run(bucket, "compaction", lambda r: int(r["id"]) > int(last) and r["outcome"] == "succeeded")
+    since = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    lake.wait_run(bucket, "compaction", lambda r: r["started_at"] > since and r["outcome"] == "succeeded")
     table = catalog.load_table("ns.events")
     after = files_by_partition(table)
     assert_packed(quiet, after, TARGET_MB << 20)
