@@ -22,7 +22,9 @@ ENV = {**FAST_JOBS, "LAKEBOX_MAINTENANCE_ORPHAN_GRACE_SECONDS": "0", "LAKEBOX_JO
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
     with running(tmp_path_factory.mktemp("cleanup") / "data", extra_env=ENV) as server:
-        yield Lake(server)
+        lake = Lake(server)
+        yield lake
+        lake.cf.close()
 
 
 def _key(bucket: str, location: str) -> str:
@@ -109,7 +111,8 @@ def test_sigkill_during_compaction_loses_nothing_and_leaves_no_orphan(lake: Lake
         raise AssertionError(f"compaction never wrote a file: {lake.runs(bucket)}")
     lake.server.kill()
     lake.server.start()
-    lake.cf = httpx.Client(base_url=lake.cf.base_url, headers=lake.cf.headers, timeout=60)
+    stale, lake.cf = lake.cf, httpx.Client(base_url=lake.cf.base_url, headers=lake.cf.headers, timeout=60)
+    stale.close()
 
     done = lake.wait_run(
         bucket, "compaction", lambda r: r["outcome"] == "succeeded" and r["files_after"] < r["files_before"]

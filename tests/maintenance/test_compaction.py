@@ -21,7 +21,9 @@ TARGET_MB = 1
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
     env = {**FAST_JOBS, "LAKEBOX_MAINTENANCE_ORPHAN_GRACE_SECONDS": "3600"}
     with running(tmp_path_factory.mktemp("maint") / "data", extra_env=env) as server:
-        yield Lake(server)
+        lake = Lake(server)
+        yield lake
+        lake.cf.close()
 
 
 def _writer(
