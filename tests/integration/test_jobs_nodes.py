@@ -151,6 +151,7 @@ def test_a_node_killed_mid_scan_is_taken_over_and_the_pass_completes_once(tmp_pa
         by_kind = {(j["kind"], j["target"]): j for j in json.loads(listed.stdout)}
         assert set(by_kind) == {
             ("analytics-sample", ""), ("blob-garbage", ""), ("lifecycle-schedule", ""), ("lifecycle", "aging"),
+            ("catalog-maintenance-schedule", ""),
         }  # fmt: skip
         assert by_kind["lifecycle", "aging"]["takeovers"] == job["takeovers"]
         text = cli.run("jobs", "list", "--kind", "lifecycle", env=env)
