@@ -192,6 +192,8 @@ def test_jobs_route_needs_admin_read(tmp_path: Path) -> None:
         )
         assert wrong.status_code == 404
         assert wrong.json()["success"] is False
-        assert len(jobs(server)) == 3  # blob-garbage, analytics-sample, lifecycle-schedule (no bucket yet)
+        assert (
+            len(jobs(server)) == 4
+        )  # blob-garbage, analytics-sample, lifecycle- and catalog-maintenance-schedule
     finally:
         server.stop()
