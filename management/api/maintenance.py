@@ -4,6 +4,7 @@ and lakebox's ``/lakebox/r2-catalog/{bucket}/maintenance-runs`` (the record of r
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio.to_thread
@@ -25,8 +26,6 @@ async def _json_body(request: Request[Any, Any, Any]) -> Any:
     if len(raw) > MAX_BODY:
         raise InvalidRequest("The body is too large")
     try:
-        import json
-
         return json.loads(raw or b"null")
     except ValueError:
         raise InvalidRequest() from None
