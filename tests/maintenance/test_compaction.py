@@ -110,5 +110,6 @@ def test_compaction_with_concurrent_writers(lake: Lake) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 1,000 PyIceberg appends take over 10 minutes on a loaded 2-core machine
 def test_compaction_after_1000_appends(lake: Lake) -> None:
     _compact_with_writers(lake, 1000)
