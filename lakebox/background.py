@@ -7,6 +7,7 @@
 | ``lifecycle-schedule`` | | keeps one ``lifecycle`` job per bucket (adds new buckets', drops deleted ones') |
 | ``lifecycle`` | bucket | applies the bucket's lifecycle rules: expirations, transitions, upload aborts |
 | ``migration`` | migration id | copies a source bucket into a lakebox bucket (management.service.migration_copy) |
+| (catalog maintenance) | table | see ``lakebox.maintenance_jobs`` |
 
 Every worker registers the handlers and runs ``JobRunner.run_due`` from a background task; the leases decide which
 worker of which node does each run.
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from infra.jobs import JobRun, JobRunner, JobStore
+from lakebox import maintenance_jobs
 from lakebox.services import Services
 from lakebox.settings import Settings
 from management.service.migration_copy import CopyLimits, MigrationCopier
@@ -78,6 +80,7 @@ def build_runner(services: Services, multipart: MultipartService) -> JobRunner:
     )
     copier = MigrationCopier(services.migrations, services.secret_box, services.objects, multipart, limits)
     runner.register(MIGRATION, copier.run)
+    maintenance_jobs.register(runner, services)
     return runner
 
 
@@ -87,6 +90,7 @@ def schedule_node_jobs(jobs: JobStore, settings: Settings) -> None:
     jobs.ensure(GARBAGE, interval=float(settings.reap_interval_seconds), first_run_at=now)
     jobs.ensure(ANALYTICS_SAMPLE, interval=float(settings.analytics_sample_seconds), first_run_at=now)
     jobs.ensure(LIFECYCLE_SCHEDULE, interval=float(settings.lifecycle_interval_seconds), first_run_at=now)
+    maintenance_jobs.schedule_jobs(jobs, settings, now)
 
 
 def schedule_lifecycle(services: Services, run: JobRun) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 # Every table module, so that create_schema() creates them all (the catalog's service is imported lazily).
 import auth.store.tables  # noqa: F401
+import catalog.store.maintenance
 import catalog.store.models  # noqa: F401
 import infra.jobs  # noqa: F401
 import management.store.migrations

@@ -75,6 +75,11 @@ class Settings:
     # Migrations (R2's Super Slurper): objects of at least this size are copied in parts of the second size.
     migration_multipart_mib: int = 100
     migration_part_mib: int = 16
+    # Catalog table maintenance (compaction, snapshot expiration, orphan-file cleanup): seconds between two runs of
+    # each kind on a table, and how old an unreferenced file under a table's location must be before it is deleted
+    # (files a writer has uploaded but not yet committed must survive).
+    maintenance_interval_seconds: int = 3600
+    maintenance_orphan_grace_seconds: int = 3 * 86400
     # Writes are refused (507 InsufficientStorage) when they would leave less than this free on the data dir's
     # file system, so that deletes always have room to commit and free space.
     disk_reserve_mib: int = 128

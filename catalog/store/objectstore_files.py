@@ -5,7 +5,8 @@ The catalog's service is synchronous and runs in worker threads, so are these ca
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -89,6 +90,13 @@ class ObjectStoreFiles:
     def delete_keys(self, bucket: str, keys: Sequence[str]) -> None:
         for i in range(0, len(keys), _DELETE_BATCH):
             self.objects.delete_many(bucket, list(keys[i : i + _DELETE_BATCH]))
+
+    def list_files(self, bucket: str, prefix: str) -> Iterator[Any]:
+        """Every object under ``prefix`` (rows with ``key``, ``size``, ``last_modified``), in key order."""
+        after = ""
+        while rows := self.objects.repo.list_keys(bucket, prefix, after, _DELETE_BATCH):
+            yield from rows
+            after = rows[-1].key
 
     def bucket_exists(self, bucket: str) -> bool:
         try:

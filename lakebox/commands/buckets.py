@@ -12,6 +12,7 @@ from lakebox.client.errors import CliError
 from lakebox.client.output import api, bucket_options, connection_options, emit
 from lakebox.commands.bucket_locks import lock
 from lakebox.commands.bucket_rules import cors, lifecycle
+from lakebox.commands.catalog_maintenance import compaction, maintenance_group, snapshot_expiration
 
 STORAGE_CLASSES = click.Choice(["Standard", "InfrequentAccess"])
 
@@ -213,14 +214,17 @@ def catalog_get(name: str, **opts: Any) -> None:
     emit(_catalog(api(opts), name, None), opts["as_json"], _catalog_lines)
 
 
+catalog.add_command(compaction)
+catalog.add_command(snapshot_expiration)
+catalog.add_command(maintenance_group)
+
+
 # -- wrangler commands whose features lakebox has not built yet --------------------------------------------
 
 NOT_BUILT = {
     (bucket, "sippy"): "Sippy (incremental migration)",
     (bucket, "notification"): "Event notifications",
     (bucket, "domain"): "Custom domains",
-    (catalog, "compaction"): "Catalog compaction",
-    (catalog, "snapshot-expiration"): "Catalog snapshot expiration",
 }
 
 

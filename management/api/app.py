@@ -10,11 +10,12 @@ from litestar.di import Provide
 
 from auth.service.tokens import TokenService
 from infra.jobs import JobStore
-from management.api import accounts, buckets, jobs, locks, migrations, objects
+from management.api import accounts, buckets, jobs, locks, maintenance, migrations, objects
 from management.api.context import Management, authenticate
 from management.api.errors import EXCEPTION_HANDLERS
 from management.service.bucket_config import R2BucketConfig
 from management.service.buckets import R2Buckets
+from management.service.maintenance import R2Maintenance
 from management.service.migrations import Migrations
 from management.service.objects import R2Objects
 from management.service.tokens import R2Tokens
@@ -50,6 +51,7 @@ def build_management(
         objects=R2Objects(object_service),
         r2_tokens=R2Tokens(tokens, account_id),
         locks=LockService(LockRepository(bucket_service.repo.db)),
+        maintenance=R2Maintenance(bucket_service, catalog),
     )
 
 
@@ -63,7 +65,13 @@ def create_management_app(
 
     ``extensions`` are the routes other packages serve in this API (analytics, audit), each with the app-state key
     and value their handlers read: the composition package wires them, so this package never imports them."""
-    handlers: list[Any] = [*accounts.HANDLERS, buckets.BucketRoutes, *locks.HANDLERS, *objects.HANDLERS]
+    handlers: list[Any] = [
+        *accounts.HANDLERS,
+        buckets.BucketRoutes,
+        *locks.HANDLERS,
+        *maintenance.HANDLERS,
+        *objects.HANDLERS,
+    ]
     if job_store is not None:
         handlers += jobs.HANDLERS
     if migration_service is not None:

@@ -19,6 +19,7 @@ from auth.service.tokens import TokenService
 from management.service.bucket_config import R2BucketConfig
 from management.service.buckets import R2Buckets, check_jurisdiction
 from management.service.errors import Forbidden, NoSuchAccount, NotAuthenticated
+from management.service.maintenance import R2Maintenance
 from management.service.objects import R2Objects
 from management.service.tokens import R2Tokens
 from objectstore.service.locks import LockService
@@ -34,6 +35,7 @@ class Management:
     objects: R2Objects
     r2_tokens: R2Tokens
     locks: LockService
+    maintenance: R2Maintenance
 
 
 def management(request: Request[Any, Any, Any]) -> Management:

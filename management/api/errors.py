@@ -19,7 +19,7 @@ from auth.service.errors import (
     NoSuchToken,
     NotAuthenticated,
 )
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, NoSuchNamespace, NoSuchTable
 from catalog.errors import NoSuchWarehouse as CatalogNoSuchWarehouse
 from management.api.envelope import failure
 from management.service import errors as mgmt
@@ -87,6 +87,8 @@ def auth_error(_: Request[Any, Any, Any], exc: AuthError) -> Response[Any]:
 def catalog_error(_: Request[Any, Any, Any], exc: CatalogError) -> Response[Any]:
     if isinstance(exc, CatalogNoSuchWarehouse):
         return failure(404, mgmt.NoSuchWarehouse.code, exc.message)
+    if isinstance(exc, NoSuchTable | NoSuchNamespace):
+        return failure(404, 40402, exc.message)
     return failure(400, 10040, exc.message)
 
 

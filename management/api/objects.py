@@ -151,9 +151,6 @@ _LATER = {
     ),
     "/accounts/{account_id:str}/queues": "Queues",
     "/accounts/{account_id:str}/queues/{rest:path}": "Queues",
-    "/accounts/{account_id:str}/r2-catalog/{bucket:str}/credential": "Catalog service credentials",
-    "/accounts/{account_id:str}/r2-catalog/{bucket:str}/maintenance-configs": "Catalog maintenance",
-    "/accounts/{account_id:str}/r2-catalog/{bucket:str}/namespaces/{rest:path}": "Catalog table maintenance",
 }
 
 

@@ -152,6 +152,7 @@ def test_a_node_killed_mid_scan_is_taken_over_and_the_pass_completes_once(tmp_pa
         by_kind = {(j["kind"], j["target"]): j for j in json.loads(listed.stdout)}
         assert set(by_kind) == {
             ("analytics-sample", ""), ("blob-garbage", ""), ("lifecycle-schedule", ""), ("lifecycle", "aging"),
+            ("catalog-maintenance-schedule", ""),
         }  # fmt: skip
         assert by_kind["lifecycle", "aging"]["takeovers"] == job["takeovers"]
         text = cli.run("jobs", "list", "--kind", "lifecycle", env=env)
@@ -186,6 +187,8 @@ def test_jobs_route_needs_admin_read(tmp_path: Path) -> None:
         )
         assert wrong.status_code == 404
         assert wrong.json()["success"] is False
-        assert len(jobs(server)) == 3  # blob-garbage, analytics-sample, lifecycle-schedule (no bucket yet)
+        assert (
+            len(jobs(server)) == 4
+        )  # blob-garbage, analytics-sample, lifecycle- and catalog-maintenance-schedule
     finally:
         server.stop()

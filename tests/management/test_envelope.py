@@ -196,9 +196,6 @@ def test_object_errors(cf: httpx.Client, account_id: str, bucket: str) -> None:
         ("PUT", "/event_notifications/r2/{b}/configuration/queues/q1", "Event notifications"),
         ("GET", "/queues", "Queues"),
         ("POST", "/queues/q1/messages/pull", "Queues"),
-        ("POST", "/r2-catalog/{b}/credential", "Catalog service credentials"),
-        ("POST", "/r2-catalog/{b}/maintenance-configs", "Catalog maintenance"),
-        ("POST", "/r2-catalog/{b}/namespaces/ns/tables/t/maintenance-configs", "Catalog table maintenance"),
     ],
 )
 def test_routes_not_built_yet(
