@@ -88,3 +88,15 @@ def test_sqlite_caches_of_many_connections_stay_under_the_process_limit(tmp_path
         assert used <= HEAP_LIMIT_BYTES + (connections + 1) * 128 * 1024
     finally:
         db.dispose()
+
+
+def test_heap_trace_is_off_unless_asked_and_reports_the_process_figures(tmp_path: Path) -> None:
+    from lakebox import heap_trace
+
+    assert heap_trace.start_from_env({}) is False
+    trace = heap_trace.HeapTrace(tmp_path, interval=60)
+    first, second = trace.report(), trace.report()  # tracemalloc is off here: the cheap figures only
+    for report in (first, second):
+        for figure in ("VmRSS", "fds", "sqlite=", "malloc=", "resident KiB by mapping"):
+            assert figure in report
+    assert "object types grown since the first report" in second
