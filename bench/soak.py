@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from bench.client import S3Client
 from bench.targets import TreeSampler
 from lakebox.memory import tune_malloc
@@ -188,6 +190,17 @@ class Soak:
                 await asyncio.to_thread(_get, f"{self.console_url}/metrics")
 
 
+def per_process(sampler: TreeSampler) -> list[str]:
+    """RSS, open file descriptors and threads of each server process (the supervisor first, then the workers)."""
+    out = []
+    for role, proc in sampler.processes():
+        with contextlib.suppress(psutil.Error):
+            with proc.oneshot():
+                rss, fds, threads = proc.memory_info().rss / MiB, proc.num_fds(), proc.num_threads()
+            out.append(f"[{role} {proc.pid}: {rss:.1f} MiB {fds} fd {threads} thr]")
+    return out
+
+
 def _get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=30) as resp:
         return bytes(resp.read())
@@ -239,6 +252,7 @@ async def run(args: argparse.Namespace, server: LakeboxServer, sampler: TreeSamp
                 done = sum(len(s.latencies_ms) for s in soak.stats.values())
                 errors = sum(s.errors for s in soak.stats.values())
                 line = f"  t={elapsed / 60:5.1f} min  rss={rss:7.1f} MiB  ops={done:>9,}  errors={errors}"
+                line += "  " + " ".join(per_process(sampler))
                 while marks and elapsed >= marks[0] * 60 - 1:
                     line += f"  [RSS at {marks.pop(0)} min]"
                 print(line, flush=True)
@@ -277,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.start()
         with TreeSampler(server.process.pid if server.process else 0, interval=1.0) as sampler:
-            print(f"  start        rss={sampler.rss() / MiB:7.1f} MiB", flush=True)
+            print(f"  start        rss={sampler.rss() / MiB:7.1f} MiB", *per_process(sampler), flush=True)
             soak = asyncio.run(run(args, server, sampler))
             print(f"  end          rss={sampler.rss() / MiB:7.1f} MiB (peak {sampler.peak / MiB:.1f})")
         report(soak)

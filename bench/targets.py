@@ -139,6 +139,11 @@ class TreeSampler:
             procs += self.root.children(recursive=True)
         return procs
 
+    def processes(self) -> list[tuple[str, psutil.Process]]:
+        """The root ("supervisor") and its descendants ("worker")."""
+        tree = self._tree()
+        return [("supervisor" if p is self.root else "worker", p) for p in tree]
+
     def rss(self) -> int:
         total = 0
         for p in self._tree():

@@ -33,6 +33,11 @@ Statement = Select[Any] | TextualSelect | Insert | Update | Delete
 
 _WRITE = "lakebox_write"
 CACHE_KIB = 512  # SQLite page cache per connection
+# What all of a process's SQLite connections may hold together (page caches, schemas, statements) before their
+# caches recycle pages instead of growing: a worker has one connection per pool thread plus its engine's pool,
+# some 50, whose caches otherwise fill towards 50 x CACHE_KIB as the database grows (the process's memory then
+# rises for as long as it runs). Advisory: SQLite exceeds it rather than fail.
+HEAP_LIMIT_BYTES = 16 << 20
 _SINGLE = "lakebox_single_statement"
 
 
@@ -320,7 +325,20 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # grows. The kernel's page cache holds the file once for every connection and process; 512 KiB each keeps
     # the top of every index in memory.
     cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    cursor.execute(
+        f"PRAGMA soft_heap_limit={HEAP_LIMIT_BYTES}"
+    )  # process-wide: the same for every connection
     cursor.close()
+
+
+def sqlite_heap_used() -> int:
+    """Bytes the SQLite library holds in this process (every connection's caches, schemas and statements)."""
+    import _sqlite3
+    import ctypes
+
+    used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used  # the library the module uses (its dependency)
+    used.restype = ctypes.c_int64
+    return int(used())
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

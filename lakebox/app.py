@@ -21,6 +21,7 @@ from analytics.api.counting import CountedObjectRoutes
 from audit.api.asgi import AuditedConsole, AuditedS3
 from auth.service.errors import AuthError
 from infra.jobs import JobRunner
+from lakebox import heap_trace
 from lakebox.background import build_runner, schedule_node_jobs
 from lakebox.console import create_console_app
 from lakebox.memory import trim_malloc
@@ -220,4 +221,5 @@ class LazyApp:
 
 def create_app() -> Dispatcher:
     """Factory used by every worker (settings come from the supervisor through the environment)."""
+    heap_trace.start_from_env()  # a debugging aid, off unless its variable is set
     return Dispatcher(settings_from_env())

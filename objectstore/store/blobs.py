@@ -127,7 +127,10 @@ class DirectIO:
             if len(self._free) < _POOLED_BUFFERS:
                 self._free.append(buffer)
                 return
-        buffer.close()
+        # A reader's last view may still be held by its consumer (read_views gives its buffer back as the consumer
+        # asks for the next view): the map is then unmapped when that view goes.
+        with contextlib.suppress(BufferError):
+            buffer.close()
 
     def set_direct(self, fd: int) -> bool:
         """Switches an open file to O_DIRECT; False (and never again tried) where the file system refuses."""
