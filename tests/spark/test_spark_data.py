@@ -180,3 +180,23 @@ def test_maintenance_procedures(
     (stats,) = spark.rows("CALL my_catalog.system.compute_table_stats('sales.small')")
     statistics = pyiceberg.load_table("sales.small").metadata.statistics
     assert [s.statistics_path for s in statistics] == stats
+
+
+def test_format_v3_table_with_row_lineage(spark: SparkSql, pyiceberg: RestCatalog) -> None:
+    """Spark creates a format-version 3 table, writes it twice and deletes from it (deletion vectors); lakebox
+    keeps the row-lineage fields the engine commits, and PyIceberg reads the same rows."""
+    spark.run(
+        "CREATE TABLE sales.v3 (id BIGINT, at TIMESTAMP_NTZ) USING iceberg "
+        "TBLPROPERTIES ('format-version'='3', 'write.delete.mode'='merge-on-read')"
+    )
+    spark.run(
+        "INSERT INTO sales.v3 VALUES (1, TIMESTAMP_NTZ '2024-01-01 00:00:00'), (2, TIMESTAMP_NTZ '2024-01-02')"
+    )
+    spark.run("INSERT INTO sales.v3 VALUES (3, TIMESTAMP_NTZ '2024-01-03 00:00:00')")
+    spark.run("DELETE FROM sales.v3 WHERE id = 2")
+    assert spark.rows("SELECT id FROM sales.v3 ORDER BY id") == [[1], [3]]
+    metadata = pyiceberg.load_table("sales.v3").metadata
+    assert metadata.format_version == 3
+    assert metadata.next_row_id is not None
+    assert metadata.next_row_id >= 3
+    assert rows_by_id(pyiceberg, "sales.v3", "id") == [(1,), (3,)]
