@@ -24,11 +24,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from objectstore.service.bucket_config import DEFAULT_LIFECYCLE, LIFECYCLE_DELETED, Node, children, text
-from objectstore.service.locks import compiled, retention
+from objectstore.service.locks import LockRule, compiled, retention
 from objectstore.store.repo import ObjectRepository, objects, uploads
 
 DAY = 86400
@@ -36,6 +36,13 @@ IA = "STANDARD_IA"
 
 # Runs inside the transaction that deletes or transitions objects, with how many (analytics counts them there).
 Counted = Callable[[Connection, int], None]
+
+# A batch's objects as the deleting transaction sees them (one statement, locked on PostgreSQL), and their deletion
+# (one executemany): built once, as building a statement costs more than running it.
+_BATCH_OBJECTS = select(objects).where(
+    objects.c.bucket == bindparam("b_"), objects.c.key.in_(bindparam("keys_", expanding=True))
+)
+_DELETE_OBJECT = delete(objects).where(objects.c.bucket == bindparam("b_"), objects.c.key == bindparam("k_"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,18 +179,23 @@ def abort_after(rules: tuple[Rule, ...], key: str) -> float | None:
     return min(ages) if ages else None
 
 
+def _retained(rules: tuple[LockRule, ...], row: Row[Any], now: float) -> bool:
+    until, rule = retention(rules, row.key, row.last_modified)
+    return rule is not None and now < until
+
+
 def retained_by_lock(repo: ObjectRepository, conn: Connection, bucket: str, row: Row[Any]) -> bool:
     """Whether a bucket lock keeps the object (locks take precedence over lifecycle).
 
-    The one call point for bucket locks in lifecycle enforcement: it runs inside the transaction that would
-    delete or transition the object, so a lock added concurrently is seen. Retention is measured on the real
-    clock, never the scanner's test clock, so a difference between them can only keep an object longer.
+    One of the two call points for bucket locks in lifecycle enforcement (``LifecycleEnforcer.expire`` reads the
+    rules once per batch): it runs inside the transaction that would delete or transition the object, so a lock
+    added concurrently is seen. Retention is measured on the real clock, never the scanner's test clock, so a
+    difference between them can only keep an object longer.
     """
     rules = repo.lock_rules_in(conn, bucket)
     if rules is None:
         return False
-    until, rule = retention(compiled(rules), row.key, row.last_modified)
-    return rule is not None and time.time() < until
+    return _retained(compiled(rules), row, time.time())
 
 
 def transition_to_infrequent_access(
@@ -244,20 +256,28 @@ class LifecycleEnforcer:
     def expire(self, bucket: str, rows: list[Row[Any]], counted: Counted | None = None) -> int:
         """Deletes the objects that are still the versions the scan read and that no lock keeps, in one
         transaction (one commit for a batch); ``counted`` sees how many went, in the same transaction."""
-        deleted = 0
+        if not rows:
+            return 0
+        read = {row.key: row for row in rows}
         with self.repo.db.write() as conn:
-            for row in rows:
-                current = self.repo.locked_object(conn, bucket, row.key)
-                if current is None or current.last_modified != row.last_modified or current.etag != row.etag:
-                    continue  # replaced or deleted since the scan read it
-                if retained_by_lock(self.repo, conn, bucket, current):
-                    continue
-                self.repo.discard(conn, current)
-                conn.execute(delete(objects).where(objects.c.bucket == bucket, objects.c.key == row.key))
-                deleted += 1
-            if deleted and counted is not None:
-                counted(conn, deleted)
-        return deleted
+            query = _BATCH_OBJECTS if self.repo.db.is_sqlite else _BATCH_OBJECTS.with_for_update()
+            current = conn.execute(query, {"b_": bucket, "keys_": list(read)}).all()
+            unchanged = [
+                row
+                for row in current
+                if row.last_modified == read[row.key].last_modified and row.etag == read[row.key].etag
+            ]  # the others were replaced since the scan read them (deleted ones are not found)
+            lock_rules = self.repo.lock_rules_in(conn, bucket) if unchanged else None
+            if lock_rules is not None:
+                rules, now = compiled(lock_rules), time.time()
+                unchanged = [row for row in unchanged if not _retained(rules, row, now)]
+            for row in unchanged:
+                self.repo.discard(conn, row)
+            if unchanged:
+                conn.execute(_DELETE_OBJECT, [{"b_": bucket, "k_": row.key} for row in unchanged])
+                if counted is not None:
+                    counted(conn, len(unchanged))
+        return len(unchanged)
 
     def uploads_batch(
         self, bucket: str, initiated_before: float, after: tuple[float, str] | None, limit: int
