@@ -8,9 +8,13 @@ configuration replaces it (as on R2, where the default is a rule of the configur
 As on S3, an object is due for a Days action at midnight UTC after ``last_modified + days``, and for a Date action
 from that date on. Expiration beats a transition that falls within 24 hours of it.
 
-The scan walks the object index by (bucket, last_modified, key) up to the pass's horizon (the latest
-``last_modified`` any rule can act on now), and the upload index by (bucket, initiated_at, upload_id): each batch
-is one index range read starting just past the previous batch's last row, which is the checkpoint.
+The scan plans its walk from the rules (``walk_plan``): Days rules act on objects older than an age, so the
+object index is walked by (bucket, last_modified, key) up to the pass's horizon (the latest ``last_modified`` a
+Days rule can act on now), which only reaches objects as they come of age. A Date rule that has passed acts on
+every object under its prefix whatever its age, so its prefixes are walked as key ranges of the primary key
+(bucket, key) instead: a time walk would reach every object of the bucket on every pass, matching or not. Uploads
+are walked by (bucket, initiated_at, upload_id). Each batch is one index range read starting just past the
+previous batch's last row, which is the checkpoint.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from sqlalchemy.engine import Connection
 
 from objectstore.service.bucket_config import DEFAULT_LIFECYCLE, LIFECYCLE_DELETED, Node, children, text
 from objectstore.service.locks import LockRule, compiled, retention
-from objectstore.store.repo import ObjectRepository, objects, uploads
+from objectstore.store.repo import ObjectRepository, objects, prefix_end, uploads
 
 DAY = 86400
 IA = "STANDARD_IA"
@@ -173,6 +177,42 @@ def object_horizon(rules: tuple[Rule, ...], now: float) -> float | None:
     return horizon
 
 
+def _date_passed(rule: Rule, now: float) -> bool:
+    return any(date is not None and date <= now for date in (rule.expire_date, rule.transition_date))
+
+
+def key_ranges(prefixes: list[str]) -> tuple[tuple[str, str | None], ...]:
+    """The disjoint key ranges [low, high) that hold every key starting with one of ``prefixes``, in key order
+    (a prefix under another one adds nothing; high None: to the end)."""
+    ranges: list[tuple[str, str | None]] = []
+    for prefix in sorted(set(prefixes)):
+        if ranges and prefix.startswith(ranges[-1][0]):
+            continue  # inside the previous range
+        ranges.append((prefix, prefix_end(prefix)))
+    return tuple(ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class WalkPlan:
+    """What a pass walks: objects by age up to ``horizon`` (None: no time walk), then the key ``ranges``."""
+
+    horizon: float | None
+    ranges: tuple[tuple[str, str | None], ...]
+
+
+def walk_plan(rules: tuple[Rule, ...], now: float) -> WalkPlan:
+    """The walk that reaches every object a rule can act on at ``now``: the prefixes of passed Date rules as key
+    ranges, the Days rules by age (unless a range already covers the whole bucket)."""
+    ranges = key_ranges([rule.prefix for rule in rules if _date_passed(rule, now)])
+    horizon: float | None = None
+    if ranges[:1] != (("", None),):
+        for rule in rules:
+            for days in (rule.expire_days, rule.transition_days):
+                if days is not None and (horizon is None or now - days * DAY > horizon):
+                    horizon = now - days * DAY
+    return WalkPlan(horizon, ranges)
+
+
 def abort_after(rules: tuple[Rule, ...], key: str) -> float | None:
     """Seconds after initiation when an upload of ``key`` is aborted (None: never)."""
     ages = [r.abort_seconds for r in rules if r.abort_seconds is not None and key.startswith(r.prefix)]
@@ -278,6 +318,28 @@ class LifecycleEnforcer:
                 if counted is not None:
                     counted(conn, len(unchanged))
         return len(unchanged)
+
+    def ranges_batch(
+        self, bucket: str, ranges: tuple[tuple[str, str | None], ...], after: str | None, limit: int
+    ) -> list[Row[Any]]:
+        """Objects of the key ``ranges`` (disjoint, in key order) past key ``after``, in key order; a batch ends
+        at the end of a range."""
+        columns = (objects.c.key, objects.c.last_modified, objects.c.etag, objects.c.storage_class)
+        for low, high in ranges:
+            if after is not None and high is not None and after >= high:
+                continue  # walked
+            conditions = [objects.c.bucket == bucket]
+            conditions.append(
+                objects.c.key > after if after is not None and after >= low else objects.c.key >= low
+            )
+            if high is not None:
+                conditions.append(objects.c.key < high)
+            query = select(*columns).where(*conditions).order_by(objects.c.key).limit(limit)
+            with self.repo.db.read(snapshot=False) as conn:
+                rows = list(conn.execute(query).all())
+            if rows:
+                return rows
+        return []
 
     def uploads_batch(
         self, bucket: str, initiated_before: float, after: tuple[float, str] | None, limit: int
