@@ -121,14 +121,13 @@ class Lifecycle:
 
         return count
 
-    def _apply(self, run: JobRun, rules: tuple[Rule, ...], now: float, rows: list[Row[Any]]) -> None:
-        """Expires (in one transaction) and transitions the objects of a batch that are due."""
+    def _step(
+        self, run: JobRun, rules: tuple[Rule, ...], now: float, rows: list[Row[Any]], checkpoint: Any
+    ) -> None:
+        """Transitions the objects of a batch that are due for it, then expires those due for expiration in one
+        transaction that also saves ``checkpoint``: a successor never redoes or recounts a committed batch."""
         bucket = run.target
         actions = [(decide(rules, r.key, r.last_modified, r.storage_class, now), r) for r in rows]
-        doomed = [row for action, row in actions if action == "expire"]
-        if doomed:
-            counted = self._counted(bucket, LIFECYCLE_DELETION, 204)
-            run.count("expired", self.enforcer.expire(bucket, doomed, counted))
         for action, row in actions:
             if action == "transition" and transition_to_infrequent_access(
                 self.repo, bucket, row.key, row.last_modified, row.etag,
@@ -136,6 +135,20 @@ class Lifecycle:
             ):  # fmt: skip
                 run.count("transitioned")
         run.count("objects_visited", len(rows))
+        doomed = [row for action, row in actions if action == "expire"]
+        if not doomed:
+            run.save(checkpoint)
+            return
+        count_deletions = self._counted(bucket, LIFECYCLE_DELETION, 204)
+
+        def commit(conn: Connection, deleted: int) -> None:
+            if deleted:
+                count_deletions(conn, deleted)
+            run.count("expired", deleted)
+            run.save_in(conn, checkpoint)
+
+        self.enforcer.expire(bucket, doomed, commit)
+        run.stop_point()
 
     def run(self, run: JobRun) -> None:
         bucket = run.target
@@ -151,18 +164,16 @@ class Lifecycle:
             while plan.horizon is not None and (
                 rows := self.enforcer.objects_batch(bucket, plan.horizon, after, self.batch)
             ):
-                self._apply(run, rules, now, rows)
                 after = (rows[-1].last_modified, rows[-1].key)
-                run.save({"now": now, "phase": "objects", "after": list(after)})
+                self._step(run, rules, now, rows, {"now": now, "phase": "objects", "after": list(after)})
                 self._rest()
             state = {"now": now, "phase": "ranges", "after": None}
             run.save(state)
         if state["phase"] == "ranges":
             last_key: str | None = state["after"]
             while rows := self.enforcer.ranges_batch(bucket, plan.ranges, last_key, self.batch):
-                self._apply(run, rules, now, rows)
                 last_key = rows[-1].key
-                run.save({"now": now, "phase": "ranges", "after": last_key})
+                self._step(run, rules, now, rows, {"now": now, "phase": "ranges", "after": last_key})
                 self._rest()
             state = {"now": now, "phase": "uploads", "after": None}
             run.save(state)

@@ -293,15 +293,14 @@ class LifecycleEnforcer:
         with self.repo.db.read(snapshot=False) as conn:
             return list(conn.execute(query).all())
 
-    def expire(self, bucket: str, rows: list[Row[Any]], counted: Counted | None = None) -> int:
+    def expire(self, bucket: str, rows: list[Row[Any]], then: Counted | None = None) -> int:
         """Deletes the objects that are still the versions the scan read and that no lock keeps, in one
-        transaction (one commit for a batch); ``counted`` sees how many went, in the same transaction."""
-        if not rows:
-            return 0
+        transaction (one commit for a batch); ``then`` runs last in it with how many went (the analytics count
+        them there, and the job saves its checkpoint there, so the step and its checkpoint commit together)."""
         read = {row.key: row for row in rows}
         with self.repo.db.write() as conn:
             query = _BATCH_OBJECTS if self.repo.db.is_sqlite else _BATCH_OBJECTS.with_for_update()
-            current = conn.execute(query, {"b_": bucket, "keys_": list(read)}).all()
+            current = conn.execute(query, {"b_": bucket, "keys_": list(read)}).all() if read else []
             unchanged = [
                 row
                 for row in current
@@ -315,8 +314,8 @@ class LifecycleEnforcer:
                 self.repo.discard(conn, row)
             if unchanged:
                 conn.execute(_DELETE_OBJECT, [{"b_": bucket, "k_": row.key} for row in unchanged])
-                if counted is not None:
-                    counted(conn, len(unchanged))
+            if then is not None:
+                then(conn, len(unchanged))
         return len(unchanged)
 
     def ranges_batch(

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, update
 
 from infra.db import Database
-from infra.jobs import JobRun, Stopping
+from infra.jobs import JobRun, JobRunner
 from lakebox.background import LIFECYCLE, build_runner
 from lakebox.bootstrap import prepare
 from lakebox.services import Services
@@ -126,18 +126,26 @@ def test_the_key_range_walk_visits_each_covered_key_once_in_order_and_resumes_ex
         assert rest == [k for batch, _ in batches[i + 1 :] for k in batch]
 
 
-def _stopping_after(saves: int, handler: Callable[[JobRun], None]) -> Callable[[JobRun], None]:
-    """``handler``, stopped (as at a shutdown) right after its ``saves``-th checkpoint."""
+def _stopping_after(
+    saves: int, runner: JobRunner, handler: Callable[[JobRun], None]
+) -> Callable[[JobRun], None]:
+    """``handler``, whose worker starts shutting down at its ``saves``-th checkpoint (the run stops there)."""
 
     def stopped(run: JobRun) -> None:
-        save, done = run.save, count(1)
+        save, save_in, done = run.save, run.save_in, count(1)
 
-        def save_then_stop(checkpoint: Any, progress: Any = None) -> None:
-            save(checkpoint, progress)
+        def counted_save(checkpoint: Any, progress: Any = None) -> None:
             if next(done) == saves:
-                raise Stopping()
+                runner.stop()
+            save(checkpoint, progress)
 
-        run.save = save_then_stop  # type: ignore[method-assign]
+        def counted_save_in(conn: Any, checkpoint: Any) -> None:
+            if next(done) == saves:
+                runner.stop()
+            save_in(conn, checkpoint)
+
+        run.save = counted_save  # type: ignore[method-assign]
+        run.save_in = counted_save_in  # type: ignore[method-assign]
         handler(run)
 
     return stopped
@@ -179,7 +187,7 @@ def test_a_passed_date_rule_reads_only_its_prefix_and_an_interrupted_pass_resume
             conn.execute(insert(objects), rows)
         context = S3Context(services.objects, services.buckets, services.tokens, None)
         runner = build_runner(services, context.multipart)
-        runner.register(LIFECYCLE, _stopping_after(3, runner.handlers[LIFECYCLE]))
+        runner.register(LIFECYCLE, _stopping_after(3, runner, runner.handlers[LIFECYCLE]))
         services.jobs.ensure(LIFECYCLE, "b", interval=3600, first_run_at=0)
         assert runner.run_due() == 0  # stopped at its third checkpoint (phase change, 2 batches), handed over
         job = services.jobs.get(LIFECYCLE, "b")
