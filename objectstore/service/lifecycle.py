@@ -161,22 +161,6 @@ def decide(
     return "transition"
 
 
-def object_horizon(rules: tuple[Rule, ...], now: float) -> float | None:
-    """The latest last_modified an expiration or transition can act on at ``now`` (None: none can)."""
-    horizon: float | None = None
-    for rule in rules:
-        for days, date in (
-            (rule.expire_days, rule.expire_date),
-            (rule.transition_days, rule.transition_date),
-        ):
-            edge = (
-                now - days * DAY if days is not None else (now if date is not None and date <= now else None)
-            )
-            if edge is not None and (horizon is None or edge > horizon):
-                horizon = edge
-    return horizon
-
-
 def _date_passed(rule: Rule, now: float) -> bool:
     return any(date is not None and date <= now for date in (rule.expire_date, rule.transition_date))
 
