@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Index, Text, UniqueConstraint, case, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
@@ -208,11 +209,25 @@ class JobStore:
     def save(self, job_id: int, owner: str, now: float, lease: float, checkpoint: Any, progress: Any) -> None:
         """Stores the checkpoint and progress and renews the lease, if ``owner`` still holds it."""
         with self.db.write() as conn:
-            kept = conn.execute(
-                update(_jobs)
-                .where(_jobs.c.id == job_id, _jobs.c.lease_owner == owner)
-                .values(lease_expires=now + lease, checkpoint=_encode(checkpoint), progress=_encode(progress))
-            ).rowcount
+            self.save_in(conn, job_id, owner, now, lease, checkpoint, progress)
+
+    def save_in(
+        self,
+        conn: Connection,
+        job_id: int,
+        owner: str,
+        now: float,
+        lease: float,
+        checkpoint: Any,
+        progress: Any,
+    ) -> None:
+        """``save`` inside the caller's write transaction (on this store's database): the checkpoint commits with
+        the step's own writes, or neither does (LeaseLost rolls both back)."""
+        kept = conn.execute(
+            update(_jobs)
+            .where(_jobs.c.id == job_id, _jobs.c.lease_owner == owner)
+            .values(lease_expires=now + lease, checkpoint=_encode(checkpoint), progress=_encode(progress))
+        ).rowcount
         if kept != 1:
             raise LeaseLost(f"job {job_id}: the lease of {owner} passed to another worker")
 
@@ -350,6 +365,19 @@ class JobRun:
             self.progress = dict(progress)
         self.checkpoint = checkpoint
         self._store.save(self.job_id, self.owner, self.clock(), self._lease, checkpoint, self.progress)
+        self.stop_point()
+
+    def save_in(self, conn: Connection, checkpoint: Any) -> None:
+        """``save`` inside the caller's write transaction, so the checkpoint and the progress counted so far commit
+        together with the step's writes: a successor neither redoes nor recounts that step. The caller calls
+        ``stop_point`` once the transaction has committed."""
+        self.checkpoint = checkpoint
+        self._store.save_in(
+            conn, self.job_id, self.owner, self.clock(), self._lease, checkpoint, self.progress
+        )
+
+    def stop_point(self) -> None:
+        """Raises Stopping when the worker is shutting down (the run ends at its last saved checkpoint)."""
         if self._stopping is not None and self._stopping.is_set():
             raise Stopping()
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.engine import Connection
 
 from infra.jobs import JobRun, JobRunner, JobStore
@@ -30,10 +31,11 @@ from management.service.migration_copy import CopyLimits, MigrationCopier
 from management.service.migrations import MIGRATION
 from objectstore.service.lifecycle import (
     LifecycleEnforcer,
+    Rule,
     abort_after,
     decide,
-    object_horizon,
     rules_in_effect,
+    walk_plan,
 )
 from objectstore.service.multipart import MultipartService
 from objectstore.service.tiers import transition_to_infrequent_access
@@ -110,7 +112,8 @@ def schedule_lifecycle(services: Services, run: JobRun) -> None:
 
 
 class Lifecycle:
-    """One pass of a bucket's lifecycle rules: the objects the rules can act on, in (last_modified, key) order,
+    """One pass of a bucket's lifecycle rules (objectstore.service.lifecycle.walk_plan): the objects the Days
+    rules can act on, in (last_modified, key) order, then the key ranges of the passed Date rules, in key order,
     then the uploads, in (initiated_at, upload_id) order. The checkpoint holds the pass's clock reading, the phase
     and the last row done, so a successor finishes the same pass; each step re-checks the row in its own
     transaction, so a step done twice changes nothing the second time."""
@@ -138,6 +141,35 @@ class Lifecycle:
 
         return count
 
+    def _step(
+        self, run: JobRun, rules: tuple[Rule, ...], now: float, rows: list[Row[Any]], checkpoint: Any
+    ) -> None:
+        """Transitions the objects of a batch that are due for it, then expires those due for expiration in one
+        transaction that also saves ``checkpoint``: a successor never redoes or recounts a committed batch."""
+        bucket = run.target
+        actions = [(decide(rules, r.key, r.last_modified, r.storage_class, now), r) for r in rows]
+        for action, row in actions:
+            if action == "transition" and transition_to_infrequent_access(
+                self.objects, bucket, row.key, etag=row.etag, last_modified=row.last_modified,
+                also=self._counted_once(bucket, LIFECYCLE_TRANSITION, 200),
+            ):  # fmt: skip
+                run.count("transitioned")
+        run.count("objects_visited", len(rows))
+        doomed = [row for action, row in actions if action == "expire"]
+        if not doomed:
+            run.save(checkpoint)
+            return
+        count_deletions = self._counted(bucket, LIFECYCLE_DELETION, 204)
+
+        def commit(conn: Connection, deleted: int) -> None:
+            if deleted:
+                count_deletions(conn, deleted)
+            run.count("expired", deleted)
+            run.save_in(conn, checkpoint)
+
+        self.enforcer.expire(bucket, doomed, commit)
+        run.stop_point()
+
     def run(self, run: JobRun) -> None:
         bucket = run.target
         exists, stored = self.enforcer.stored_rules(bucket)
@@ -146,26 +178,22 @@ class Lifecycle:
         rules = rules_in_effect(stored, float(self.settings.multipart_expiry_seconds))
         state: dict[str, Any] = run.checkpoint or {"now": run.now(), "phase": "objects", "after": None}
         now = float(state["now"])
+        plan = walk_plan(rules, now)
         if state["phase"] == "objects":
-            horizon = object_horizon(rules, now)
             after = tuple(state["after"]) if state["after"] else None
-            while horizon is not None and (
-                rows := self.enforcer.objects_batch(bucket, horizon, after, self.batch)
+            while plan.horizon is not None and (
+                rows := self.enforcer.objects_batch(bucket, plan.horizon, after, self.batch)
             ):
-                actions = [(decide(rules, r.key, r.last_modified, r.storage_class, now), r) for r in rows]
-                doomed = [row for action, row in actions if action == "expire"]
-                if doomed:
-                    counted = self._counted(bucket, LIFECYCLE_DELETION, 204)
-                    run.count("expired", self.enforcer.expire(bucket, doomed, counted))
-                for action, row in actions:
-                    if action == "transition" and transition_to_infrequent_access(
-                        self.objects, bucket, row.key, etag=row.etag, last_modified=row.last_modified,
-                        also=self._counted_once(bucket, LIFECYCLE_TRANSITION, 200),
-                    ):  # fmt: skip
-                        run.count("transitioned")
-                run.count("objects_visited", len(rows))
                 after = (rows[-1].last_modified, rows[-1].key)
-                run.save({"now": now, "phase": "objects", "after": list(after)})
+                self._step(run, rules, now, rows, {"now": now, "phase": "objects", "after": list(after)})
+                self._rest()
+            state = {"now": now, "phase": "ranges", "after": None}
+            run.save(state)
+        if state["phase"] == "ranges":
+            last_key: str | None = state["after"]
+            while rows := self.enforcer.ranges_batch(bucket, plan.ranges, last_key, self.batch):
+                last_key = rows[-1].key
+                self._step(run, rules, now, rows, {"now": now, "phase": "ranges", "after": last_key})
                 self._rest()
             state = {"now": now, "phase": "uploads", "after": None}
             run.save(state)

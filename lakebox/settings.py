@@ -66,7 +66,7 @@ class Settings:
     jobs_poll_ms: int = 1000
     jobs_lease_seconds: int = 30
     jobs_batch_size: int = 500
-    jobs_batch_pause_ms: int = 0
+    jobs_batch_pause_ms: int = 25
     # Shifts the clock background jobs judge ages by (tests age objects and uploads without waiting); keep 0.
     jobs_clock_offset_seconds: int = 0
     reap_interval_seconds: int = 5  # garbage blobs

@@ -8,9 +8,13 @@ configuration replaces it (as on R2, where the default is a rule of the configur
 As on S3, an object is due for a Days action at midnight UTC after ``last_modified + days``, and for a Date action
 from that date on. Expiration beats a transition that falls within 24 hours of it.
 
-The scan walks the object index by (bucket, last_modified, key) up to the pass's horizon (the latest
-``last_modified`` any rule can act on now), and the upload index by (bucket, initiated_at, upload_id): each batch
-is one index range read starting just past the previous batch's last row, which is the checkpoint.
+The scan plans its walk from the rules (``walk_plan``): Days rules act on objects older than an age, so the
+object index is walked by (bucket, last_modified, key) up to the pass's horizon (the latest ``last_modified`` a
+Days rule can act on now), which only reaches objects as they come of age. A Date rule that has passed acts on
+every object under its prefix whatever its age, so its prefixes are walked as key ranges of the primary key
+(bucket, key) instead: a time walk would reach every object of the bucket on every pass, matching or not. Uploads
+are walked by (bucket, initiated_at, upload_id). Each batch is one index range read starting just past the
+previous batch's last row, which is the checkpoint.
 """
 
 from __future__ import annotations
@@ -24,18 +28,25 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, or_, select
+from sqlalchemy import Row, and_, bindparam, delete, or_, select
 from sqlalchemy.engine import Connection
 
 from objectstore.service.bucket_config import DEFAULT_LIFECYCLE, LIFECYCLE_DELETED, Node, children, text
-from objectstore.service.locks import compiled, retention
-from objectstore.store.repo import ObjectRepository, objects, uploads
+from objectstore.service.locks import LockRule, compiled, retention
+from objectstore.store.repo import ObjectRepository, objects, prefix_end, uploads
 
 DAY = 86400
 IA = "STANDARD_IA"
 
 # Runs inside the transaction that deletes or transitions objects, with how many (analytics counts them there).
 Counted = Callable[[Connection, int], None]
+
+# A batch's objects as the deleting transaction sees them (one statement, locked on PostgreSQL), and their deletion
+# (one executemany): built once, as building a statement costs more than running it.
+_BATCH_OBJECTS = select(objects).where(
+    objects.c.bucket == bindparam("b_"), objects.c.key.in_(bindparam("keys_", expanding=True))
+)
+_DELETE_OBJECT = delete(objects).where(objects.c.bucket == bindparam("b_"), objects.c.key == bindparam("k_"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,20 +161,40 @@ def decide(
     return "transition"
 
 
-def object_horizon(rules: tuple[Rule, ...], now: float) -> float | None:
-    """The latest last_modified an expiration or transition can act on at ``now`` (None: none can)."""
+def _date_passed(rule: Rule, now: float) -> bool:
+    return any(date is not None and date <= now for date in (rule.expire_date, rule.transition_date))
+
+
+def key_ranges(prefixes: list[str]) -> tuple[tuple[str, str | None], ...]:
+    """The disjoint key ranges [low, high) that hold every key starting with one of ``prefixes``, in key order
+    (a prefix under another one adds nothing; high None: to the end)."""
+    ranges: list[tuple[str, str | None]] = []
+    for prefix in sorted(set(prefixes)):
+        if ranges and prefix.startswith(ranges[-1][0]):
+            continue  # inside the previous range
+        ranges.append((prefix, prefix_end(prefix)))
+    return tuple(ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class WalkPlan:
+    """What a pass walks: objects by age up to ``horizon`` (None: no time walk), then the key ``ranges``."""
+
+    horizon: float | None
+    ranges: tuple[tuple[str, str | None], ...]
+
+
+def walk_plan(rules: tuple[Rule, ...], now: float) -> WalkPlan:
+    """The walk that reaches every object a rule can act on at ``now``: the prefixes of passed Date rules as key
+    ranges, the Days rules by age (unless a range already covers the whole bucket)."""
+    ranges = key_ranges([rule.prefix for rule in rules if _date_passed(rule, now)])
     horizon: float | None = None
-    for rule in rules:
-        for days, date in (
-            (rule.expire_days, rule.expire_date),
-            (rule.transition_days, rule.transition_date),
-        ):
-            edge = (
-                now - days * DAY if days is not None else (now if date is not None and date <= now else None)
-            )
-            if edge is not None and (horizon is None or edge > horizon):
-                horizon = edge
-    return horizon
+    if ranges[:1] != (("", None),):
+        for rule in rules:
+            for days in (rule.expire_days, rule.transition_days):
+                if days is not None and (horizon is None or now - days * DAY > horizon):
+                    horizon = now - days * DAY
+    return WalkPlan(horizon, ranges)
 
 
 def abort_after(rules: tuple[Rule, ...], key: str) -> float | None:
@@ -172,18 +203,11 @@ def abort_after(rules: tuple[Rule, ...], key: str) -> float | None:
     return min(ages) if ages else None
 
 
-def retained_by_lock(repo: ObjectRepository, conn: Connection, bucket: str, row: Row[Any]) -> bool:
-    """Whether a bucket lock keeps the object (locks take precedence over lifecycle).
-
-    The one call point for bucket locks in lifecycle enforcement: it runs inside the transaction that would
-    delete or transition the object, so a lock added concurrently is seen. Retention is measured on the real
-    clock, never the scanner's test clock, so a difference between them can only keep an object longer.
-    """
-    rules = repo.lock_rules_in(conn, bucket)
-    if rules is None:
-        return False
-    until, rule = retention(compiled(rules), row.key, row.last_modified)
-    return rule is not None and time.time() < until
+def _retained(rules: tuple[LockRule, ...], row: Row[Any], now: float) -> bool:
+    """Whether a bucket lock keeps the object (locks take precedence over lifecycle). Retention is measured on the
+    real clock, never the jobs' test clock, so a difference between them can only keep an object longer."""
+    until, rule = retention(rules, row.key, row.last_modified)
+    return rule is not None and now < until
 
 
 class LifecycleEnforcer:
@@ -214,23 +238,52 @@ class LifecycleEnforcer:
         with self.repo.db.read(snapshot=False) as conn:
             return list(conn.execute(query).all())
 
-    def expire(self, bucket: str, rows: list[Row[Any]], counted: Counted | None = None) -> int:
+    def expire(self, bucket: str, rows: list[Row[Any]], then: Counted | None = None) -> int:
         """Deletes the objects that are still the versions the scan read and that no lock keeps, in one
-        transaction (one commit for a batch); ``counted`` sees how many went, in the same transaction."""
-        deleted = 0
+        transaction (one commit for a batch); ``then`` runs last in it with how many went (the analytics count
+        them there, and the job saves its checkpoint there, so the step and its checkpoint commit together)."""
+        read = {row.key: row for row in rows}
         with self.repo.db.write() as conn:
-            for row in rows:
-                current = self.repo.locked_object(conn, bucket, row.key)
-                if current is None or current.last_modified != row.last_modified or current.etag != row.etag:
-                    continue  # replaced or deleted since the scan read it
-                if retained_by_lock(self.repo, conn, bucket, current):
-                    continue
-                self.repo.discard(conn, current)
-                conn.execute(delete(objects).where(objects.c.bucket == bucket, objects.c.key == row.key))
-                deleted += 1
-            if deleted and counted is not None:
-                counted(conn, deleted)
-        return deleted
+            query = _BATCH_OBJECTS if self.repo.db.is_sqlite else _BATCH_OBJECTS.with_for_update()
+            current = conn.execute(query, {"b_": bucket, "keys_": list(read)}).all() if read else []
+            unchanged = [
+                row
+                for row in current
+                if row.last_modified == read[row.key].last_modified and row.etag == read[row.key].etag
+            ]  # the others were replaced since the scan read them (deleted ones are not found)
+            lock_rules = self.repo.lock_rules_in(conn, bucket) if unchanged else None
+            if lock_rules is not None:
+                rules, now = compiled(lock_rules), time.time()
+                unchanged = [row for row in unchanged if not _retained(rules, row, now)]
+            for row in unchanged:
+                self.repo.discard(conn, row)
+            if unchanged:
+                conn.execute(_DELETE_OBJECT, [{"b_": bucket, "k_": row.key} for row in unchanged])
+            if then is not None:
+                then(conn, len(unchanged))
+        return len(unchanged)
+
+    def ranges_batch(
+        self, bucket: str, ranges: tuple[tuple[str, str | None], ...], after: str | None, limit: int
+    ) -> list[Row[Any]]:
+        """Objects of the key ``ranges`` (disjoint, in key order) past key ``after``, in key order; a batch ends
+        at the end of a range."""
+        columns = (objects.c.key, objects.c.last_modified, objects.c.etag, objects.c.storage_class)
+        for low, high in ranges:
+            if after is not None and high is not None and after >= high:
+                continue  # walked
+            conditions = [objects.c.bucket == bucket]
+            conditions.append(
+                objects.c.key > after if after is not None and after >= low else objects.c.key >= low
+            )
+            if high is not None:
+                conditions.append(objects.c.key < high)
+            query = select(*columns).where(*conditions).order_by(objects.c.key).limit(limit)
+            with self.repo.db.read(snapshot=False) as conn:
+                rows = list(conn.execute(query).all())
+            if rows:
+                return rows
+        return []
 
     def uploads_batch(
         self, bucket: str, initiated_before: float, after: tuple[float, str] | None, limit: int

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from infra.db import Database
 from infra.jobs import DONE, FAILED, RUNNING, SCHEDULED, JobRun, JobRunner, JobStore, LeaseLost
@@ -234,3 +235,30 @@ def test_a_stopping_worker_hands_its_job_over_at_the_next_checkpoint(store: JobS
     assert job is not None
     assert job.takeovers == 0
     assert job.runs == 1
+
+
+def test_a_checkpoint_saved_inside_a_step_commits_with_the_step_or_not_at_all(store: JobStore) -> None:
+    with store.db.write() as conn:
+        conn.execute(text("CREATE TABLE step_marker (n INTEGER)"))
+    store.ensure("k", "t", interval=10, first_run_at=0)
+    job = store.claim(store.due(0, ["k"])[0], "a:1", 0, 30)
+    assert job is not None
+    with store.db.write() as conn:
+        conn.execute(text("INSERT INTO step_marker VALUES (1)"))
+        store.save_in(conn, job.id, "a:1", 1, 30, {"after": 1}, {"done": 1})
+    assert store.get("k", "t").checkpoint == {"after": 1}  # type: ignore[union-attr]
+    assert store.claim(job.id, "b:1", 100, 30) is not None  # a's lease lapsed: b holds the job
+
+    def late_step() -> None:
+        with store.db.write() as conn:
+            conn.execute(text("INSERT INTO step_marker VALUES (2)"))
+            store.save_in(conn, job.id, "a:1", 101, 30, {"after": 2}, {"done": 2})
+
+    with pytest.raises(LeaseLost):
+        late_step()
+    with store.db.read() as conn:
+        assert [r[0] for r in conn.execute(text("SELECT n FROM step_marker"))] == [1]  # a's step rolled back
+    taken = store.get("k", "t")
+    assert taken is not None
+    assert taken.checkpoint == {"after": 1}
+    assert taken.progress == {"done": 1}

@@ -10,12 +10,13 @@ from objectstore.service.lifecycle import (
     DAY,
     IA,
     Rule,
+    WalkPlan,
     abort_after,
     decide,
     expiration,
-    object_horizon,
     parse_rules,
     rules_in_effect,
+    walk_plan,
 )
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
@@ -56,8 +57,8 @@ def test_dates_act_from_the_date_on_for_every_object() -> None:
     assert (
         decide(rules, "tmp/b", date + 10 * DAY, "STANDARD", date + 11 * DAY) == "expire"
     )  # written after it
-    assert object_horizon(rules, date - 1) is None
-    assert object_horizon(rules, date + 7) == date + 7
+    assert walk_plan(rules, date - 1) == WalkPlan(None, ())
+    assert walk_plan(rules, date + 7) == WalkPlan(None, (("tmp/", "tmp0"),))  # its prefix, whatever the age
 
 
 def test_the_horizon_is_the_latest_last_modified_any_action_can_reach() -> None:
@@ -67,8 +68,8 @@ def test_the_horizon_is_the_latest_last_modified_any_action_can_reach() -> None:
         Rule("c", "", abort_seconds=DAY),
     )
     now = T0 + 100 * DAY
-    assert object_horizon(rules, now) == now - 10 * DAY
-    assert object_horizon((Rule("c", "", abort_seconds=DAY),), now) is None
+    assert walk_plan(rules, now).horizon == now - 10 * DAY
+    assert walk_plan((Rule("c", "", abort_seconds=DAY),), now).horizon is None
 
 
 def test_abort_ages_by_prefix_and_the_default_rule() -> None:
