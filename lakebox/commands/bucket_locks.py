@@ -13,6 +13,7 @@ import click
 
 from lakebox.client.errors import CliError
 from lakebox.client.output import api, bucket_options, emit
+from lakebox.commands.rule_edits import add_rule, remove_rule
 
 DAY = 86400
 
@@ -119,19 +120,7 @@ def lock_add(
     if prefix:
         rule["prefix"] = prefix
     rule["condition"] = _condition(retention_days, retention_date, retention_indefinite)
-    client = api(opts)
-    path = client.bucket(bucket, "/lock")
-    rules = client.call("GET", path).get("rules") or []
-    if any(r["id"] == name for r in rules):
-        raise CliError(
-            f"bucket '{bucket}' already has a lock rule '{name}' — remove it first or pick another name"
-        )
-    client.call("PUT", path, {"rules": [*rules, rule]})
-    emit(
-        {"bucket": bucket, "rule": rule},
-        opts["as_json"],
-        lambda r: [f"Added lock rule '{name}' to bucket '{bucket}'."],
-    )
+    add_rule(opts, bucket, "lock", rule)
 
 
 @lock.command("remove")
@@ -140,18 +129,7 @@ def lock_add(
 @bucket_options
 def lock_remove(bucket: str, name: str, **opts: Any) -> None:
     """Remove one lock rule."""
-    client = api(opts)
-    path = client.bucket(bucket, "/lock")
-    rules = client.call("GET", path).get("rules") or []
-    kept = [r for r in rules if r["id"] != name]
-    if len(kept) == len(rules):
-        raise CliError(f"bucket '{bucket}' has no lock rule '{name}' — lakebox bucket lock list {bucket}")
-    client.call("PUT", path, {"rules": kept})
-    emit(
-        {"bucket": bucket, "removed": name},
-        opts["as_json"],
-        lambda r: [f"Removed lock rule '{name}' from bucket '{bucket}'."],
-    )
+    remove_rule(opts, bucket, "lock", name)
 
 
 @lock.command("set")

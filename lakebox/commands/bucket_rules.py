@@ -12,6 +12,7 @@ import click
 
 from lakebox.client.errors import ApiError, CliError
 from lakebox.client.output import api, bucket_options, emit
+from lakebox.commands.rule_edits import add_rule, remove_rule
 
 DAY = 86400
 NO_CORS = 10059  # the bucket has no CORS configuration: listed as no rules
@@ -150,19 +151,7 @@ def lifecycle_add(
         raise click.UsageError(
             "give an action: --expire-days/-date, --ia-transition-days/-date or --abort-multipart-days"
         )
-    client = api(opts)
-    path = client.bucket(bucket, "/lifecycle")
-    rules = client.call("GET", path)["rules"]
-    if any(r["id"] == name for r in rules):
-        raise CliError(
-            f"bucket '{bucket}' already has a lifecycle rule '{name}' — remove it first or pick another name"
-        )
-    client.call("PUT", path, {"rules": [*rules, rule]})
-    emit(
-        {"bucket": bucket, "rule": rule},
-        opts["as_json"],
-        lambda r: [f"Added lifecycle rule '{name}' to bucket '{bucket}'."],
-    )
+    add_rule(opts, bucket, "lifecycle", rule)
 
 
 @lifecycle.command("remove")
@@ -171,20 +160,7 @@ def lifecycle_add(
 @bucket_options
 def lifecycle_remove(bucket: str, name: str, **opts: Any) -> None:
     """Remove one lifecycle rule."""
-    client = api(opts)
-    path = client.bucket(bucket, "/lifecycle")
-    rules = client.call("GET", path)["rules"]
-    kept = [r for r in rules if r["id"] != name]
-    if len(kept) == len(rules):
-        raise CliError(
-            f"bucket '{bucket}' has no lifecycle rule '{name}' — lakebox bucket lifecycle list {bucket}"
-        )
-    client.call("PUT", path, {"rules": kept})
-    emit(
-        {"bucket": bucket, "removed": name},
-        opts["as_json"],
-        lambda r: [f"Removed lifecycle rule '{name}' from bucket '{bucket}'."],
-    )
+    remove_rule(opts, bucket, "lifecycle", name)
 
 
 @lifecycle.command("set")

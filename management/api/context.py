@@ -75,3 +75,16 @@ def check_account(request: Request[Any, Any, Any], account_id: str) -> Managemen
         )
     check_jurisdiction(request.headers.get("cf-r2-jurisdiction"))
     return found
+
+
+def authorize(
+    request: Request[Any, Any, Any],
+    account_id: str,
+    caller: Principal,
+    action: Action,
+    bucket: str | None = None,
+) -> Management:
+    """``check_account`` then ``require``: a route under another account is 404 whatever the token may do."""
+    found = check_account(request, account_id)
+    require(caller, action, bucket)
+    return found

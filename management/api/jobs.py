@@ -11,7 +11,7 @@ from litestar import Request, Response, get
 
 from auth.service.principal import Action, Principal
 from infra.jobs import JobInfo, JobStore
-from management.api.context import check_account, require
+from management.api.context import authorize
 from management.api.envelope import ok
 
 STATE_KEY = "jobs"
@@ -48,8 +48,7 @@ def job_json(job: JobInfo) -> dict[str, Any]:
 
 @get("/accounts/{account_id:str}/lakebox/jobs")
 async def list_jobs(request: Request[Any, Any, Any], caller: Principal, account_id: str) -> Response[Any]:
-    check_account(request, account_id)
-    require(caller, Action.LIST_BUCKETS)  # Admin Read
+    authorize(request, account_id, caller, Action.LIST_BUCKETS)  # Admin Read
     store: JobStore = request.app.state[STATE_KEY]
     kind = request.query_params.get("kind") or None
     found = await anyio.to_thread.run_sync(store.list, kind)

@@ -9,7 +9,7 @@ import anyio.to_thread
 from litestar import Request, Response, get, put
 
 from auth.service.principal import Action, Principal
-from management.api.context import check_account, require
+from management.api.context import authorize
 from management.api.envelope import json_body, ok
 
 _LOCK = "/accounts/{account_id:str}/r2/buckets/{bucket:str}/lock"
@@ -19,8 +19,7 @@ _LOCK = "/accounts/{account_id:str}/r2/buckets/{bucket:str}/lock"
 async def get_lock(
     request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
 ) -> Response[Any]:
-    found = check_account(request, account_id)
-    require(caller, Action.READ_BUCKET_CONFIG, bucket)
+    found = authorize(request, account_id, caller, Action.READ_BUCKET_CONFIG, bucket)
     return ok(await anyio.to_thread.run_sync(found.locks.get, bucket))
 
 
@@ -28,8 +27,7 @@ async def get_lock(
 async def put_lock(
     request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
 ) -> Response[Any]:
-    found = check_account(request, account_id)
-    require(caller, Action.WRITE_BUCKET_CONFIG, bucket)
+    found = authorize(request, account_id, caller, Action.WRITE_BUCKET_CONFIG, bucket)
     body = await json_body(request)
     await anyio.to_thread.run_sync(found.locks.put, bucket, body)
     return ok({})

@@ -12,7 +12,7 @@ from litestar import Request, Response, get, post
 
 from auth.service.principal import Action, Principal
 from catalog.service.naming import parse_namespace_param
-from management.api.context import check_account, require
+from management.api.context import authorize
 from management.api.envelope import ok
 from management.service.errors import InvalidRequest
 
@@ -35,8 +35,7 @@ async def _json_body(request: Request[Any, Any, Any]) -> Any:
 async def set_warehouse_config(
     request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
 ) -> Response[Any]:
-    found = check_account(request, account_id)
-    require(caller, Action.WRITE_CATALOG, bucket)
+    found = authorize(request, account_id, caller, Action.WRITE_CATALOG, bucket)
     body = await _json_body(request)
     return ok(await anyio.to_thread.run_sync(found.maintenance.set_config, bucket, body))
 
@@ -45,8 +44,7 @@ async def set_warehouse_config(
 async def get_warehouse_config(
     request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
 ) -> Response[Any]:
-    found = check_account(request, account_id)
-    require(caller, Action.READ_CATALOG, bucket)
+    found = authorize(request, account_id, caller, Action.READ_CATALOG, bucket)
     return ok(await anyio.to_thread.run_sync(found.maintenance.get_config, bucket))
 
 
@@ -59,8 +57,7 @@ async def set_table_config(
     namespace: str,
     table: str,
 ) -> Response[Any]:
-    found = check_account(request, account_id)
-    require(caller, Action.WRITE_CATALOG, bucket)
+    found = authorize(request, account_id, caller, Action.WRITE_CATALOG, bucket)
     body = await _json_body(request)
     levels = parse_namespace_param(namespace)
     return ok(await anyio.to_thread.run_sync(found.maintenance.set_config, bucket, body, levels, table))
@@ -75,8 +72,7 @@ async def get_table_config(
     namespace: str,
     table: str,
 ) -> Response[Any]:
-    found = check_account(request, account_id)
-    require(caller, Action.READ_CATALOG, bucket)
+    found = authorize(request, account_id, caller, Action.READ_CATALOG, bucket)
     levels = parse_namespace_param(namespace)
     return ok(await anyio.to_thread.run_sync(found.maintenance.get_config, bucket, levels, table))
 
@@ -85,8 +81,7 @@ async def get_table_config(
 async def store_credential(
     request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
 ) -> Response[Any]:
-    found = check_account(request, account_id)
-    require(caller, Action.WRITE_CATALOG, bucket)
+    found = authorize(request, account_id, caller, Action.WRITE_CATALOG, bucket)
     body = await _json_body(request)
     return ok(await anyio.to_thread.run_sync(found.maintenance.store_credential, bucket, body))
 
@@ -95,8 +90,7 @@ async def store_credential(
 async def list_runs(
     request: Request[Any, Any, Any], caller: Principal, account_id: str, bucket: str
 ) -> Response[Any]:
-    found = check_account(request, account_id)
-    require(caller, Action.READ_CATALOG, bucket)
+    found = authorize(request, account_id, caller, Action.READ_CATALOG, bucket)
     try:
         limit = int(request.query_params.get("limit", "100"))
     except ValueError:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from management.service.errors import InvalidRequest, NoCorsConfiguration
-from objectstore.service.bucket_config import BucketConfigService, Node, children, text
+from objectstore.service.bucket_config import BucketConfigService, Node, children, rule_prefix, text
 from objectstore.service.errors import NoSuchCORSConfiguration
 
 DAY = 86400
@@ -155,16 +155,6 @@ def lifecycle_to_nodes(rules: list[Any]) -> list[Node]:
     return nodes
 
 
-def _prefix(node: Node) -> str:
-    for filt in children(node, "Filter"):
-        found = text(filt, "Prefix")
-        if found is not None:
-            return found
-        for conj in children(filt, "And"):
-            return text(conj, "Prefix") or ""
-    return text(node, "Prefix") or ""
-
-
 def _condition(node: Node, day_tag: str = "Days") -> dict[str, Any]:
     days, date = text(node, day_tag), text(node, "Date")
     if date is not None:
@@ -179,7 +169,7 @@ def lifecycle_from_nodes(nodes: list[Node]) -> list[dict[str, Any]]:
         rule: dict[str, Any] = {
             "id": text(node, "ID") or "",
             "enabled": text(node, "Status") == "Enabled",
-            "conditions": {"prefix": _prefix(node)},
+            "conditions": {"prefix": rule_prefix(node)},
         }
         for expiration in children(node, "Expiration"):
             if text(expiration, "Days") is not None or text(expiration, "Date") is not None:

@@ -57,6 +57,17 @@ def text(node: Node, tag: str) -> str | None:
     return found[0][1] if found and isinstance(found[0][1], str) else None
 
 
+def rule_prefix(node: Node) -> str:
+    """A lifecycle rule's key prefix, wherever S3 lets it stand (``Filter``, ``Filter/And``, or the rule)."""
+    for filt in children(node, "Filter"):
+        found = text(filt, "Prefix")
+        if found is not None:
+            return found
+        for conj in children(filt, "And"):
+            return text(conj, "Prefix") or ""
+    return text(node, "Prefix") or ""
+
+
 def _count(text: str) -> int | None:
     """A non-negative xsd:int in ASCII digits (``isdigit`` also takes digits ``int`` refuses, such as "²")."""
     text = text.strip()

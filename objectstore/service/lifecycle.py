@@ -31,7 +31,14 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, delete, or_, select
 from sqlalchemy.engine import Connection
 
-from objectstore.service.bucket_config import DEFAULT_LIFECYCLE, LIFECYCLE_DELETED, Node, children, text
+from objectstore.service.bucket_config import (
+    DEFAULT_LIFECYCLE,
+    LIFECYCLE_DELETED,
+    Node,
+    children,
+    rule_prefix,
+    text,
+)
 from objectstore.service.locks import LockRule, compiled, retention
 from objectstore.store.repo import ObjectRepository, objects, prefix_end, uploads
 
@@ -64,23 +71,13 @@ def _date(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def _prefix(node: Node) -> str:
-    for filt in children(node, "Filter"):
-        found = text(filt, "Prefix")
-        if found is not None:
-            return found
-        for conj in children(filt, "And"):
-            return text(conj, "Prefix") or ""
-    return text(node, "Prefix") or ""
-
-
 def parse_rules(nodes: list[Node], default_abort_seconds: float = 7 * DAY) -> list[Rule]:
     """The enabled rules of a stored (validated) configuration."""
     rules = []
     for node in nodes:
         if text(node, "Status") != "Enabled":
             continue
-        values: dict[str, Any] = {"id": text(node, "ID") or "", "prefix": _prefix(node)}
+        values: dict[str, Any] = {"id": text(node, "ID") or "", "prefix": rule_prefix(node)}
         for expiration in children(node, "Expiration"):
             date, days = text(expiration, "Date"), text(expiration, "Days")
             if date is not None:

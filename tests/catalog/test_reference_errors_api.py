@@ -41,6 +41,41 @@ VIEW = {
 }
 
 
+SNAPSHOT = {
+    "snapshot-id": 1,
+    "sequence-number": 1,
+    "timestamp-ms": 1700000000000,
+    "manifest-list": "s3://x/m.avro",
+    "summary": {"operation": "append"},
+    "schema-id": 0,
+}
+
+
+def schema(schema_id: int) -> dict[str, Any]:
+    """``S`` under another schema id."""
+    return S | {"schema-id": schema_id}
+
+
+def view_body(
+    name: str,
+    schema_id: int = 0,
+    version_schema_id: int | None = None,
+    representations: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """``VIEW`` renamed; the view version's schema id follows the schema's unless given."""
+    view_version: dict[str, Any] = VIEW["view-version"] | {  # type: ignore[operator]
+        "schema-id": schema_id if version_schema_id is None else version_schema_id
+    }
+    if representations is not None:
+        view_version["representations"] = representations
+    return {
+        "name": name,
+        "schema": S if schema_id == 0 else schema(schema_id),
+        "view-version": view_version,
+        "properties": {},
+    }
+
+
 S5 = {"type": "struct", "schema-id": 5, "fields": [{"id": 1, "name": "id", "type": "long", "required": True}]}
 
 
@@ -157,14 +192,7 @@ CASES = [
         "{P}/namespaces/db/tables",
         {
             "name": "t",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
         },
         409,
         "AlreadyExistsException",
@@ -176,14 +204,7 @@ CASES = [
         "{P}/namespaces/db/tables",
         {
             "name": "v",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
         },
         409,
         "AlreadyExistsException",
@@ -202,16 +223,7 @@ CASES = [
         "create table no name",
         "POST",
         "{P}/namespaces/db/tables",
-        {
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            }
-        },
+        {"schema": S},
         400,
         "IllegalArgumentException",
         None,
@@ -237,14 +249,7 @@ CASES = [
         "{P}/namespaces/db/tables",
         {
             "name": "c1",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
             "partition-spec": {
                 "spec-id": 0,
                 "fields": [{"name": "p", "transform": "zorder", "source-id": 1, "field-id": 1000}],
@@ -260,14 +265,7 @@ CASES = [
         "{P}/namespaces/db/tables",
         {
             "name": "c2",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
             "partition-spec": {
                 "spec-id": 0,
                 "fields": [{"name": "p", "transform": "identity", "source-id": 9, "field-id": 1000}],
@@ -283,14 +281,7 @@ CASES = [
         "{P}/namespaces/db/tables",
         {
             "name": "c3",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
             "partition-spec": {
                 "spec-id": 0,
                 "fields": [{"name": "p", "transform": "day", "source-id": 1, "field-id": 1000}],
@@ -306,14 +297,7 @@ CASES = [
         "{P}/namespaces/db/tables",
         {
             "name": "c4",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
             "properties": {"format-version": "0"},
         },
         400,
@@ -326,14 +310,7 @@ CASES = [
         "{P}/namespaces/db/tables",
         {
             "name": "c5",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
             "properties": {"format-version": "x"},
         },
         400,
@@ -614,25 +591,11 @@ CASES = [
             "updates": [
                 {
                     "action": "add-snapshot",
-                    "snapshot": {
-                        "snapshot-id": 1,
-                        "sequence-number": 1,
-                        "timestamp-ms": 1700000000000,
-                        "manifest-list": "s3://x/m.avro",
-                        "summary": {"operation": "append"},
-                        "schema-id": 0,
-                    },
+                    "snapshot": SNAPSHOT,
                 },
                 {
                     "action": "add-snapshot",
-                    "snapshot": {
-                        "snapshot-id": 1,
-                        "sequence-number": 1,
-                        "timestamp-ms": 1700000000000,
-                        "manifest-list": "s3://x/m.avro",
-                        "summary": {"operation": "append"},
-                        "schema-id": 0,
-                    },
+                    "snapshot": SNAPSHOT,
                 },
             ],
         },
@@ -807,26 +770,7 @@ CASES = [
         "create view exists",
         "POST",
         "{P}/namespaces/db/views",
-        {
-            "name": "v",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
-            "view-version": {
-                "version-id": 1,
-                "schema-id": 0,
-                "timestamp-ms": 1700000000000,
-                "summary": {"engine-name": "spark"},
-                "representations": [{"type": "sql", "sql": "select 1", "dialect": "spark"}],
-                "default-namespace": ["db"],
-            },
-            "properties": {},
-        },
+        view_body("v"),
         409,
         "AlreadyExistsException",
         None,
@@ -835,26 +779,7 @@ CASES = [
         "create view name of table",
         "POST",
         "{P}/namespaces/db/views",
-        {
-            "name": "t",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
-            "view-version": {
-                "version-id": 1,
-                "schema-id": 0,
-                "timestamp-ms": 1700000000000,
-                "summary": {"engine-name": "spark"},
-                "representations": [{"type": "sql", "sql": "select 1", "dialect": "spark"}],
-                "default-namespace": ["db"],
-            },
-            "properties": {},
-        },
+        view_body("t"),
         409,
         "AlreadyExistsException",
         None,
@@ -863,26 +788,7 @@ CASES = [
         "create view schema-id 5",
         "POST",
         "{P}/namespaces/db/views",
-        {
-            "name": "v5",
-            "schema": {
-                "type": "struct",
-                "schema-id": 5,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
-            "view-version": {
-                "version-id": 1,
-                "schema-id": 5,
-                "timestamp-ms": 1700000000000,
-                "summary": {"engine-name": "spark"},
-                "representations": [{"type": "sql", "sql": "select 1", "dialect": "spark"}],
-                "default-namespace": ["db"],
-            },
-            "properties": {},
-        },
+        view_body("v5", schema_id=5),
         200,
         None,
         None,
@@ -891,26 +797,7 @@ CASES = [
         "create view version schema-id mismatch",
         "POST",
         "{P}/namespaces/db/views",
-        {
-            "name": "v6",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
-            "view-version": {
-                "version-id": 1,
-                "schema-id": 3,
-                "timestamp-ms": 1700000000000,
-                "summary": {"engine-name": "spark"},
-                "representations": [{"type": "sql", "sql": "select 1", "dialect": "spark"}],
-                "default-namespace": ["db"],
-            },
-            "properties": {},
-        },
+        view_body("v6", version_schema_id=3),
         200,
         None,
         None,
@@ -919,26 +806,7 @@ CASES = [
         "create view no representations",
         "POST",
         "{P}/namespaces/db/views",
-        {
-            "name": "v7",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
-            "view-version": {
-                "version-id": 1,
-                "schema-id": 0,
-                "timestamp-ms": 1700000000000,
-                "summary": {"engine-name": "spark"},
-                "representations": [],
-                "default-namespace": ["db"],
-            },
-            "properties": {},
-        },
+        view_body("v7", representations=[]),
         400,
         "BadRequestException",
         "reference: 500 IllegalStateException",
@@ -949,14 +817,7 @@ CASES = [
         "{P}/namespaces/db/views",
         {
             "name": "v8",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
         },
         400,
         "IllegalArgumentException",
@@ -1053,14 +914,7 @@ CASES = [
         "{P}/namespaces/db/tables",
         {
             "name": "c90",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
             "properties": {"format-version": "3"},
         },
         200,
@@ -1102,14 +956,7 @@ CASES = [
                 {"action": "upgrade-format-version", "format-version": 3},
                 {
                     "action": "add-snapshot",
-                    "snapshot": {
-                        "snapshot-id": 1,
-                        "sequence-number": 1,
-                        "timestamp-ms": 1700000000000,
-                        "manifest-list": "s3://x/m.avro",
-                        "summary": {"operation": "append"},
-                        "schema-id": 0,
-                    },
+                    "snapshot": SNAPSHOT,
                 },
             ],
         },
@@ -1127,15 +974,7 @@ CASES = [
                 {"action": "upgrade-format-version", "format-version": 3},
                 {
                     "action": "add-snapshot",
-                    "snapshot": {
-                        "snapshot-id": 1,
-                        "sequence-number": 1,
-                        "timestamp-ms": 1700000000000,
-                        "manifest-list": "s3://x/m.avro",
-                        "summary": {"operation": "append"},
-                        "schema-id": 0,
-                        "first-row-id": 0,
-                    },
+                    "snapshot": SNAPSHOT | {"first-row-id": 0},
                 },
             ],
         },
@@ -1162,26 +1001,7 @@ CASES = [
         "create view with schema-id 5 and version schema-id 3",
         "POST",
         "{P}/namespaces/db/views",
-        {
-            "name": "v9",
-            "schema": {
-                "type": "struct",
-                "schema-id": 5,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
-            "view-version": {
-                "version-id": 1,
-                "schema-id": 3,
-                "timestamp-ms": 1700000000000,
-                "summary": {"engine-name": "spark"},
-                "representations": [{"type": "sql", "sql": "select 1", "dialect": "spark"}],
-                "default-namespace": ["db"],
-            },
-            "properties": {},
-        },
+        view_body("v9", schema_id=5, version_schema_id=3),
         200,
         None,
         None,
@@ -1192,14 +1012,7 @@ CASES = [
         "{P}/namespaces/db/tables",
         {
             "name": "c92",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
             "stage-create": True,
         },
         200,
@@ -1305,14 +1118,7 @@ CASES = [
         "{P}/namespaces/nope3/tables",
         {
             "name": "t",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
+            "schema": S,
         },
         404,
         "NoSuchNamespaceException",
@@ -1322,26 +1128,7 @@ CASES = [
         "create view ns missing",
         "POST",
         "{P}/namespaces/nope4/views",
-        {
-            "name": "v",
-            "schema": {
-                "type": "struct",
-                "schema-id": 0,
-                "fields": [
-                    {"id": 1, "name": "id", "type": "long", "required": True},
-                    {"id": 2, "name": "s", "type": "string", "required": False},
-                ],
-            },
-            "view-version": {
-                "version-id": 1,
-                "schema-id": 0,
-                "timestamp-ms": 1700000000000,
-                "summary": {"engine-name": "spark"},
-                "representations": [{"type": "sql", "sql": "select 1", "dialect": "spark"}],
-                "default-namespace": ["db"],
-            },
-            "properties": {},
-        },
+        view_body("v"),
         404,
         "NoSuchNamespaceException",
         "reference: 200 (JDBC namespaces exist implicitly; the spec: 404)",
