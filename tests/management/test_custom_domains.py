@@ -237,3 +237,28 @@ def test_audit_shows_each_change(cf: httpx.Client, account_id: str, server: Lake
         (f"POST {path}", root, bucket, "failure", "10062"),
         (f"DELETE {path}/{domain}", root, target, "success", ""),
     ]
+
+
+def test_cors_as_on_the_dev_url(cf: httpx.Client, account_id: str, server: LakeboxServer) -> None:
+    bucket = _bucket_with_object(server, "cd-cors")
+    rules = [{"AllowedOrigins": ["http://app.example.org"], "AllowedMethods": ["GET"]}]
+    server.s3().put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    domain = f"{bucket}.example.com"
+    url = f"/accounts/{account_id}/r2/buckets/{bucket}/domains/custom"
+    assert cf.post(url, json={"domain": domain}).status_code == 200
+    origin = "http://app.example.org"
+    got = _public(server, domain, "/img/cat.txt", origin=origin)
+    assert (got.status_code, got.headers["access-control-allow-origin"]) == (200, origin)
+
+    def preflight(origin: str) -> httpx.Response:
+        return httpx.options(
+            f"{server.public_url}/img/cat.txt",
+            headers={"host": domain, "origin": origin, "access-control-request-method": "GET"},
+            timeout=30,
+        )
+
+    assert preflight(origin).status_code == 200
+    refused = preflight("https://evil.test")
+    assert refused.status_code == 403
+    assert b"AccessForbidden" in refused.content
+    assert bucket.encode() not in refused.content
