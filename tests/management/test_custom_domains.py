@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -262,3 +263,22 @@ def test_cors_as_on_the_dev_url(cf: httpx.Client, account_id: str, server: Lakeb
     assert refused.status_code == 403
     assert b"AccessForbidden" in refused.content
     assert bucket.encode() not in refused.content
+
+
+def test_concurrent_adds_of_one_name_connect_it_once(
+    cf: httpx.Client, account_id: str, server: LakeboxServer
+) -> None:
+    buckets = [_name("cd-race") for _ in range(6)]
+    for bucket in buckets:
+        server.s3().create_bucket(Bucket=bucket)
+    domain = f"race-{secrets.token_hex(4)}.example.com"
+    base = f"/accounts/{account_id}/r2/buckets"
+
+    def add(bucket: str) -> int:
+        return cf.post(f"{base}/{bucket}/domains/custom", json={"domain": domain}).status_code
+
+    with ThreadPoolExecutor(len(buckets)) as pool:
+        statuses = list(pool.map(add, buckets))
+    assert sorted(statuses) == [200] + [409] * (len(buckets) - 1)
+    holders = [b for b in buckets if cf.get(f"{base}/{b}/domains/custom").json()["result"]["domains"]]
+    assert holders == [buckets[statuses.index(200)]]
