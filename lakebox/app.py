@@ -81,7 +81,12 @@ class Dispatcher:
                 metrics,
             ),
             settings.public_port: MeteredApp(
-                PublicApp(self.s3_context, self.services.public, settings.public_domain),
+                PublicApp(
+                    self.s3_context,
+                    self.services.public,
+                    settings.public_domain,
+                    self.services.custom_domains,
+                ),
                 "public",
                 metrics,
                 counter,

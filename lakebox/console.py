@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from analytics.api import routes as analytics_routes
 from audit.api import routes as audit_routes
 from lakebox import metrics
+from management.api import domains as domain_routes
 from management.api.app import MOUNT_PATH, build_management, create_management_app
 from management.store.account import ensure_account_id
 from objectstore.store.tables import BlobGarbageRow
@@ -69,6 +70,7 @@ def create_console_app(services: Services) -> Litestar:
         extensions=[
             (analytics_routes.HANDLERS, analytics_routes.STATE_KEY, services.analytics),
             (audit_routes.HANDLERS, audit_routes.STATE_KEY, services.audit),
+            (domain_routes.HANDLERS, domain_routes.STATE_KEY, services.custom_domains),
         ],
     )
 

@@ -20,11 +20,13 @@ from management.service.migrations import Migrations
 from management.store.migrations import MigrationRepository
 from objectstore.service.atrest import AtRest, open_keyring
 from objectstore.service.buckets import BucketService
+from objectstore.service.domains import CustomDomainService
 from objectstore.service.objects import ObjectService
 from objectstore.service.placement import LocationMap
 from objectstore.service.public import PublicAccessService
 from objectstore.service.space import DiskSpace
 from objectstore.store.blobs import LocalBlobStore
+from objectstore.store.domains import CustomDomainRepository
 from objectstore.store.master_keys import MasterKeyRepository
 from objectstore.store.public import PublicBucketRepository
 from objectstore.store.repo import ObjectRepository
@@ -64,6 +66,7 @@ class Services:
             repo, LocationMap(settings.hint_locations(), settings.jurisdiction_locations())
         )
         self.public = PublicAccessService(PublicBucketRepository(self.db))
+        self.custom_domains = CustomDomainService(CustomDomainRepository(self.db))
         self.metrics = Metrics(metrics_dir(settings.data_dir, settings.node_id))
         self.audit = AuditLog(AuditRepository(self.db), settings.audit_retention_days)
         self.analytics = AnalyticsService(

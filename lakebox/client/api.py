@@ -26,6 +26,8 @@ CODE_NAMES = {
     10007: "NoSuchKey",
     10008: "BucketNotEmpty",
     10073: "BucketAlreadyExists",
+    10061: "NoSuchCustomDomain",
+    10062: "CustomDomainInUse",
     1003: "NoSuchToken",
     10090: "NoSuchMigration",
     10091: "MigrationEnded",
@@ -37,6 +39,8 @@ NEXT_STEP = {
     10008: "delete its objects first",
     1003: "lakebox token list shows the tokens",
     10090: "lakebox migrate list shows the migrations",
+    10061: "lakebox bucket domain list <bucket> shows the bucket's domains",
+    10062: "remove it from the bucket that has it first",
 }
 
 

@@ -10,6 +10,7 @@ import click
 from lakebox.client.api import Api
 from lakebox.client.errors import CliError
 from lakebox.client.output import api, bucket_options, connection_options, emit
+from lakebox.commands.bucket_domains import domain
 from lakebox.commands.bucket_locks import lock
 from lakebox.commands.bucket_rules import cors, lifecycle
 from lakebox.commands.catalog_maintenance import compaction, maintenance_group, snapshot_expiration
@@ -25,6 +26,7 @@ def bucket() -> None:
 bucket.add_command(lifecycle)
 bucket.add_command(cors)
 bucket.add_command(lock)
+bucket.add_command(domain)
 
 
 def _bucket_lines(b: dict[str, Any]) -> list[str]:
@@ -224,7 +226,6 @@ catalog.add_command(maintenance_group)
 NOT_BUILT = {
     (bucket, "sippy"): "Sippy (incremental migration)",
     (bucket, "notification"): "Event notifications",
-    (bucket, "domain"): "Custom domains",
 }
 
 

@@ -53,6 +53,10 @@ _STORE: dict[str, tuple[int, int]] = {
     "MetadataTooLarge": (400, 10012),
     "EntityTooLarge": (400, 100100),
     "AccessDenied": (403, 10003),
+    # Custom domains (lakebox's codes: R2's docs name none).
+    "InvalidCustomDomain": (400, 10040),
+    "NoSuchCustomDomain": (404, 10061),
+    "CustomDomainInUse": (409, 10062),
 }
 
 

@@ -143,8 +143,6 @@ async def disable_catalog(
 _ALL: list[Literal["GET", "PUT", "POST", "PATCH", "DELETE"]] = ["GET", "PUT", "POST", "PATCH", "DELETE"]
 _LATER = {
     "/accounts/{account_id:str}/r2/buckets/{bucket:str}/sippy": "Sippy (incremental migration)",
-    "/accounts/{account_id:str}/r2/buckets/{bucket:str}/domains/custom": "Custom domains",
-    "/accounts/{account_id:str}/r2/buckets/{bucket:str}/domains/custom/{domain:str}": "Custom domains",
     "/accounts/{account_id:str}/event_notifications/r2/{bucket:str}/configuration": "Event notifications",
     "/accounts/{account_id:str}/event_notifications/r2/{bucket:str}/configuration/queues/{queue:str}": (
         "Event notifications"

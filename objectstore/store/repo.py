@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from infra.db import Database, Prepared
+from objectstore.store.domains import delete_bucket_domains
 from objectstore.store.locks import BUCKET_AND_RULES, RetentionRefusal, locks
 from objectstore.store.tables import BlobGarbageRow, BucketRow, MultipartUploadRow, ObjectRow, UploadPartRow
 
@@ -204,8 +205,9 @@ class ObjectRepository:
                 return "not-empty"
             if conn.execute(select(uploads.c.upload_id).where(uploads.c.bucket == name).limit(1)).first():
                 return "not-empty"
-            # An empty bucket's lock rules go with it.
+            # An empty bucket's lock rules and custom domains go with it.
             conn.execute(delete(locks).where(locks.c.bucket == name))
+            delete_bucket_domains(conn, name)
             conn.execute(delete(buckets).where(buckets.c.name == name))
             return "deleted"
 

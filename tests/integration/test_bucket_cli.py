@@ -220,7 +220,6 @@ def test_catalog_enable_of_a_missing_bucket(server: LakeboxServer) -> None:
     [
         (["bucket", "sippy", "enable", "b", "--provider", "AWS"], "sippy (incremental migration)"),
         (["bucket", "notification", "list", "b"], "event notifications"),
-        (["bucket", "domain", "list", "b"], "custom domains"),
     ],
 )
 def test_commands_of_features_not_built_say_so(server: LakeboxServer, args: list[str], feature: str) -> None:

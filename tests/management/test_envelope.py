@@ -190,8 +190,6 @@ def test_object_errors(cf: httpx.Client, account_id: str, bucket: str) -> None:
     ("method", "path", "feature"),
     [
         ("GET", "/r2/buckets/{b}/sippy", "Sippy (incremental migration)"),
-        ("GET", "/r2/buckets/{b}/domains/custom", "Custom domains"),
-        ("DELETE", "/r2/buckets/{b}/domains/custom/example.com", "Custom domains"),
         ("GET", "/event_notifications/r2/{b}/configuration", "Event notifications"),
         ("PUT", "/event_notifications/r2/{b}/configuration/queues/q1", "Event notifications"),
         ("GET", "/queues", "Queues"),

@@ -48,6 +48,18 @@ class World:
         self.server.s3().create_bucket(Bucket=name)
         return name
 
+    def fresh_domain(self) -> tuple[str, str]:
+        """A new bucket with a new custom domain: (bucket, domain)."""
+        bucket, domain = self.fresh_bucket(), f"perm-{secrets.token_hex(5)}.example.com"
+        added = httpx.post(
+            f"{self.server.console_url}/client/v4{_acct(self)}/r2/buckets/{bucket}/domains/custom",
+            json={"domain": domain, "zoneId": "z", "minTLS": "1.2", "enabled": True},
+            headers={"authorization": f"Bearer {self.server.token}"},
+            timeout=60,
+        )
+        assert added.status_code == 200, added.text
+        return bucket, domain
+
 
 @pytest.fixture(scope="module")
 def world(server: LakeboxServer, cf: httpx.Client, account_id: str) -> World:
@@ -59,6 +71,10 @@ def world(server: LakeboxServer, cf: httpx.Client, account_id: str) -> World:
         Bucket=bucket, CORSConfiguration={"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]}
     )
     assert cf.post(f"/accounts/{account_id}/r2-catalog/{bucket}/enable").status_code == 200
+    domain = {"domain": f"{bucket}.example.com", "zoneId": "z", "enabled": True}
+    assert (
+        cf.post(f"/accounts/{account_id}/r2/buckets/{bucket}/domains/custom", json=domain).status_code == 200
+    )
 
     def bearer(value: str) -> dict[str, str]:
         return {"authorization": f"Bearer {value}"}
@@ -100,6 +116,11 @@ ROUTES: dict[str, tuple[str, Request]] = {
     "get-lifecycle": ("admin-read", lambda w: ("GET", f"{_b(w)}/lifecycle", {})),
     "get-lock": ("admin-read", lambda w: ("GET", f"{_b(w)}/lock", {})),
     "get-dev-url": ("admin-read", lambda w: ("GET", f"{_b(w)}/domains/managed", {})),
+    "list-custom-domains": ("admin-read", lambda w: ("GET", f"{_b(w)}/domains/custom", {})),
+    "get-custom-domain": (
+        "admin-read",
+        lambda w: ("GET", f"{_b(w)}/domains/custom/{w.bucket}.example.com", {}),
+    ),
     "get-catalog": ("admin-read", lambda w: ("GET", f"{_acct(w)}/r2-catalog/{w.bucket}", {})),
     "create-bucket": (
         "admin-write",
@@ -144,6 +165,30 @@ ROUTES: dict[str, tuple[str, Request]] = {
             "PUT",
             f"{_acct(w)}/r2/buckets/{w.fresh_bucket()}/domains/managed",
             {"json": {"enabled": True}},
+        ),
+    ),
+    "add-custom-domain": (
+        "admin-write",
+        lambda w: (
+            "POST",
+            f"{_acct(w)}/r2/buckets/{w.fresh_bucket()}/domains/custom",
+            {"json": {"domain": f"p-{secrets.token_hex(5)}.example.com", "zoneId": "z", "enabled": True}},
+        ),
+    ),
+    "update-custom-domain": (
+        "admin-write",
+        lambda w: (
+            "PUT",
+            f"{_b(w)}/domains/custom/{w.bucket}.example.com",
+            {"json": {"domain": f"{w.bucket}.example.com", "minTLS": "1.3"}},
+        ),
+    ),
+    "remove-custom-domain": (
+        "admin-write",
+        lambda w: (
+            "DELETE",
+            "{}/r2/buckets/{}/domains/custom/{}".format(_acct(w), *w.fresh_domain()),
+            {},
         ),
     ),
     "enable-catalog": (
