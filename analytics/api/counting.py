@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from analytics.service.counting import OperationCounter
+from objectstore.api.response import RETRIEVED
 
 _OBJECT_ACTIONS = {"PUT": "PutObject", "GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
 _PREFIX = "/client/v4/accounts/"
@@ -34,15 +35,23 @@ class CountedObjectRoutes:
         if action is None or bucket is None:
             await self.app(scope, receive, send)
             return
-        status = 0
+        status = sent = 0
 
         async def observed(message: Any) -> None:
-            nonlocal status
+            nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
+            else:
+                sent += len(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, receive, observed)
         finally:
             self.counter.record(bucket, action, status)
+            retrieved = scope.get(RETRIEVED)  # set by the object GET when it read Infrequent Access data
+            if retrieved is not None and 200 <= status < 300:
+                storage_class, size = retrieved
+                self.counter.record_retrieval(
+                    bucket, action, status, storage_class, sent if size is None else size
+                )
