@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from analytics.service.counting import OperationCounter
-from objectstore.api.response import RETRIEVED
+from objectstore.api.response import RETRIEVED_SLOT
 
 _OBJECT_ACTIONS = {"PUT": "PutObject", "GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
 _PREFIX = "/client/v4/accounts/"
@@ -36,6 +36,9 @@ class CountedObjectRoutes:
             await self.app(scope, receive, send)
             return
         status = sent = 0
+        # The management app runs below a mount that copies the scope: it reports a read of IA data in this list.
+        retrieved: list[tuple[str, int | None]] = []
+        scope[RETRIEVED_SLOT] = retrieved
 
         async def observed(message: Any) -> None:
             nonlocal status, sent
@@ -49,9 +52,8 @@ class CountedObjectRoutes:
             await self.app(scope, receive, observed)
         finally:
             self.counter.record(bucket, action, status)
-            retrieved = scope.get(RETRIEVED)  # set by the object GET when it read Infrequent Access data
-            if retrieved is not None and 200 <= status < 300:
-                storage_class, size = retrieved
+            if retrieved and 200 <= status < 300:
+                storage_class, size = retrieved[0]
                 self.counter.record_retrieval(
                     bucket, action, status, storage_class, sent if size is None else size
                 )

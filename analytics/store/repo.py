@@ -124,6 +124,18 @@ class AnalyticsRepository:
             func.coalesce(
                 func.sum(case((_objects.c.storage_class == INFREQUENT_ACCESS, _objects.c.size), else_=0)), 0
             ).label("ia_payload"),
+            func.coalesce(
+                func.sum(
+                    case(
+                        (
+                            _objects.c.storage_class == INFREQUENT_ACCESS,
+                            func.length(_objects.c.key_raw) + func.length(_objects.c.user_metadata),
+                        ),
+                        else_=0,
+                    )
+                ),
+                0,
+            ).label("ia_meta"),
         ).group_by(_objects.c.bucket)
         uploads = select(_uploads.c.bucket, func.count().label("n")).group_by(_uploads.c.bucket)
         with self.db.write() as conn:
@@ -143,6 +155,7 @@ class AnalyticsRepository:
                         "metadata_size": int(found.meta) if found else 0,
                         "ia_object_count": int(found.ia_n) if found else 0,
                         "ia_payload_size": int(found.ia_payload) if found else 0,
+                        "ia_metadata_size": int(found.ia_meta) if found else 0,
                     }
                 )
             if rows:
@@ -180,8 +193,8 @@ class AnalyticsRepository:
     ) -> list[dict[str, Any]]:
         """Early deletions of Infrequent Access objects grouped by ``dimensions`` (``bucket``, ``minute``):
         how many, their bytes, and the byte-seconds short of the minimum storage duration."""
-        minute = (func.floor(_early.c.at / 60) * 60).label("minute")
-        chosen = {"bucket": _early.c.bucket.label("bucket"), "minute": minute}
+        # ``minute`` groups by the exact time: the caller folds it into minutes (portable: no floor() in SQLite).
+        chosen = {"bucket": _early.c.bucket.label("bucket"), "minute": _early.c.at.label("minute")}
         columns = [chosen[name] for name in dimensions]
         stmt = select(
             *columns,
@@ -231,9 +244,10 @@ class AnalyticsRepository:
                 "metadata_size",
                 "ia_object_count",
                 "ia_payload_size",
+                "ia_metadata_size",
             )
         ]
-        for name in ("object_count", "payload_size"):  # the Standard part of a sample
+        for name in ("object_count", "payload_size", "metadata_size"):  # the Standard part of a sample
             standard = _storage.c[name] - func.coalesce(_storage.c[f"ia_{name}"], 0)
             values.append(func.max(standard).label(f"standard_{name}"))
         stmt = select(*columns, *values).where(*_time_filter(_storage.c.at, when))

@@ -51,6 +51,7 @@ class StorageSampleRow(SQLModel, table=True):
     # The part of object_count and payload_size in Infrequent Access (NULL in samples of an older lakebox).
     ia_object_count: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     ia_payload_size: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    ia_metadata_size: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class JobSlotRow(SQLModel, table=True):

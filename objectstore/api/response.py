@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 RETRIEVED = "s3.retrieved"
+# Where an app below a mount that copies the scope reports it instead: a list the counting wrapper put there.
+RETRIEVED_SLOT = "s3.retrieved_slot"
 
 
 @dataclass(slots=True)
