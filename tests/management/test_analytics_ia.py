@@ -110,6 +110,11 @@ def reads(server: LakeboxServer, cf: httpx.Client, account_id: str) -> str:
     assert len(response.content) == IA_SIZE
     with pytest.raises(ClientError):
         s3.get_object(Bucket=bucket, Key="cold", Range="bytes=5000-5001")  # 416: nothing retrieved
+    managed = cf.put(f"/accounts/{account_id}/r2/buckets/{bucket}/domains/managed", json={"enabled": True})
+    assert managed.status_code == 200, managed.text
+    public = httpx.get(f"http://{managed.json()['result']['domain']}/cold", timeout=60)  # the r2.dev URL
+    assert public.status_code == 200
+    assert len(public.content) == IA_SIZE
     return bucket
 
 
@@ -126,8 +131,8 @@ def test_reads_of_ia_data_record_exactly_the_bytes_retrieved(
             )
             for r in rows
         }  # fmt: skip
-        # S3 (whole + 100-byte range) and the Cloudflare API's object GET; the 416 read nothing.
-        assert found.get(("GetObject", "InfrequentAccess")) == (3, IA_SIZE + 100 + IA_SIZE)
+        # S3 (whole + 100-byte range), the Cloudflare API's object GET and the public URL; the 416 read nothing.
+        assert found.get(("GetObject", "InfrequentAccess")) == (4, IA_SIZE + 100 + 2 * IA_SIZE)
         assert found.get(("GetObject", "Standard")) == (3, 0)  # two STANDARD reads and the 416
         assert found.get(("CopyObject", "InfrequentAccess")) == (1, IA_SIZE)
         assert found.get(("UploadPartCopy", "InfrequentAccess")) == (1, 300)
@@ -147,7 +152,7 @@ def test_retrieved_bytes_without_the_class_dimension(cf: httpx.Client, account_i
             r["dimensions"]["actionType"]: (r["sum"]["requests"], r["sum"]["retrievedBytes"])
             for r in _rows(body, "r2OperationsAdaptiveGroups")
         }
-        assert found.get("GetObject") == (6, 2 * IA_SIZE + 100)
+        assert found.get("GetObject") == (7, 3 * IA_SIZE + 100)
         assert found.get("PutObject") == (2, 0)
 
     _poll(counted)
