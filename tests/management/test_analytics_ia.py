@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -69,7 +70,11 @@ query ($accountTag: string!, $bucketName: string) {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeboxServer]:
-    env = {"LAKEBOX_ANALYTICS_SAMPLE_SECONDS": "1"}
+    env = {
+        "LAKEBOX_ANALYTICS_SAMPLE_SECONDS": "1",
+        "LAKEBOX_LIFECYCLE_INTERVAL_SECONDS": "1",
+        "LAKEBOX_JOBS_POLL_MS": "200",
+    }
     with running(tmp_path_factory.mktemp("lakebox") / "data", workers=2, extra_env=env) as srv:
         yield srv
 
@@ -232,6 +237,31 @@ def test_replacing_or_moving_an_ia_object_early_is_recorded_too(
     assert row["count"] == 3  # "replaced" left IA once, when it was replaced
     assert row["sum"]["payloadSize"] == 300
     assert 300 * (MINIMUM - 600) <= row["sum"]["byteSecondsShort"] <= 300 * MINIMUM
+
+
+def test_a_lifecycle_expiration_of_a_new_ia_object_is_recorded(
+    server: LakeboxServer, cf: httpx.Client, account_id: str
+) -> None:
+    s3 = server.s3()
+    bucket = _fresh(s3)
+    s3.put_object(Bucket=bucket, Key="gone/a", Body=b"a" * 700, StorageClass="STANDARD_IA")
+    s3.put_object(Bucket=bucket, Key="kept/b", Body=b"b" * 900, StorageClass="STANDARD_IA")
+    expired = {
+        "ID": "past",
+        "Filter": {"Prefix": "gone/"},
+        "Status": "Enabled",
+        "Expiration": {"Date": datetime(2020, 1, 1, tzinfo=UTC)},
+    }
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [expired]})
+
+    def expired_and_recorded() -> None:
+        listed = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+        assert listed == {"kept/b"}
+        row = _early(cf, account_id, bucket)
+        assert row is not None
+        assert (row["count"], row["sum"]["payloadSize"]) == (1, 700)
+
+    _poll(expired_and_recorded)
 
 
 def test_a_lifecycle_transition_back_to_standard_is_refused(server: LakeboxServer) -> None:
