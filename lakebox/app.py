@@ -171,7 +171,7 @@ class Dispatcher:
         try:
             await anyio.to_thread.run_sync(analytics.flush_batch, batch)
         except Exception as exc:
-            analytics.counter.restore(batch)
+            analytics.restore_batch(batch)
             log.warning("cannot store operation counts: %s", exc)
 
     def _flush_operations_now(self) -> None:

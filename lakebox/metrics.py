@@ -165,6 +165,8 @@ def render(directory: Path, own: Metrics | None, gauges: Callable[[], dict[str, 
 # The S3 app names the operation it resolved in the ASGI scope under this key (``Route.name``).
 S3_OPERATION = "s3.operation"
 S3_BUCKET = "s3.bucket"
+# What an answer read from Infrequent Access: (storage class, bytes; None: the body bytes sent).
+S3_RETRIEVED = "s3.retrieved"
 
 
 def _operation(scope: dict[str, Any]) -> str:
@@ -213,4 +215,11 @@ class MeteredApp:
             operation = _operation(scope)
             self.metrics.record(self.api, operation, status, received, sent, time.perf_counter() - start)
             if self.operations is not None and operation:
-                self.operations.record(scope.get(S3_BUCKET, ""), operation, status)
+                bucket = scope.get(S3_BUCKET, "")
+                self.operations.record(bucket, operation, status)
+                retrieved = scope.get(S3_RETRIEVED)
+                if retrieved is not None:  # only reads of Infrequent Access data carry it
+                    storage_class, size = retrieved
+                    self.operations.record_retrieval(
+                        bucket, operation, status, storage_class, sent if size is None else size
+                    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from analytics.service.counting import OperationCounter
+from objectstore.api.response import RETRIEVED_SLOT
 
 _OBJECT_ACTIONS = {"PUT": "PutObject", "GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
 _PREFIX = "/client/v4/accounts/"
@@ -34,15 +35,25 @@ class CountedObjectRoutes:
         if action is None or bucket is None:
             await self.app(scope, receive, send)
             return
-        status = 0
+        status = sent = 0
+        # The management app runs below a mount that copies the scope: it reports a read of IA data in this list.
+        retrieved: list[tuple[str, int | None]] = []
+        scope[RETRIEVED_SLOT] = retrieved
 
         async def observed(message: Any) -> None:
-            nonlocal status
+            nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
+            else:
+                sent += len(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, receive, observed)
         finally:
             self.counter.record(bucket, action, status)
+            if retrieved and 200 <= status < 300:
+                storage_class, size = retrieved[0]
+                self.counter.record_retrieval(
+                    bucket, action, status, storage_class, sent if size is None else size
+                )

@@ -43,6 +43,9 @@ _OPERATION_COLUMNS = {
     "responseStatusCode": "code",
 }
 _TIME_DIMENSIONS = {"datetime", "datetimeMinute", "datetimeHour", "date"}
+# The storage classes as R2's APIs name them.
+STANDARD, INFREQUENT_ACCESS = "Standard", "InfrequentAccess"
+_CLASS_NAMES = {"STANDARD": STANDARD, "STANDARD_IA": INFREQUENT_ACCESS}
 
 
 def _parse_time(value: Any) -> float:
@@ -80,6 +83,7 @@ viewer = ObjectType("Viewer")
 account = ObjectType("Account")
 op_dimensions = ObjectType("R2OperationsAdaptiveGroupsDimensions")
 storage_dimensions = ObjectType("R2StorageAdaptiveGroupsDimensions")
+early_dimensions = ObjectType("R2EarlyDeletionsAdaptiveGroupsDimensions")
 
 
 @query.field("viewer")
@@ -173,9 +177,15 @@ def resolve_operations(
     dims = _selected(info, "dimensions")
     keys = sorted({_OPERATION_COLUMNS[d] for d in dims if d in _OPERATION_COLUMNS})
     timed = bool(dims & _TIME_DIMENSIONS)
-    rows = service.operations(
-        keys + (["minute"] if timed else []), when, buckets, limit if not timed else 10**9
-    )
+    by_class = "storageClass" in dims
+    retrieval = by_class or "retrievedBytes" in _selected(info, "sum")
+    grouping = keys + (["minute"] if timed else [])
+    rows = service.operations(grouping, when, buckets, limit if not (timed or retrieval) else 10**9)
+    if retrieval:
+        read = service.retrievals(grouping + (["storage_class"] if by_class else []), when, buckets)
+        rows = _with_retrievals(rows, read, grouping, by_class)
+    if by_class:
+        keys.append("storage_class")
     if timed:
         rows = _fold_time(rows, "minute", keys, _step(dims, False), "sum")
     order = orderBy[0] if orderBy else None
@@ -184,8 +194,38 @@ def resolve_operations(
     elif order in ("sum_requests_ASC", "sum_requests_DESC"):
         rows.sort(key=lambda r: r["requests"], reverse=order == "sum_requests_DESC")
     return [
-        {"count": r["requests"], "sum": {"requests": r["requests"]}, "dimensions": r} for r in rows[:limit]
+        {
+            "count": r["requests"],
+            "sum": {"requests": r["requests"], "retrievedBytes": r.get("retrieved", 0)},
+            "dimensions": r,
+        }
+        for r in rows[:limit]
     ]
+
+
+def _with_retrievals(
+    rows: list[dict[str, Any]], retrievals: list[dict[str, Any]], grouping: list[str], by_class: bool
+) -> list[dict[str, Any]]:
+    """Operation rows with the bytes their requests read from Infrequent Access; ``by_class`` splits each row
+    into the requests that read each class (those that read none count as Standard)."""
+    read: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for r in retrievals:
+        read[tuple(r[k] for k in grouping)].append(r)
+    merged: list[dict[str, Any]] = []
+    for row in rows:
+        found = read.get(tuple(row[k] for k in grouping), [])
+        if not by_class:
+            merged.append({**row, "retrieved": sum(int(r["bytes"]) for r in found)})
+            continue
+        standard = int(row["requests"]) - sum(int(r["requests"]) for r in found)
+        if standard > 0 or not found:
+            merged.append({**row, "storage_class": STANDARD, "requests": standard, "retrieved": 0})
+        for r in found:
+            klass = _CLASS_NAMES.get(str(r["storage_class"]), str(r["storage_class"]))
+            merged.append(
+                {**row, "storage_class": klass, "requests": int(r["requests"]), "retrieved": int(r["bytes"])}
+            )
+    return merged
 
 
 @op_dimensions.field("actionType")
@@ -213,6 +253,11 @@ def resolve_object_name(row: dict[str, Any], info: GraphQLResolveInfo[Any]) -> N
     return None
 
 
+@op_dimensions.field("storageClass")
+def resolve_op_storage_class(row: dict[str, Any], info: GraphQLResolveInfo[Any]) -> str:
+    return str(row.get("storage_class", STANDARD))
+
+
 @op_dimensions.field("responseStatusCode")
 def resolve_code(row: dict[str, Any], info: GraphQLResolveInfo[Any]) -> int:
     return int(row["code"])
@@ -221,11 +266,42 @@ def resolve_code(row: dict[str, Any], info: GraphQLResolveInfo[Any]) -> int:
 for _name in _TIME_DIMENSIONS:
     op_dimensions.set_field(_name, lambda row, info: row["minute"])
     storage_dimensions.set_field(_name, lambda row, info: row["at"])
+    early_dimensions.set_field(_name, lambda row, info: row["minute"])
+
+
+@early_dimensions.field("bucketName")
+def resolve_early_bucket(row: dict[str, Any], info: GraphQLResolveInfo[Any]) -> str:
+    return str(row["bucket"])
 
 
 @storage_dimensions.field("bucketName")
 def resolve_storage_bucket(row: dict[str, Any], info: GraphQLResolveInfo[Any]) -> str:
     return str(row["bucket"])
+
+
+def _by_class(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """A storage row as its Standard and its Infrequent Access part (pending uploads count as Standard)."""
+    standard = {
+        **row,
+        "storage_class": STANDARD,
+        "object_count": row["standard_object_count"],
+        "payload_size": row["standard_payload_size"],
+        "metadata_size": row["standard_metadata_size"],
+    }
+    infrequent = {
+        **row,
+        "storage_class": INFREQUENT_ACCESS,
+        "object_count": row["ia_object_count"] or 0,
+        "upload_count": 0,
+        "payload_size": row["ia_payload_size"] or 0,
+        "metadata_size": row["ia_metadata_size"] or 0,
+    }
+    return [standard, infrequent]
+
+
+@storage_dimensions.field("storageClass")
+def resolve_storage_class(row: dict[str, Any], info: GraphQLResolveInfo[Any]) -> str:
+    return str(row["storage_class"])
 
 
 @account.field("r2StorageAdaptiveGroups")
@@ -241,9 +317,13 @@ def resolve_storage(
     dims = _selected(info, "dimensions")
     keys = ["bucket"] if "bucketName" in dims else []
     timed = bool(dims & _TIME_DIMENSIONS)
+    by_class = "storageClass" in dims
     descending = orderBy is not None and bool(orderBy) and orderBy[0] == "datetime_DESC"
     columns = keys + (["at"] if timed else [])
-    rows = service.storage(columns, when, buckets, limit if not timed else 10**9, descending)
+    rows = service.storage(columns, when, buckets, limit if not (timed or by_class) else 10**9, descending)
+    if by_class:
+        rows = [part for row in rows for part in _by_class(row)]
+        keys.append("storage_class")
     if timed:
         rows = _fold_time(rows, "at", keys, _step(dims, True), "max")
         rows.sort(key=lambda r: r["at"], reverse=descending)
@@ -261,9 +341,39 @@ def resolve_storage(
     ]
 
 
+@account.field("r2EarlyDeletionsAdaptiveGroups")
+def resolve_early_deletions(
+    _: Any,
+    info: GraphQLResolveInfo[Any],
+    limit: int,
+    filter: dict[str, Any] | None = None,
+    orderBy: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    service: AnalyticsService = info.context["analytics"]
+    when, buckets = _range(filter)
+    dims = _selected(info, "dimensions")
+    keys = ["bucket"] if "bucketName" in dims else []
+    timed = bool(dims & _TIME_DIMENSIONS)
+    rows = service.early_deletions(
+        keys + (["minute"] if timed else []), when, buckets, limit if not timed else 10**9
+    )
+    if timed:
+        rows = _fold_time(rows, "minute", keys, _step(dims, False), "sum")
+        descending = bool(orderBy) and orderBy is not None and orderBy[0] == "datetime_DESC"
+        rows.sort(key=lambda r: r["minute"], reverse=descending)
+    return [
+        {
+            "count": r["deletions"],
+            "sum": {"payloadSize": r["size"], "byteSecondsShort": int(r["byte_seconds"])},
+            "dimensions": r,
+        }
+        for r in rows[:limit]
+    ]
+
+
 SCHEMA: GraphQLSchema = make_executable_schema(
     SDL,
-    query, viewer, account, op_dimensions, storage_dimensions,
+    query, viewer, account, op_dimensions, storage_dimensions, early_dimensions,
     time_scalar, date_scalar, string_scalar, uint64_scalar, uint16_scalar,
 )  # fmt: skip
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from analytics.service.counting import OperationCounter
+from analytics.service.counting import Batch, OperationCounter
 from analytics.store.repo import AnalyticsRepository, TimeRange
 
 log = logging.getLogger("lakebox.analytics")
@@ -31,12 +31,15 @@ class AnalyticsService:
         self.sample_interval = sample_interval
         self.housekeeping = list(housekeeping)  # more pruning run by the sampler (the audit log's)
 
-    def take_batch(self) -> dict[Any, int]:
-        return self.counter.drain()
+    def take_batch(self) -> Batch:
+        return self.counter.take()
 
-    def flush_batch(self, batch: dict[Any, int]) -> None:
+    def flush_batch(self, batch: Batch) -> None:
         """Adds a drained batch to the database (in a thread); the caller restores it when this raises."""
-        self.repo.add_counts(batch)
+        self.repo.add_batch(batch.counts, batch.retrievals)
+
+    def restore_batch(self, batch: Batch) -> None:
+        self.counter.put_back(batch)
 
     def run_sampler(self, now: float | None = None) -> bool:
         """Samples every bucket's storage and prunes old rows, when this worker wins the interval's slot."""
@@ -59,6 +62,16 @@ class AnalyticsService:
         self, dimensions: Sequence[str], when: TimeRange, buckets: list[str] | None, limit: int
     ) -> list[dict[str, Any]]:
         return self.repo.operations(dimensions, _retained(when), buckets, min(limit, MAX_LIMIT))
+
+    def retrievals(
+        self, dimensions: Sequence[str], when: TimeRange, buckets: list[str] | None
+    ) -> list[dict[str, Any]]:
+        return self.repo.retrievals(dimensions, _retained(when), buckets)
+
+    def early_deletions(
+        self, dimensions: Sequence[str], when: TimeRange, buckets: list[str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        return self.repo.early_deletions(dimensions, _retained(when), buckets, min(limit, MAX_LIMIT))
 
     def storage(
         self,

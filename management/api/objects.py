@@ -17,6 +17,8 @@ from management.api.context import check_account, require, require_key
 from management.api.envelope import ok
 from management.service.buckets import bucket_ref, check_jurisdiction
 from management.service.errors import InvalidRequest, NotImplementedYet
+from objectstore.api.response import RETRIEVED_SLOT
+from objectstore.service.placement import INFREQUENT_ACCESS
 
 _OBJECT = "/accounts/{account_id:str}/r2/buckets/{bucket:str}/objects/{key:path}"
 _MARK = "/objects/"
@@ -60,6 +62,10 @@ async def get_object(
     require_key(caller, Action.READ_OBJECT, bucket, name)
     download = await found.objects.get(bucket, name)
     meta = download.plan.meta
+    # Data retrieval: the analytics count a read of Infrequent Access data (analytics.api.counting).
+    slot: Any = request.scope.get(RETRIEVED_SLOT)
+    if meta.storage_class == INFREQUENT_ACCESS and slot is not None:
+        slot.append((meta.storage_class, None))
     headers = {
         "content-length": str(download.plan.length),
         "etag": f'"{meta.etag}"',

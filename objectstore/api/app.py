@@ -31,7 +31,7 @@ from objectstore.api.handlers import (  # noqa: F401 - registers routes
     objects,
 )
 from objectstore.api.request import Receive, Scope, Send, new_request_id, parse_request
-from objectstore.api.response import S3Response
+from objectstore.api.response import RETRIEVED, S3Response
 from objectstore.api.router import resolve
 from objectstore.service.errors import StoreError
 from objectstore.service.space import is_out_of_space
@@ -72,6 +72,8 @@ class S3App:
             else:
                 log.exception("internal error in %s %s", req.method, req.bucket)
             resp = error_response(exc, req.request_id, req.resource)
+        if resp.retrieved is not None and resp.status < 300:
+            scope[RETRIEVED] = resp.retrieved  # for the analytics' data retrieval
         if "origin" in req.headers and req.method != "OPTIONS":
             await cors.decorate(self.ctx, req, req.bucket, resp)
         resp.headers.append(("x-amz-request-id", req.request_id))

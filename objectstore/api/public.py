@@ -14,7 +14,7 @@ from objectstore.api.app import error_response, host_id, refuse_unparsed, send_r
 from objectstore.api.context import S3Context
 from objectstore.api.handlers.objects import get_object, head_object
 from objectstore.api.request import Receive, Scope, Send, parse_request
-from objectstore.api.response import S3Response
+from objectstore.api.response import RETRIEVED, S3Response
 from objectstore.service.domains import CustomDomainService
 from objectstore.service.errors import MethodNotAllowed, NoSuchBucket, NoSuchKey, StoreError
 from objectstore.service.public import PublicAccessService
@@ -76,6 +76,8 @@ class PublicApp:
         except Exception:
             log.exception("internal error in public %s", req.method)
             resp = error_response(RuntimeError(), req.request_id, "")
+        if resp.retrieved is not None and resp.status < 300:
+            scope[RETRIEVED] = resp.retrieved  # for the analytics' data retrieval
         if "origin" in req.headers and req.method != "OPTIONS":
             await cors.decorate(self.ctx, req, bucket, resp)
         _finish(resp, req.request_id)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+RETRIEVED = "s3.retrieved"
+# Where an app below a mount that copies the scope reports it instead: a list the counting wrapper put there.
+RETRIEVED_SLOT = "s3.retrieved_slot"
+
 
 @dataclass(slots=True)
 class S3Response:
@@ -12,6 +16,9 @@ class S3Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes | bytearray | AsyncIterator[bytes | bytearray] = b""  # a bytearray is never reused once sent
     content_length: int | None = None  # for streamed bodies
+    # Infrequent Access data this answer read, for R2's data retrieval analytics: (storage class, bytes; None:
+    # the body's bytes as sent). Put in the ASGI scope under RETRIEVED by the app that sends it.
+    retrieved: tuple[str, int | None] | None = None
 
     def header(self, name: str, value: str | int | None) -> S3Response:
         if value is not None:

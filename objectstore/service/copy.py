@@ -67,6 +67,8 @@ class CopyResult:
     checksum_algorithm: str | None
     checksum_value: str | None
     checksum_type: str | None
+    source_storage_class: str = "STANDARD"
+    source_size: int = 0
 
 
 def copy_options(req: CopyRequest, source: ObjectMeta, default_class: str) -> WriteOptions:
@@ -175,6 +177,8 @@ class CopyService:
             source.checksum_algorithm,
             source.checksum_value,
             source.checksum_type,
+            source.storage_class,
+            source.size,
         )
 
     def _link(

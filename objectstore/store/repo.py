@@ -30,13 +30,25 @@ from sqlalchemy.engine import Connection
 from infra.db import Database, Prepared
 from objectstore.store.domains import delete_bucket_domains
 from objectstore.store.locks import BUCKET_AND_RULES, RetentionRefusal, locks
-from objectstore.store.tables import BlobGarbageRow, BucketRow, MultipartUploadRow, ObjectRow, UploadPartRow
+from objectstore.store.tables import (
+    BlobGarbageRow,
+    BucketRow,
+    EarlyDeletionRow,
+    MultipartUploadRow,
+    ObjectRow,
+    UploadPartRow,
+)
 
 buckets = BucketRow.__table__  # type: ignore[attr-defined]
 objects = ObjectRow.__table__  # type: ignore[attr-defined]
 uploads = MultipartUploadRow.__table__  # type: ignore[attr-defined]
 parts = UploadPartRow.__table__  # type: ignore[attr-defined]
 garbage = BlobGarbageRow.__table__  # type: ignore[attr-defined]
+early_deletions = EarlyDeletionRow.__table__  # type: ignore[attr-defined]
+
+INFREQUENT_ACCESS = "STANDARD_IA"
+# R2 bills an Infrequent Access object for at least this long (page "Pricing", "Minimum storage duration").
+IA_MINIMUM_SECONDS = 30 * 86400
 
 ObjectCheck = Callable[[Row[Any] | None], None]
 # Refuses (raises) replacing or deleting an object its bucket's lock rules (JSON) still retain.
@@ -329,18 +341,21 @@ class ObjectRepository:
                 return False
             where = and_(objects.c.bucket == seen.bucket, objects.c.key == seen.key)
             old: list[str] = []
+            now = time.time()
+            self._record_early_deletion(conn, current, now)
+            switched = {
+                "storage_class": storage_class,
+                "ia_since": now if storage_class == INFREQUENT_ACCESS else None,
+            }
             if current.upload_id:
                 for number, blob_id in moved.items():
                     part = and_(parts.c.upload_id == current.upload_id, parts.c.part_number == number)
                     old.append(conn.execute(select(parts.c.blob_id).where(part)).scalar_one())
                     conn.execute(update(parts).where(part).values(blob_id=blob_id))
-                conn.execute(update(objects).where(where).values(storage_class=storage_class))
+                conn.execute(update(objects).where(where).values(**switched))
             else:
                 old.append(current.blob_id)
-                conn.execute(
-                    update(objects).where(where).values(storage_class=storage_class, blob_id=moved[0])
-                )
-            now = time.time()
+                conn.execute(update(objects).where(where).values(**switched, blob_id=moved[0]))
             conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in old])
             if also is not None:
                 also(conn)
@@ -399,8 +414,11 @@ class ObjectRepository:
         return row
 
     def discard(self, conn: Connection, row: Row[Any]) -> None:
-        """Marks the blobs of a replaced or deleted object as garbage (and forgets a multipart layout)."""
+        """Marks the blobs of a replaced or deleted object as garbage (and forgets a multipart layout), and
+        records an Infrequent Access object's early deletion."""
         now = time.time()
+        if row.storage_class == INFREQUENT_ACCESS:
+            self._record_early_deletion(conn, row, now)
         blob_ids: list[str] = []
         if row.blob_id:
             blob_ids.append(row.blob_id)
@@ -414,6 +432,31 @@ class ObjectRepository:
             self._insert_garbage.execute(conn, {"blob_id": blob_ids[0], "created_at": now})
         elif blob_ids:  # a multipart object's parts: one executemany
             conn.execute(insert(garbage), [{"blob_id": b, "created_at": now} for b in blob_ids])
+
+    def _record_early_deletion(self, conn: Connection, row: Row[Any], now: float) -> None:
+        """Records ``row`` leaving Infrequent Access at ``now`` if that is before its minimum storage duration
+        (nothing for an object of another class)."""
+        if row.storage_class != INFREQUENT_ACCESS:
+            return
+        entered = row.ia_since if row.ia_since is not None else row.last_modified
+        short = IA_MINIMUM_SECONDS - max(0.0, now - entered)
+        if short <= 0:
+            return
+        conn.execute(
+            insert(early_deletions).values(
+                at=now, bucket=row.bucket, key=row.key, size=row.size, entered_at=entered, seconds_short=short
+            )
+        )
+
+    def early_deletions(
+        self, since: float, until: float, buckets_: Sequence[str] | None = None
+    ) -> list[Row[Any]]:
+        """Early deletions recorded in [since, until), oldest first (the analytics read them)."""
+        query = select(early_deletions).where(early_deletions.c.at >= since, early_deletions.c.at < until)
+        if buckets_ is not None:
+            query = query.where(early_deletions.c.bucket.in_(list(buckets_)))
+        with self.db.read() as conn:
+            return list(conn.execute(query.order_by(early_deletions.c.at, early_deletions.c.id)).all())
 
     def list_keys(
         self,

@@ -7,7 +7,7 @@ multipart object the upload whose parts (``s3_object_part``) hold the data, in o
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index
+from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from infra.db import OrderedText
@@ -61,6 +61,9 @@ class ObjectRow(SQLModel, table=True):
     # and user metadata sealed together. NULL in rows of older lakebox: plaintext blob and columns.
     blob_key: str | None = Field(default=None, max_length=64)
     sealed_meta: str | None = None
+    # When a STANDARD_IA object entered the tier by a lifecycle transition (NULL: written as it is, so its
+    # Last-Modified; or not Infrequent Access). Its 30-day minimum storage duration counts from there.
+    ia_since: float | None = None
 
 
 class MultipartUploadRow(SQLModel, table=True):
@@ -116,3 +119,20 @@ class MasterKeyRow(SQLModel, table=True):
     key_id: str = Field(primary_key=True, max_length=32)
     check_value: str = Field(max_length=64)
     created_at: float
+
+
+class EarlyDeletionRow(SQLModel, table=True):
+    """An Infrequent Access object deleted, replaced or moved before its 30-day minimum storage duration: the
+    basis of R2's early-deletion charge (the object is billed as stored for the seconds it fell short). Written
+    in the transaction of the change; the analytics read it."""
+
+    __tablename__ = "s3_ia_early_deletion"
+    __table_args__ = (Index("ix_s3_ia_early_deletion_at", "at", "bucket"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: float  # when it was deleted, replaced or moved
+    bucket: str = Field(sa_column=Column(OrderedText, nullable=False))
+    key: str = Field(sa_column=Column(OrderedText, nullable=False))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entered_at: float  # when it entered Infrequent Access
+    seconds_short: float  # of the minimum storage duration

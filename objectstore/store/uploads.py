@@ -158,7 +158,7 @@ class UploadRepository:
                     conn.execute(
                         update(objects)
                         .where(and_(objects.c.bucket == upload.bucket, objects.c.key == upload.key))
-                        .values(**values)
+                        .values(**{"ia_since": None, **values})  # a new version enters IA when written
                     )
                 else:
                     conn.execute(insert(objects).values(**values))

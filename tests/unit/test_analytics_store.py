@@ -135,3 +135,28 @@ def test_audit_targets_and_peeked_codes() -> None:
     assert _peek(b'{"id":"t2","token":"SECRET"}', 201) == ("", "t2")
     assert _peek(b"<Error><Code>NoSuchBucket</Code></Error>", 404) == ("NoSuchBucket", "")
     assert _peek(b"not json", 500) == ("", "")
+
+
+def test_retrievals_add_up_across_workers_and_survive_a_failed_flush(url: str) -> None:
+    """Two "workers" count IA reads; a batch whose flush failed is put back and stored once, later."""
+    first, second = OperationCounter(), OperationCounter()
+    first.record("b", "GetObject", 206, now=61.0)
+    first.record_retrieval("b", "GetObject", 206, "STANDARD_IA", 100, now=61.0)
+    first.record_retrieval("b", "GetObject", 200, "STANDARD_IA", 1000, now=62.0)
+    second.record_retrieval("b", "GetObject", 206, "STANDARD_IA", 50, now=119.0)
+    failed = first.take()
+    assert failed
+    first.put_back(failed)
+    db = Database(url)
+    repo = AnalyticsRepository(db)
+    for counter in (first, second):
+        batch = counter.take()
+        repo.add_batch(batch.counts, batch.retrievals)
+        assert not counter.take()
+    rows = repo.retrievals(["code", "storage_class"], TimeRange(), ["b"])
+    assert sorted((r["code"], r["storage_class"], r["requests"], r["bytes"]) for r in rows) == [
+        (200, "STANDARD_IA", 1, 1000),
+        (206, "STANDARD_IA", 2, 150),
+    ]
+    assert repo.operations(["action"], TimeRange(), ["b"], 10) == [{"action": "GetObject", "requests": 1}]
+    db.dispose()

@@ -20,6 +20,7 @@ from objectstore.service.conditions import Conditions, check_copy_source
 from objectstore.service.copy import CopyRequest
 from objectstore.service.errors import InvalidArgument, InvalidRange
 from objectstore.service.model import CONTENT_HEADERS, ReadPlan
+from objectstore.service.placement import INFREQUENT_ACCESS
 
 _COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
 
@@ -63,6 +64,8 @@ async def copy_object(ctx: S3Context, req: S3Request) -> S3Response:
             }
         )
     resp = S3Response(200, [("content-type", "application/xml")], xml.document("CopyObjectResult", inner))
+    if result.source_storage_class == INFREQUENT_ACCESS:
+        resp.retrieved = (result.source_storage_class, result.source_size)
     return sse_headers(resp, sse.key_md5 if sse else None, at_rest=ctx.objects.atrest.enabled)
 
 
@@ -125,4 +128,6 @@ async def upload_part_copy(ctx: S3Context, req: S3Request) -> S3Response:
     if part.checksum_algorithm and part.checksum_value:
         inner += xml.elements(**{"Checksum" + part.checksum_algorithm: part.checksum_value})
     resp = S3Response(200, [("content-type", "application/xml")], xml.document("CopyPartResult", inner))
+    if source_plan.meta.storage_class == INFREQUENT_ACCESS:
+        resp.retrieved = (source_plan.meta.storage_class, source_plan.length)
     return sse_headers(resp, sse.key_md5 if sse else None, at_rest=ctx.objects.atrest.enabled)

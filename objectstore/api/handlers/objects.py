@@ -22,6 +22,7 @@ from objectstore.api.router import route
 from objectstore.api.xml import quote_etag
 from objectstore.service.checksums import header_name
 from objectstore.service.model import PutIntegrity
+from objectstore.service.placement import INFREQUENT_ACCESS
 
 
 @route("PutObject", "PUT", "object", Action.WRITE_OBJECT)
@@ -77,6 +78,8 @@ async def _read(ctx: S3Context, req: S3Request, *, with_body: bool) -> S3Respons
     resp.content_length = plan.length
     if with_body:
         resp.body = plan.body if plan.body is not None else ctx.objects.stream(plan)
+        if meta.storage_class == INFREQUENT_ACCESS:
+            resp.retrieved = (meta.storage_class, None)
     return resp
 
 
