@@ -8,6 +8,7 @@ against their declared types, but not against the type of the place they are use
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,29 @@ def _fold_time(rows: list[dict[str, Any]], column: str, keys: list[str], step: i
     return list(groups.values())
 
 
+@dataclass(frozen=True)
+class _Query:
+    """What every dataset resolver starts from: the service, the filter's time range and buckets, and the
+    dimensions the query selects."""
+
+    service: AnalyticsService
+    when: TimeRange
+    buckets: list[str] | None
+    dims: set[str]
+
+    @property
+    def timed(self) -> bool:
+        return bool(self.dims & _TIME_DIMENSIONS)
+
+    def bucket_keys(self) -> list[str]:
+        return ["bucket"] if "bucketName" in self.dims else []
+
+
+def _query(info: GraphQLResolveInfo[Any], filter: dict[str, Any] | None) -> _Query:
+    when, buckets = _range(filter)
+    return _Query(info.context["analytics"], when, buckets, _selected(info, "dimensions"))
+
+
 @account.field("r2OperationsAdaptiveGroups")
 def resolve_operations(
     _: Any,
@@ -172,11 +196,9 @@ def resolve_operations(
     filter: dict[str, Any] | None = None,
     orderBy: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    service: AnalyticsService = info.context["analytics"]
-    when, buckets = _range(filter)
-    dims = _selected(info, "dimensions")
+    q = _query(info, filter)
+    service, when, buckets, dims, timed = q.service, q.when, q.buckets, q.dims, q.timed
     keys = sorted({_OPERATION_COLUMNS[d] for d in dims if d in _OPERATION_COLUMNS})
-    timed = bool(dims & _TIME_DIMENSIONS)
     by_class = "storageClass" in dims
     retrieval = by_class or "retrievedBytes" in _selected(info, "sum")
     grouping = keys + (["minute"] if timed else [])
@@ -312,11 +334,9 @@ def resolve_storage(
     filter: dict[str, Any] | None = None,
     orderBy: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    service: AnalyticsService = info.context["analytics"]
-    when, buckets = _range(filter)
-    dims = _selected(info, "dimensions")
-    keys = ["bucket"] if "bucketName" in dims else []
-    timed = bool(dims & _TIME_DIMENSIONS)
+    q = _query(info, filter)
+    service, when, buckets, dims, timed = q.service, q.when, q.buckets, q.dims, q.timed
+    keys = q.bucket_keys()
     by_class = "storageClass" in dims
     descending = orderBy is not None and bool(orderBy) and orderBy[0] == "datetime_DESC"
     columns = keys + (["at"] if timed else [])
@@ -349,11 +369,9 @@ def resolve_early_deletions(
     filter: dict[str, Any] | None = None,
     orderBy: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    service: AnalyticsService = info.context["analytics"]
-    when, buckets = _range(filter)
-    dims = _selected(info, "dimensions")
-    keys = ["bucket"] if "bucketName" in dims else []
-    timed = bool(dims & _TIME_DIMENSIONS)
+    q = _query(info, filter)
+    service, when, buckets, dims, timed = q.service, q.when, q.buckets, q.dims, q.timed
+    keys = q.bucket_keys()
     rows = service.early_deletions(
         keys + (["minute"] if timed else []), when, buckets, limit if not timed else 10**9
     )
