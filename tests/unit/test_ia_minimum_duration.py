@@ -13,28 +13,20 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from infra.db import Database
 from objectstore.service.conditions import Conditions
 from objectstore.service.model import PutIntegrity, WriteOptions
 from objectstore.service.objects import ObjectService
 from objectstore.service.tiers import transition_to_infrequent_access
-from objectstore.store.blobs import LocalBlobStore
-from objectstore.store.repo import IA_MINIMUM_SECONDS, ObjectRepository, objects
-from tests.support.atrest import fresh_atrest
-from tests.support.server import postgres_database
+from objectstore.store.repo import IA_MINIMUM_SECONDS, objects
+from tests.support.tiered import tiered_service
 
 DAY = 86400.0
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[ObjectService]:
-    db = Database(postgres_database() or f"sqlite:///{tmp_path / 'meta.db'}")
-    db.create_schema()
-    repo = ObjectRepository(db)
-    repo.create_bucket("bkt", "auto", "Standard")
-    blobs = LocalBlobStore(tmp_path / "data", "node-a", roots={"ia": tmp_path / "cold"})
-    yield ObjectService(repo, blobs, fresh_atrest())
-    db.dispose()
+    with tiered_service(tmp_path) as tiered:
+        yield tiered
 
 
 async def _body(data: bytes) -> AsyncIterator[bytes]:

@@ -14,30 +14,22 @@ from typing import Any
 
 import pytest
 
-from infra.db import Database
 from objectstore.service.conditions import Conditions
 from objectstore.service.model import PutIntegrity, WriteOptions
 from objectstore.service.multipart import MultipartService, RequestedPart
 from objectstore.service.objects import ObjectService
 from objectstore.service.tiers import transition_to_infrequent_access
-from objectstore.store.blobs import LocalBlobStore, root_of
-from objectstore.store.repo import ObjectRepository
+from objectstore.store.blobs import root_of
 from objectstore.store.uploads import UploadRepository
-from tests.support.atrest import fresh_atrest
-from tests.support.server import postgres_database
+from tests.support.tiered import tiered_service
 
 PART = 5 * 1024 * 1024
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[ObjectService]:
-    db = Database(postgres_database() or f"sqlite:///{tmp_path / 'meta.db'}")
-    db.create_schema()
-    repo = ObjectRepository(db)
-    repo.create_bucket("bkt", "auto", "Standard")
-    blobs = LocalBlobStore(tmp_path / "data", "node-a", roots={"ia": tmp_path / "cold"})
-    yield ObjectService(repo, blobs, fresh_atrest())
-    db.dispose()
+    with tiered_service(tmp_path) as tiered:
+        yield tiered
 
 
 async def body(data: bytes) -> AsyncIterator[bytes]:
