@@ -61,7 +61,13 @@ class Services:
         space = DiskSpace(
             [blobs.root, blobs.incoming, settings.data_dir, *roots], settings.disk_reserve_mib << 20
         )
-        self.objects = ObjectService(repo, blobs, AtRest(keyring, settings.encryption), space)
+        self.objects = ObjectService(
+            repo,
+            blobs,
+            AtRest(keyring, settings.encryption),
+            space,
+            inline_max=settings.inline_object_kib << 10,
+        )
         self.buckets = BucketService(
             repo, LocationMap(settings.hint_locations(), settings.jurisdiction_locations())
         )

@@ -83,6 +83,10 @@ class Settings:
     # Writes are refused (507 InsufficientStorage) when they would leave less than this free on the data dir's
     # file system, so that deletes always have room to commit and free space.
     disk_reserve_mib: int = 128
+    # S3 bodies (PutObject, UploadPart) up to this many KiB (at most 255) are kept in the database instead of a
+    # blob file: such a write then costs one fsync, the database's, instead of three, and the database grows by
+    # the bodies. 0 (the default) keeps every body in blob files.
+    inline_object_kib: int = 0
     # Where Infrequent Access objects live (blobs/ and incoming/ under it): a directory or volume of its own, e.g.
     # on cheaper disks; by default <data-dir>/ia. Every node sharing a data directory must see the same one.
     ia_dir: Path | None = None

@@ -32,7 +32,7 @@ def create_catalog_app(
     vended credentials); ``service`` holds the database, the object store port and the credential vendor."""
     app = Litestar(
         route_handlers=CONTROLLERS,
-        dependencies={"principal": Provide(provide_principal, sync_to_thread=True)},
+        dependencies={"principal": Provide(provide_principal, sync_to_thread=not service.reads_in_process)},
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=None,
         logging_config=None,  # the server configures logging; Litestar's default would override its level

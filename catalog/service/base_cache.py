@@ -57,7 +57,7 @@ class BaseCache:
         if pending is not None:  # being parsed after the commit that wrote it: the same text
             return pending.result()
         parsed = parse_base(metadata_json)
-        self._put(key, parsed)
+        self.put(entity_id, metadata_location, parsed)
         return parsed
 
     def warm(self, entity_id: str, metadata_location: str, metadata_json: str) -> None:
@@ -76,16 +76,32 @@ class BaseCache:
             with self._lock:
                 self._pending.pop(key, None)
             if f.exception() is None:
-                self._put(key, f.result())
+                self.put(*key, f.result())
 
         future.add_done_callback(done)
 
-    def _put(self, key: tuple[str, str], parsed: ParsedBase) -> None:
+    def put(self, entity_id: str, metadata_location: str, parsed: ParsedBase) -> None:
+        """Caches what the metadata at ``metadata_location`` parses to (a commit that built it hands it over)."""
+        key = (entity_id, metadata_location)
         with self._lock:
             self._entries[key] = parsed
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+
+def built_base(metadata: TableMetadata, doc: dict[str, Any]) -> ParsedBase:
+    """What ``parse_base`` would make of ``doc``, the dump of ``metadata`` (pyiceberg models every field of it),
+    without parsing it: ``metadata`` itself, less the attributes pyiceberg's update handlers leave on a model
+    that has no such field (``next_row_id`` on a v1 or v2 table after add-snapshot), which a parse never has."""
+    fields = type(metadata).model_fields
+    values = metadata.__dict__
+    if values.keys() - fields.keys():
+        metadata = type(metadata).model_construct(
+            _fields_set=metadata.model_fields_set & fields.keys(),
+            **{k: v for k, v in values.items() if k in fields},
+        )
+    return ParsedBase(metadata, doc, doc, known_paths(doc), True)
 
 
 def parse_base(metadata_json: str) -> ParsedBase:

@@ -34,6 +34,9 @@ class CatalogService:
         settings: CatalogSettings | None = None,
     ) -> None:
         self.ctx = Context(CatalogRepository(db), files, vendor, settings or CatalogSettings())
+        # SQLite in this process: a point read (a token, a table's existence) costs less than the hop to a worker
+        # thread, so the edge may run those on the event loop; over a network (PostgreSQL) they must not block it.
+        self.reads_in_process = db.is_sqlite
         self.namespaces = NamespaceService(self.ctx)
         self.tables = TableService(self.ctx)
         self.views = ViewService(self.ctx, self.tables)

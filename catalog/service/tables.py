@@ -20,7 +20,7 @@ from pyiceberg.table.update import TableRequirement
 
 from auth.service.principal import Principal
 from catalog.errors import AlreadyExists, BadRequest, CommitFailed, InvalidArgument, NoSuchTable, NoSuchView
-from catalog.service.base_cache import BaseCache
+from catalog.service.base_cache import BaseCache, ParsedBase, built_base
 from catalog.service.core import Context
 from catalog.service.encryption import (
     CatalogTableUpdate,
@@ -97,6 +97,7 @@ class _Planned:
     namespace: str
     name: str
     location: str  # normalised by the location policy
+    parsed: ParsedBase | None = None  # the new metadata as the cache holds it, when built without a re-parse
 
 
 class TableService:
@@ -364,7 +365,11 @@ class TableService:
                 if files:  # the files and the pointer moves in one transaction: a lost race leaves no file
                     self.ctx.files.write_then(bucket, files, move_pointers)
                 for p in written:
-                    if p.entity is not None:
+                    if p.entity is None:
+                        continue
+                    if p.parsed is not None:
+                        self._bases.put(p.entity.id, p.metadata_location, p.parsed)
+                    else:
                         self._bases.warm(p.entity.id, p.metadata_location, p.metadata_json)
                 return plans
             except CommitFailed:
@@ -405,7 +410,8 @@ class TableService:
                 entity.location,
             )
         if entity is None or parsed is None:
-            new_doc = json.loads(dump_metadata(new))
+            after_doc = json.loads(dump_metadata(new))
+            new_doc = dict(after_doc)
             known = known_paths(None)
         else:  # what pyiceberg does not model is kept as the table's last writer wrote it
             after_doc = json.loads(dump_metadata(new))
@@ -425,6 +431,8 @@ class TableService:
         )
         if taken is not None:
             raise BadRequest(f"Location {location!r} overlaps the location of another table: {taken!r}")
+        # pyiceberg models every field of what is stored: the next commit's base is ``new`` itself, no re-parse
+        exact = new_doc == after_doc
         return _Planned(
             entity,
             new,
@@ -433,6 +441,7 @@ class TableService:
             ns_name,
             change.name,
             location,
+            built_base(new, new_doc) if exact else None,
         )
 
     def _get(self, bucket: str, namespace: tuple[str, ...], name: str) -> Entity:

@@ -37,24 +37,33 @@ class ObjectStoreFiles:
         files: Sequence[tuple[str, bytes, str]],
         then: Callable[[Connection], None] | None,
     ) -> None:
-        """Whole small objects (key, bytes, content type), synchronously: each blob is made durable, then one
-        write transaction points the rows at them and runs ``then`` (the catalog's pointer move), so a commit
-        costs one database commit, and a ``then`` that raises leaves no object behind.
+        """Whole small objects (key, bytes, content type), synchronously: each blob is made durable (or, if
+        small, kept inline in the database), then one write transaction stores the inline blobs, points the rows
+        at them and runs ``then`` (the catalog's pointer move), so a commit of small files costs one database
+        commit (one fsync), and a ``then`` that raises leaves no object behind.
 
         Mirrors ``ObjectService.put_object`` for bodies already in memory, without the event-loop round trips
         (they cost ~10 ms per metadata file); switch to the object service's own synchronous put once it has one.
         """
         self.objects.ensure_room(sum(len(data) for _, data, _ in files))
         writers: list[BlobWriter] = []
+        inline: list[tuple[str, bytes]] = []  # (blob id, stored bytes): written with the rows
         try:
             bucket_row = self.objects.repo.get_bucket(bucket)
             rows = []
             for key, data, content_type in files:
                 options, root = self.objects.placed(WriteOptions(content_type=content_type), bucket_row)
-                writer = self.objects.new_writer(root=root)
-                writers.append(writer)
-                writer.write(data)
-                writer.finish()
+                # on the default root, a small file lives in the database: its commit is the only fsync
+                small = self.objects.new_inline(data) if root == "" else None
+                if small is not None:
+                    blob_id, blob_key, stored = small
+                    inline.append((blob_id, stored))
+                else:
+                    writer = self.objects.new_writer(root=root)
+                    writers.append(writer)
+                    writer.write(data)
+                    writer.finish()
+                    blob_id, blob_key = writer.blob_id, writer.blob_key
                 rows.append(
                     object_values(
                         self.objects.atrest,
@@ -64,11 +73,13 @@ class ObjectStoreFiles:
                         options,
                         len(data),
                         hashlib.md5(data).hexdigest(),  # noqa: S324 - the S3 ETag is defined as MD5
-                        blob_id=writer.blob_id,
-                        blob_key=writer.blob_key,
+                        blob_id=blob_id,
+                        blob_key=blob_key,
                     )
                 )
             with self.objects.repo.db.write() as conn:
+                for blob_id, stored in inline:
+                    self.objects.repo.inline.put_in(conn, blob_id, stored)
                 for values in rows:
                     if not self.objects.repo.put_object_in(conn, values, None, create_bucket=False):
                         raise NoSuchBucket(BucketName=bucket)

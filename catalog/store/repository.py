@@ -116,6 +116,17 @@ class CatalogRepository:
                 _ENTITY.c.name == bindparam("e_"),
             )
         )
+        self._move_pointer = db.prepare(  # compare-and-set of a table's metadata location
+            update(_ENTITY)
+            .where(_ENTITY.c.id == bindparam("id_"), _ENTITY.c.metadata_location == bindparam("expected_"))
+            .values(
+                metadata_location=bindparam("location_"),
+                metadata_json=bindparam("json_"),
+                location=bindparam("root_"),
+                version=_ENTITY.c.version + 1,
+                updated_at=bindparam("now_"),
+            )
+        )
 
     # -- warehouses
     def get_warehouse(self, bucket: str) -> Warehouse | None:
@@ -421,18 +432,18 @@ class CatalogRepository:
                 self._claim_location(
                     conn, self._warehouse_of(conn, move.entity_id), move.new_location_root, move.entity_id
                 )
-            result = conn.execute(
-                update(_ENTITY)
-                .where(_ENTITY.c.id == move.entity_id, _ENTITY.c.metadata_location == move.expected)
-                .values(
-                    metadata_location=move.new_location,
-                    metadata_json=move.new_json,
-                    location=move.new_location_root,
-                    version=_ENTITY.c.version + 1,
-                    updated_at=now,
-                )
+            moved = self._move_pointer.execute(
+                conn,
+                {
+                    "id_": move.entity_id,
+                    "expected_": move.expected,
+                    "location_": move.new_location,
+                    "json_": move.new_json,
+                    "root_": move.new_location_root,
+                    "now_": now,
+                },
             )
-            if result.rowcount != 1:
+            if moved != 1:
                 raise CommitFailed(
                     "Commit failed: the table was changed concurrently (its metadata location moved); "
                     "reload and retry"

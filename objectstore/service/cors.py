@@ -58,7 +58,8 @@ def parse_rules(stored: str) -> tuple[CorsRule, ...]:
                 methods=tuple(str(n[1]) for n in children(node, "AllowedMethod")),
                 headers=tuple(str(n[1]).strip().lower() for n in children(node, "AllowedHeader")),
                 expose=tuple(str(n[1]).strip() for n in children(node, "ExposeHeader")),
-                max_age=int(max_age.strip()) if max_age is not None else None,
+                # validated as an xsd:int, leading zeros and all: past 4,300 of them ``int`` itself refuses
+                max_age=int(max_age.strip().lstrip("0") or "0") if max_age is not None else None,
             )
         )
     return tuple(rules)

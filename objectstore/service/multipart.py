@@ -233,7 +233,14 @@ class MultipartService:
         self._check_part_key(upload, sse)
         algorithm = self._part_algorithm(upload, checksum_algorithm)
         writer, etag, checksum = await self.objects.receive_blob(
-            body, integrity, algorithm, trailer_checksum, max_size=MAX_PART_SIZE, sse=sse, root=root
+            body,
+            integrity,
+            algorithm,
+            trailer_checksum,
+            max_size=MAX_PART_SIZE,
+            sse=sse,
+            root=root,
+            inline=True,
         )
         part = await self._commit_part(upload_id, part_number, writer, etag, checksum if algorithm else None)
         return dataclasses.replace(part, checksum_algorithm=algorithm if checksum else None)
@@ -301,7 +308,7 @@ class MultipartService:
 
         def commit() -> None:
             try:
-                stored = self.uploads.put_part(upload_id, values)
+                stored = self.uploads.put_part(upload_id, values, writer.inline)
             except BaseException:
                 writer.abort()
                 raise

@@ -43,11 +43,13 @@ from objectstore.service.segments import (
     CACHED_READ_SEGMENTS,
     SegmentSealer,
     open_range,
+    seal,
     stored_size,
 )
 from objectstore.service.space import DiskSpace, raise_if_out_of_space
 from objectstore.service.sse import CustomerKey, check_key
-from objectstore.store.blobs import DIRECT_READ_OVER, BlobWriter, LocalBlobStore
+from objectstore.store.blobs import DIRECT_READ_OVER, BlobWriter, LocalBlobStore, new_blob_id
+from objectstore.store.inline import INLINE_MAX, INLINE_ROOT
 from objectstore.store.repo import ObjectRepository
 
 log = logging.getLogger("lakebox.objects")
@@ -120,14 +122,22 @@ def write_check(cond: Conditions) -> Callable[[Any], None] | None:
 
 class ObjectService:
     def __init__(
-        self, repo: ObjectRepository, blobs: LocalBlobStore, atrest: AtRest, space: DiskSpace | None = None
+        self,
+        repo: ObjectRepository,
+        blobs: LocalBlobStore,
+        atrest: AtRest,
+        space: DiskSpace | None = None,
+        *,
+        inline_max: int = 0,
     ) -> None:
         self.repo = repo
+        self.inline_max = inline_max  # S3 bodies up to this size become inline blobs (``receive_blob``)
         self.blobs = blobs
         self.atrest = atrest
         self.space = space if space is not None else DiskSpace([blobs.root, blobs.incoming], 0)
         self.committer = GroupCommitter(repo.db)
         repo.guard = enforce  # bucket locks, checked in every transaction that replaces or deletes an object
+        blobs.inline_source = repo.inline.get
 
     # -- space -----------------------------------------------------------------------------------------------
 
@@ -160,9 +170,13 @@ class ObjectService:
         max_size: int = MAX_PUT_SIZE,
         sse: CustomerKey | None = None,
         root: str = "",
+        *,
+        inline: bool = False,
     ) -> tuple[BlobWriter, str, str | None]:
         """Streams a body into a new durable blob in storage root ``root`` (encrypted under ``sse``), verifying
-        length, MD5 and checksum of the plaintext.
+        length, MD5 and checksum of the plaintext. With ``inline``, a small body on the default root without
+        SSE-C becomes an inline blob instead (``BlobWriter.keep_inline``): the caller writes ``writer.inline``
+        in the transaction of the row that names it (``ObjectRepository.inline.put_in``).
 
         Returns (writer, md5 hex, checksum base64). On any error the blob is removed.
         """
@@ -179,6 +193,9 @@ class ObjectService:
 
         # The body is hashed and sealed by the writer, in the worker threads that write it out.
         writer = self.new_writer(sse, observe, root)
+        inline = (
+            inline and root == "" and sse is None
+        )  # SSE-C keys without at-rest keys derive from the file id
         try:
             async for chunk in body:
                 if writer.size + len(chunk) > max_size:
@@ -201,7 +218,8 @@ class ObjectService:
                     check_content_md5(integrity.content_md5, digest)
                 if expected is not None and hasher is not None and checksum_algorithm is not None:
                     check_checksum(checksum_algorithm, expected, hasher.digest())
-                writer.finish()
+                if not (inline and writer.keep_inline(self.inline_max)):
+                    writer.finish()
                 return digest, hasher.b64() if hasher is not None else None
 
             digest, checksum = await anyio.to_thread.run_sync(seal)
@@ -227,6 +245,16 @@ class ObjectService:
             writer.seal = SegmentSealer(AESGCM(data_key))
         return writer
 
+    def new_inline(self, data: bytes) -> tuple[str, str | None, bytes] | None:
+        """A small body as an inline blob (objectstore.store.inline): (blob id, key label, stored bytes), sealed
+        under its own data key as a blob file would be; None if it is too large to keep inline. The caller
+        stores it (``repo.inline.put_in``) in the transaction of the row that names it."""
+        if stored_size(len(data)) > INLINE_MAX:
+            return None
+        blob_key, data_key = self.atrest.new_blob_key(None)
+        stored = data if data_key is None else seal(AESGCM(data_key), data)
+        return f"{INLINE_ROOT}.{new_blob_id()}", blob_key, stored
+
     async def put_object(
         self,
         bucket: str,
@@ -248,7 +276,7 @@ class ObjectService:
             raise NoSuchBucket(BucketName=bucket)
         options, root = self.placed(options, brow)
         writer, etag, checksum = await self.receive_blob(
-            body, integrity, options.checksum_algorithm, trailer_checksum, sse=sse, root=root
+            body, integrity, options.checksum_algorithm, trailer_checksum, sse=sse, root=root, inline=True
         )
         algorithm = options.checksum_algorithm if checksum else None
         values = object_values(
@@ -288,6 +316,8 @@ class ObjectService:
         the blob into place."""
 
         def apply(conn: Connection) -> bool:
+            if writer.inline is not None:
+                self.repo.inline.put_in(conn, writer.blob_id, writer.inline)
             return self.repo.put_object_in(conn, values, check, create_bucket=create_bucket)
 
         def settle(created: bool | None, error: BaseException | None) -> None:

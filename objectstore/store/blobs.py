@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
+from objectstore.store.inline import INLINE_MAX, INLINE_ROOT, is_inline, memory_file
+
 log = logging.getLogger("lakebox.blobs")
 # Seals a staged buffer's plaintext into an output buffer, returning the bytes written there.
 Seal = Callable[[memoryview, memoryview], int]
@@ -195,6 +197,7 @@ class BlobWriter:
         self._overflow: list[bytes] = []  # what did not fit in the buffer, until ``drain``
         self._on_disk = 0
         self._is_direct = False
+        self.inline: bytes | None = None  # stored bytes of an inline blob (``keep_inline``)
 
     @classmethod
     def adopt(cls, blob_id: str, path: Path, size: int) -> BlobWriter:
@@ -203,6 +206,7 @@ class BlobWriter:
         writer.blob_id, writer.path, writer.size, writer.blob_key = blob_id, path, size, None
         writer._fd, writer._buffer, writer._overflow, writer._observe, writer.seal = -1, None, [], None, None
         writer._sealed = None
+        writer.inline = None
         return writer
 
     @property
@@ -289,7 +293,28 @@ class BlobWriter:
         self._release_buffer()
         fsync_dir(self.path.parent)
 
+    def keep_inline(self, limit: int = INLINE_MAX) -> bool:
+        """Instead of ``finish``: if the whole blob is still staged and at most ``limit`` bytes (and below
+        INLINE_MAX once stored), it becomes an inline blob (objectstore.store.inline) with a new id, its stored
+        bytes in ``inline`` for the caller to write in the transaction of its row; no file is made, nothing is
+        fsynced. False (nothing changed) otherwise."""
+        if self._fd >= 0 or self._overflow or self._on_disk or self.size > min(limit, INLINE_MAX - 1024):
+            return False
+        self.observe_staged()
+        plain = self._view[: self._filled]
+        if self.seal is None:
+            stored = bytes(plain)
+        else:
+            out = bytearray(self.size + self.size // 4096 + 32)  # room for the tags: 16 bytes per 64 KiB
+            stored = bytes(memoryview(out)[: self.seal(plain, memoryview(out))])
+        self.inline = stored
+        self.blob_id = f"{INLINE_ROOT}.{new_blob_id()}"
+        self._release_buffer()
+        return True
+
     def abort(self) -> None:
+        if self.inline is not None:
+            return  # no file; its row, if any, went with the transaction
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -355,6 +380,9 @@ class LocalBlobStore:
         self._root = str(self.root)
         self.incoming_root = default.incoming_root
         self.incoming = default.incoming
+        # The stored bytes of an inline blob (objectstore.store.inline), None if gone; installed by the
+        # object service, which owns the database they live in.
+        self.inline_source: Callable[[str], bytes | None] | None = None
 
     @property
     def roots(self) -> dict[str, StorageRoot]:
@@ -397,6 +425,10 @@ class LocalBlobStore:
         target_root = self.storage_root(root)
         blob_id = self.new_id(root)
         target = target_root.incoming / blob_id
+        if is_inline(source_blob_id):
+            _write_file(target, self._inline_bytes(source_blob_id))
+            fsync_dir(target_root.incoming)
+            return BlobWriter.adopt(blob_id, target, target.stat().st_size)
         source_root = self._root_of(source_blob_id)
         in_flight = (d / source_blob_id for d in source_root.incoming_root.iterdir())
         for source in itertools.chain([source_root.path(source_blob_id)], in_flight):
@@ -422,6 +454,8 @@ class LocalBlobStore:
         Not fsynced on purpose: the blob is already durable under incoming/, and a rename lost to a power
         failure leaves it there, where ``recover`` finds a committed row naming it and publishes it again.
         """
+        if is_inline(blob_id):
+            return  # committed with its row
         root = self._root_of(blob_id)
         target = root.path(blob_id)
         try:
@@ -434,6 +468,8 @@ class LocalBlobStore:
 
     def open(self, blob_id: str) -> BinaryIO:
         """Opens a blob for reading; FileNotFoundError if it was deleted (the caller re-reads its row)."""
+        if is_inline(blob_id):
+            return memory_file(self._inline_bytes(blob_id))
         try:
             if (
                 "." not in blob_id
@@ -505,7 +541,16 @@ class LocalBlobStore:
         finally:
             self.direct.give(buffer)
 
+    def _inline_bytes(self, blob_id: str) -> bytes:
+        data = self.inline_source(blob_id) if self.inline_source is not None else None
+        if data is None:
+            raise FileNotFoundError(blob_id)
+        return data
+
     def delete(self, blob_id: str) -> None:
+        """Deletes a blob file (an inline blob's row goes with its garbage row: ``InlineBlobStore.forget_in``)."""
+        if is_inline(blob_id):
+            return
         with contextlib.suppress(FileNotFoundError):
             self.path(blob_id).unlink()
 
@@ -535,6 +580,20 @@ class LocalBlobStore:
         path)."""
         roots = self._roots.values() if root is None else [self.storage_root(root)]
         return {p.name for r in roots for p in r.blobs.glob("*/*/*")}
+
+
+def _write_file(target: Path, data: bytes) -> None:
+    """A new file holding ``data``, durable (the directory is the caller's)."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        raise
+    os.close(fd)
 
 
 def _copy_file(source: Path, target: Path) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from infra.db import Database, Prepared
 from objectstore.store.domains import delete_bucket_domains
+from objectstore.store.inline import InlineBlobStore
 from objectstore.store.locks import BUCKET_AND_RULES, RetentionRefusal, locks
 from objectstore.store.tables import (
     BlobGarbageRow,
@@ -170,6 +171,7 @@ class ObjectRepository:
         self._due_garbage = db.prepare(_DUE_GARBAGE)
         self._listings: dict[tuple[bool, bool, bool, bool], Prepared] = {}  # one per shape of bounds
         self._walks: dict[bool, Prepared] = {}
+        self.inline = InlineBlobStore(db)
         # Installed by the object service (objectstore.service.locks): every replacement and deletion of a row
         # below passes it, inside the transaction that makes the change.
         self.guard: LockGuard | None = None
@@ -554,7 +556,8 @@ class ObjectRepository:
             return {r[0] for r in conn.execute(select(garbage.c.blob_id))}
 
     def forget_garbage(self, blob_ids: Sequence[str]) -> None:
-        """Drops the rows of reaped blobs (their files are gone)."""
+        """Drops the rows of reaped blobs (their files are gone), and the reaped inline blobs themselves."""
         if blob_ids:
             with self.db.write() as conn:
                 conn.execute(delete(garbage).where(garbage.c.blob_id.in_(list(blob_ids))))
+                InlineBlobStore.forget_in(conn, blob_ids)

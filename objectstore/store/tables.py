@@ -7,7 +7,7 @@ multipart object the upload whose parts (``s3_object_part``) hold the data, in o
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from infra.db import OrderedText
@@ -109,6 +109,16 @@ class BlobGarbageRow(SQLModel, table=True):
     blob_id: str = Field(primary_key=True, max_length=64)
     created_at: float = Field(index=True)
     claimed_until: float | None = None
+
+
+class InlineBlobRow(SQLModel, table=True):
+    """A small blob kept in the database instead of a file (``objectstore.store.inline``): the bytes a blob file
+    would hold (sealed, with encryption at rest on), written in the transaction of the row that names it."""
+
+    __tablename__ = "s3_inline_blob"
+
+    blob_id: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class MasterKeyRow(SQLModel, table=True):

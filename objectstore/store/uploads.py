@@ -15,6 +15,7 @@ from sqlalchemy import Row, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from infra.db import Database
+from objectstore.store.inline import InlineBlobStore
 from objectstore.store.repo import (
     ObjectCheck,
     ObjectRepository,
@@ -53,12 +54,15 @@ class UploadRepository:
         with self.db.read() as c:
             return c.execute(query).first()
 
-    def put_part(self, upload_id: str, values: dict[str, Any]) -> bool:
+    def put_part(self, upload_id: str, values: dict[str, Any], inline: bytes | None = None) -> bool:
         """Records an uploaded part, replacing (and discarding) one with the same number; False if the upload
-        is gone (completed, aborted or never created)."""
+        is gone (completed, aborted or never created). ``inline``: the stored bytes of the part's blob, an
+        inline one (objectstore.store.inline), written in the same transaction."""
         with self.db.write() as conn:
             if self._locked_upload(conn, upload_id) is None:
                 return False
+            if inline is not None:
+                InlineBlobStore.put_in(conn, values["blob_id"], inline)
             number = values["part_number"]
             old = conn.execute(
                 select(parts.c.blob_id).where(

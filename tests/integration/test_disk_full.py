@@ -45,15 +45,21 @@ def in_flight(data_dir: Path) -> list[Path]:
 
 
 def indexed(data_dir: Path) -> tuple[int, set[str], set[str]]:
-    """(object rows, blobs that rows reference, blobs waiting on the garbage list) read from the side."""
+    """(object rows, blob files that rows reference, blobs waiting on the garbage list) read from the side; a
+    blob kept in the database (the catalog's metadata files) must be there."""
     db = sqlite3.connect(f"file:{data_dir / 'lakebox.db'}?mode=ro", uri=True, timeout=30)
     try:
         count = db.execute("SELECT count(*) FROM s3_object").fetchone()[0]
-        blobs = db.execute(
-            "SELECT blob_id FROM s3_object WHERE blob_id IS NOT NULL UNION SELECT blob_id FROM s3_upload_part"
-        ).fetchall()
-        garbage = db.execute("SELECT blob_id FROM s3_blob_garbage").fetchall()
-        return int(count), {r[0] for r in blobs}, {r[0] for r in garbage}
+        blobs = {
+            r[0]
+            for r in db.execute(
+                "SELECT blob_id FROM s3_object WHERE blob_id IS NOT NULL UNION SELECT blob_id FROM s3_upload_part"
+            )
+        }
+        inline = {r[0] for r in db.execute("SELECT blob_id FROM s3_inline_blob")}
+        garbage = {r[0] for r in db.execute("SELECT blob_id FROM s3_blob_garbage")}
+        assert {b for b in blobs if b.startswith("@db.")} <= inline
+        return int(count), {b for b in blobs if not b.startswith("@db.")}, garbage
     finally:
         db.close()
 

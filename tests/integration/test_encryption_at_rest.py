@@ -67,7 +67,9 @@ def multipart(s3: Any, bucket: str, key: str, body: bytes, part: int, **extra: A
     )
 
 
-def test_the_data_dir_holds_no_plaintext_body_or_metadata(tmp_path: Path) -> None:
+@pytest.mark.parametrize("inline_kib", [0, 16], ids=["blob-files", "small-bodies-inline"])
+def test_the_data_dir_holds_no_plaintext_body_or_metadata(tmp_path: Path, inline_kib: int) -> None:
+    """Also with small bodies kept in the database (``inline_object_kib``): sealed there as in blob files."""
     data_dir = tmp_path / "data"
     marker = secrets.token_hex(12).encode()
     meta_value = "meta-" + secrets.token_hex(10)
@@ -76,7 +78,8 @@ def test_the_data_dir_holds_no_plaintext_body_or_metadata(tmp_path: Path) -> Non
         f"obj-{size}": marked_body(marker, size) for size in (100, 5000, SEGMENT + 1, MiB + 3, 3 * MiB + 11)
     }
     big = marked_body(marker, 11 * MiB + 5)
-    server = server_for(data_dir, postgres_database()).start()
+    env = {"LAKEBOX_INLINE_OBJECT_KIB": str(inline_kib)}
+    server = server_for(data_dir, postgres_database(), extra_env=env).start()
     try:
         s3 = server.s3()
         s3.create_bucket(Bucket="sealed")
@@ -121,9 +124,17 @@ def test_the_data_dir_holds_no_plaintext_body_or_metadata(tmp_path: Path) -> Non
         assert part2["Body"].read() == big[5 * MiB : 10 * MiB]
         listed = s3.list_multipart_uploads(Bucket="sealed")
         assert listed.get("Uploads", []) == []
+        small_files = [p for p in (data_dir / "blobs").rglob("*") if p.is_file() and p.stat().st_size < 6000]
+        assert len(small_files) == (2 if inline_kib == 0 else 0)  # the 100 and 5,000 byte bodies
     finally:
         server.stop()
     assert files_holding(data_dir, [marker, meta_value.encode(), disposition.encode()]) == []
+    server = server_for(data_dir, postgres_database(), extra_env=env).start()
+    try:  # durable across a restart, whichever way they are kept
+        for key, body in bodies.items():
+            assert server.s3().get_object(Bucket="sealed", Key=key)["Body"].read() == body
+    finally:
+        server.stop()
     assert (data_dir / "master.key").stat().st_mode & 0o777 == 0o600
 
 
