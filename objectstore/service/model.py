@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +99,7 @@ class _Opened:
 
     __slots__ = SEALED_FIELDS
 
-    def __init__(self, values: dict[str, Any]) -> None:
+    def __init__(self, values: Mapping[str, Any]) -> None:
         for name in SEALED_FIELDS:
             setattr(self, name, values.get(name, "{}" if name == "user_metadata" else None))
 

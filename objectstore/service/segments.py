@@ -158,6 +158,7 @@ def _open_chunks(
     read_segments: int,
 ) -> Iterator[bytearray]:
     stored_span = stored_size(min(plain_size, (last + 1) * SEGMENT)) - first * STORED_SEGMENT
+    nonces = _NONCES
     index = first
     while index <= last:
         plain_from = index * SEGMENT
@@ -175,15 +176,13 @@ def _open_chunks(
                 wanted = min(read_segments * STORED_SEGMENT, stored_span - (index - first) * STORED_SEGMENT)
                 if view is None or len(view) != wanted:
                     raise SegmentIntegrityError("encrypted blob shorter than its index entry")
-                at = 0
                 try:
-                    while at < len(view):
-                        cut = min(at + STORED_SEGMENT, len(view))
-                        decrypt_into(
-                            _nonce(index), view[at:cut], None, target[opened : opened + cut - at - TAG]
-                        )
-                        opened += cut - at - TAG
-                        at = cut
+                    for at in range(0, wanted, STORED_SEGMENT):
+                        segment = view[at : at + STORED_SEGMENT]  # the blob's last one may be shorter
+                        plain = len(segment) - TAG
+                        iv = nonces[index] if index < _NONCE_COUNT else nonce(index)
+                        decrypt_into(iv, segment, None, target[opened : opened + plain])
+                        opened += plain
                         index += 1
                 except InvalidTag:
                     raise SegmentIntegrityError("encrypted segment failed authentication") from None
@@ -194,8 +193,5 @@ def _open_chunks(
         yield chunk
 
 
-_NONCES = tuple(nonce(i) for i in range(4096))  # the nonces of a 256 MiB blob, built once
-
-
-def _nonce(index: int) -> bytes:
-    return _NONCES[index] if index < 4096 else nonce(index)
+_NONCE_COUNT = 4096
+_NONCES = tuple(nonce(i) for i in range(_NONCE_COUNT))  # the nonces of a 256 MiB blob, built once

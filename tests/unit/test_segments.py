@@ -160,6 +160,12 @@ def test_sealed_fields_hide_metadata() -> None:
     opened = atrest.open_fields(sealed["sealed_meta"], object_context("b", "k"))
     assert opened["user_metadata"] == '{"color": "marker-value"}'
     assert opened["content_disposition"] == "attachment; filename=secret.txt"
+    # kept once opened, but only for the same value in the same context: the binding to the row still holds
+    assert atrest.open_fields(sealed["sealed_meta"], object_context("b", "k")) is opened
+    with pytest.raises(UnreadableData):
+        atrest.open_fields(sealed["sealed_meta"], object_context("b", "other"))
+    with pytest.raises(UnreadableData):
+        fresh_atrest().open_fields(sealed["sealed_meta"], object_context("b", "k"))
 
 
 @CHECKED
