@@ -584,23 +584,14 @@ class LocalBlobStore:
 
 def _write_file(target: Path, data: bytes) -> None:
     """A new file holding ``data``, durable (the directory is the caller's)."""
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            target.unlink()
-        raise
-    os.close(fd)
+    _new_durable_file(target, lambda fd: _write_all(fd, data))
 
 
 def _copy_file(source: Path, target: Path) -> None:
     """Copies a blob file's bytes to a new file and makes them durable (the directory is the caller's)."""
     with open(source, "rb") as src:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
+
+        def send(fd: int) -> None:
             size = os.fstat(src.fileno()).st_size
             sent = 0
             while sent < size:
@@ -608,10 +599,19 @@ def _copy_file(source: Path, target: Path) -> None:
                 if count == 0:
                     break
                 sent += count
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()
-            raise
+
+        _new_durable_file(target, send)
+
+
+def _new_durable_file(target: Path, fill: Callable[[int], None]) -> None:
+    """Creates ``target`` (which must not exist), lets ``fill`` write it, fsyncs it; removed again on failure."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fill(fd)
+        os.fsync(fd)
+    except BaseException:
         os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        raise
+    os.close(fd)
