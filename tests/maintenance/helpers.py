@@ -123,6 +123,27 @@ class Lake:
         return out
 
 
+def _key(bucket: str, location: str) -> str:
+    prefix = f"s3://{bucket}/"
+    assert location.startswith(prefix), location
+    return location[len(prefix) :]
+
+
+def referenced(table: Table, bucket: str, *, live_only: bool = False) -> set[str]:
+    """What the table's metadata references, computed by the client (PyIceberg) for comparison: metadata files
+    (current and logged), manifest lists, manifests and data files. ``live_only`` leaves out data files that a
+    snapshot's manifests list only as deleted (files no snapshot of the table reads)."""
+    keys = {_key(bucket, table.metadata_location)}
+    keys |= {_key(bucket, entry.metadata_file) for entry in table.metadata.metadata_log}
+    for snapshot in table.metadata.snapshots:
+        keys.add(_key(bucket, snapshot.manifest_list))
+        for manifest in snapshot.manifests(table.io):
+            keys.add(_key(bucket, manifest.manifest_path))
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=live_only):
+                keys.add(_key(bucket, entry.data_file.file_path))
+    return keys
+
+
 def files_by_partition(table: Table) -> dict[Any, list[int]]:
     out: dict[Any, list[int]] = {}
     for task in table.scan().plan_files():

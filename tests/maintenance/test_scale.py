@@ -9,7 +9,9 @@ writers had committed when it planned; files committed after that are not its to
 until the next run, which the test lets happen once the writers have stopped and then checks the whole table
 against the same bound.
 
-The SIGKILL-during-compaction and exact-deletion clauses are tests/maintenance/test_cleanup.py's."""
+Then snapshot expiration and orphan-file cleanup on that history delete exactly the files nothing references
+(checked against a listing of the bucket), as tests/maintenance/test_cleanup.py checks on a small table; the
+SIGKILL-during-compaction clause is test_cleanup.py's."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pytest
 from pyiceberg.manifest import DataFile, ManifestEntryStatus
@@ -40,6 +43,7 @@ from tests.maintenance.helpers import (
     append,
     assert_packed,
     files_by_partition,
+    referenced,
 )
 from tests.support.server import running
 
@@ -140,7 +144,6 @@ def test_compaction_after_1000_single_row_appends_with_two_writers(lake: Lake) -
     finally:
         for writer in writers:
             writer.finish()
-    compacted_in = time.monotonic() - started - appended_in
 
     # Every row exactly once: the 1,000 appended, the writers' own appends, none of the rows they deleted.
     kept = set(range(APPENDS)).union(*(w.kept for w in writers))
@@ -184,8 +187,45 @@ def test_compaction_after_1000_single_row_appends_with_two_writers(lake: Lake) -
     table = catalog.load_table("ns.events")
     assert_packed(quiet, files_by_partition(table), TARGET)
     assert table_rows(table) == expected_rows(kept)
+    compacted_in = time.monotonic() - started - appended_in
+
+    # Expiration then orphan cleanup on this history (1,000+ snapshots, the metadata files that fell out of the
+    # metadata log, the files compaction replaced) delete exactly what nothing references: the bucket's
+    # listing equals the files the metadata references. A grace period of 0 now that no writer is running.
+    lake.server.stop()
+    lake.server.extra_env["LAKEBOX_MAINTENANCE_ORPHAN_GRACE_SECONDS"] = "0"
+    lake.server.start()
+    stale, lake.cf = lake.cf, httpx.Client(base_url=lake.cf.base_url, headers=lake.cf.headers, timeout=60)
+    stale.close()
+    prefix = table.location().removeprefix(f"s3://{bucket}/") + "/"
+    before = lake.keys(bucket, prefix)
+    metadata_files = [k for k in before if k.endswith(".metadata.json")]
+    assert len(metadata_files) > len(table.metadata.metadata_log) + 1  # some fell out of the log
+    since = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    lake.configure(
+        bucket,
+        {"snapshot_expiration": {"state": "enabled", "max_snapshot_age": "1s", "min_snapshots_to_keep": 3}},
+    )
+    expired = lake.wait_run(
+        bucket, "snapshot-expiration", lambda r: r["started_at"] > since and r["outcome"] == "succeeded"
+    )
+    lake.wait_run(
+        bucket,
+        "orphan-cleanup",
+        lambda r: r["started_at"] > expired["finished_at"] and r["outcome"] == "succeeded",
+    )
+    lake.configure(bucket, {"snapshot_expiration": {"state": "disabled"}})
+    table = catalog.load_table("ns.events")
+    assert len(table.metadata.snapshots) == 3
+    after = lake.keys(bucket, prefix)
+    # Referenced as what a kept snapshot reads. A data file that a kept snapshot lists only as deleted (its delete
+    # entry; the snapshot that last read it expired) goes too: expiration deletes it (maintenance.py, live_only),
+    # though orphan cleanup alone, which counts every manifest entry, would have kept it.
+    assert set(after) == referenced(table, bucket, live_only=True)
+    assert table_rows(table) == expected_rows(kept)
     print(
-        f"\n{APPENDS} appends {appended_in:.0f} s, compaction under writers {compacted_in:.0f} s "
+        f"\n{APPENDS} appends {appended_in:.0f} s, compaction (under writers, then quiet) {compacted_in:.0f} s, "
+        f"expiration and cleanup {len(before)} -> {len(after)} files "
         f"({len(writers)} writers: {sum(len(w.kept) + len(w.gone) for w in writers)} appends, {len(gone)} deletes, "
         f"{sum(len(w.lost) for w in writers)} lost races), total {time.monotonic() - started:.0f} s"
     )
