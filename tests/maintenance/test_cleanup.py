@@ -13,7 +13,7 @@ import pytest
 from pyiceberg.expressions import EqualTo
 from pyiceberg.table import Table
 
-from tests.maintenance.helpers import FAST_JOBS, SCHEMA, SPEC, Lake, row
+from tests.maintenance.helpers import FAST_JOBS, SCHEMA, SPEC, Lake, referenced, row
 from tests.support.server import running
 
 ENV = {**FAST_JOBS, "LAKEBOX_MAINTENANCE_ORPHAN_GRACE_SECONDS": "0", "LAKEBOX_JOBS_BATCH_PAUSE_MS": "4000"}
@@ -25,25 +25,6 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
         lake = Lake(server)
         yield lake
         lake.cf.close()
-
-
-def _key(bucket: str, location: str) -> str:
-    prefix = f"s3://{bucket}/"
-    assert location.startswith(prefix), location
-    return location[len(prefix) :]
-
-
-def referenced(table: Table, bucket: str) -> set[str]:
-    """What the table's metadata references, computed by the client (PyIceberg) for comparison."""
-    keys = {_key(bucket, table.metadata_location)}
-    keys |= {_key(bucket, entry.metadata_file) for entry in table.metadata.metadata_log}
-    for snapshot in table.metadata.snapshots:
-        keys.add(_key(bucket, snapshot.manifest_list))
-        for manifest in snapshot.manifests(table.io):
-            keys.add(_key(bucket, manifest.manifest_path))
-            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=False):
-                keys.add(_key(bucket, entry.data_file.file_path))
-    return keys
 
 
 def _table(lake: Lake, appends: int) -> tuple[str, Any, Table]:

@@ -8,10 +8,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from pyiceberg.exceptions import CommitFailedException, ValidationException
-from pyiceberg.expressions import EqualTo
 
-from tests.maintenance.helpers import FAST_JOBS, SCHEMA, SPEC, Lake, assert_packed, files_by_partition, row
+from tests.maintenance.helpers import (
+    FAST_JOBS,
+    SCHEMA,
+    SPEC,
+    Lake,
+    Writer,
+    assert_packed,
+    files_by_partition,
+    row,
+)
 from tests.support.server import running
 
 TARGET_MB = 1
@@ -26,38 +33,6 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
         lake.cf.close()
 
 
-def _writer(
-    lake: Lake, bucket: str, first: int, stop: threading.Event, kept: set[int], gone: set[int]
-) -> None:
-    table = lake.catalog(bucket).load_table("ns.events")
-    i = first
-    while not stop.is_set():
-        for _attempt in range(20):
-            try:
-                table.append(row(i))
-                break
-            except CommitFailedException:
-                table = table.refresh()
-        else:
-            raise AssertionError("append kept failing")
-        kept.add(i)
-        if i % 5 == 0 and i - 3 >= first:  # delete an older row of this writer's own
-            victim = i - 3
-            for _attempt in range(20):
-                try:
-                    table.delete(EqualTo("id", victim))
-                    break
-                except (CommitFailedException, ValidationException):
-                    # A concurrent compaction rewrote the file holding the row: PyIceberg's retry refuses to
-                    # delete from a file that is gone, so the writer starts over on the new snapshot.
-                    table = table.refresh()
-            else:
-                raise AssertionError("delete kept failing")
-            kept.discard(victim)
-            gone.add(victim)
-        i += 1
-
-
 def _compact_with_writers(lake: Lake, appends: int) -> None:
     bucket = lake.warehouse()
     catalog = lake.catalog(bucket)
@@ -68,13 +43,8 @@ def _compact_with_writers(lake: Lake, appends: int) -> None:
     before = files_by_partition(table.refresh())
     assert sum(len(v) for v in before.values()) == appends
 
-    stop = threading.Event()
-    kept: list[set[int]] = [set(), set()]
-    gone: list[set[int]] = [set(), set()]
-    writers = [
-        threading.Thread(target=_writer, args=(lake, bucket, 1_000_000 * (n + 1), stop, kept[n], gone[n]))
-        for n in range(2)
-    ]
+    turnstile = threading.Lock()
+    writers = [Writer(lake, bucket, 1_000_000 * (n + 1), row, turnstile) for n in range(2)]
     for w in writers:
         w.start()
     try:
@@ -85,15 +55,15 @@ def _compact_with_writers(lake: Lake, appends: int) -> None:
             lambda r: r["outcome"] == "succeeded" and r["files_after"] < r["files_before"],
         )
     finally:
-        stop.set()
         for w in writers:
-            w.join(timeout=300)
+            w.finish()
     assert first["files_before"] >= appends
-    expected = set(range(appends)) | kept[0] | kept[1]
+    expected = set(range(appends)).union(*(w.kept for w in writers))
+    gone = set().union(*(w.gone for w in writers))
     ids = catalog.load_table("ns.events").scan().to_arrow().column("id").to_pylist()
     assert len(ids) == len(set(ids))  # every row once
     assert set(ids) == expected
-    assert not (set(ids) & (gone[0] | gone[1]))
+    assert not (set(ids) & gone)
 
     # Quiet now: the next run packs everything, at most ceil(total / target) files per partition.
     quiet = files_by_partition(catalog.load_table("ns.events"))
@@ -108,6 +78,5 @@ def _compact_with_writers(lake: Lake, appends: int) -> None:
 
 
 def test_compaction_with_concurrent_writers(lake: Lake) -> None:
-    # The property at 60 appends; the 1,000 (over 20 minutes of PyIceberg appends on a loaded 2-core
-    # machine) is a scale figure: ``python -m bench.maintenance_bench --appends 1000``.
+    # The property at 60 appends; the 1,000 are tests/maintenance/test_scale.py's (slow).
     _compact_with_writers(lake, 60)
