@@ -45,6 +45,13 @@ def _matches(pattern: str, value: str) -> bool:
     return len(value) >= len(head) + len(tail) and value.startswith(head) and value.endswith(tail)
 
 
+def _max_age(text: str) -> int:
+    """Validated as an xsd:int, leading zeros and all (past 4,300 digits ``int`` refuses a string); anything
+    else raises, as a configuration that cannot be read."""
+    text = text.strip()
+    return int(text.lstrip("0") or "0") if text.isascii() and text.isdigit() else int(text)
+
+
 @lru_cache(maxsize=256)
 def parse_rules(stored: str) -> tuple[CorsRule, ...]:
     """The rules of a bucket's stored configuration (cached by its JSON text, so a change is seen at once)."""
@@ -58,8 +65,7 @@ def parse_rules(stored: str) -> tuple[CorsRule, ...]:
                 methods=tuple(str(n[1]) for n in children(node, "AllowedMethod")),
                 headers=tuple(str(n[1]).strip().lower() for n in children(node, "AllowedHeader")),
                 expose=tuple(str(n[1]).strip() for n in children(node, "ExposeHeader")),
-                # validated as an xsd:int, leading zeros and all: past 4,300 of them ``int`` itself refuses
-                max_age=int(max_age.strip().lstrip("0") or "0") if max_age is not None else None,
+                max_age=_max_age(max_age) if max_age is not None else None,
             )
         )
     return tuple(rules)
