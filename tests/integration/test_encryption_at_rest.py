@@ -79,7 +79,8 @@ def test_the_data_dir_holds_no_plaintext_body_or_metadata(tmp_path: Path, inline
     }
     big = marked_body(marker, 11 * MiB + 5)
     env = {"LAKEBOX_INLINE_OBJECT_KIB": str(inline_kib)}
-    server = server_for(data_dir, postgres_database(), extra_env=env).start()
+    database = postgres_database()
+    server = server_for(data_dir, database, extra_env=env).start()
     try:
         s3 = server.s3()
         s3.create_bucket(Bucket="sealed")
@@ -129,7 +130,7 @@ def test_the_data_dir_holds_no_plaintext_body_or_metadata(tmp_path: Path, inline
     finally:
         server.stop()
     assert files_holding(data_dir, [marker, meta_value.encode(), disposition.encode()]) == []
-    server = server_for(data_dir, postgres_database(), extra_env=env).start()
+    server = server_for(data_dir, database, extra_env=env).start()
     try:  # durable across a restart, whichever way they are kept
         for key, body in bodies.items():
             assert server.s3().get_object(Bucket="sealed", Key=key)["Body"].read() == body
