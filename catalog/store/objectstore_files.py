@@ -47,23 +47,17 @@ class ObjectStoreFiles:
         """
         self.objects.ensure_room(sum(len(data) for _, data, _ in files))
         writers: list[BlobWriter] = []
-        inline: list[tuple[str, bytes]] = []  # (blob id, stored bytes): written with the rows
         try:
             bucket_row = self.objects.repo.get_bucket(bucket)
             rows = []
             for key, data, content_type in files:
                 options, root = self.objects.placed(WriteOptions(content_type=content_type), bucket_row)
+                writer = self.objects.new_writer(root=root)
+                writers.append(writer)
+                writer.write(data)
                 # on the default root, a small file lives in the database: its commit is the only fsync
-                small = self.objects.new_inline(data) if root == "" else None
-                if small is not None:
-                    blob_id, blob_key, stored = small
-                    inline.append((blob_id, stored))
-                else:
-                    writer = self.objects.new_writer(root=root)
-                    writers.append(writer)
-                    writer.write(data)
+                if not (root == "" and writer.keep_inline()):
                     writer.finish()
-                    blob_id, blob_key = writer.blob_id, writer.blob_key
                 rows.append(
                     object_values(
                         self.objects.atrest,
@@ -73,13 +67,14 @@ class ObjectStoreFiles:
                         options,
                         len(data),
                         hashlib.md5(data).hexdigest(),  # noqa: S324 - the S3 ETag is defined as MD5
-                        blob_id=blob_id,
-                        blob_key=blob_key,
+                        blob_id=writer.blob_id,
+                        blob_key=writer.blob_key,
                     )
                 )
             with self.objects.repo.db.write() as conn:
-                for blob_id, stored in inline:
-                    self.objects.repo.inline.put_in(conn, blob_id, stored)
+                for writer in writers:
+                    if writer.inline is not None:
+                        self.objects.repo.inline.put_in(conn, writer.blob_id, writer.inline)
                 for values in rows:
                     if not self.objects.repo.put_object_in(conn, values, None, create_bucket=False):
                         raise NoSuchBucket(BucketName=bucket)

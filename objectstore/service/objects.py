@@ -43,13 +43,11 @@ from objectstore.service.segments import (
     CACHED_READ_SEGMENTS,
     SegmentSealer,
     open_range,
-    seal,
     stored_size,
 )
 from objectstore.service.space import DiskSpace, raise_if_out_of_space
 from objectstore.service.sse import CustomerKey, check_key
-from objectstore.store.blobs import DIRECT_READ_OVER, BlobWriter, LocalBlobStore, new_blob_id
-from objectstore.store.inline import INLINE_MAX, INLINE_ROOT
+from objectstore.store.blobs import DIRECT_READ_OVER, BlobWriter, LocalBlobStore
 from objectstore.store.repo import ObjectRepository
 
 log = logging.getLogger("lakebox.objects")
@@ -193,9 +191,8 @@ class ObjectService:
 
         # The body is hashed and sealed by the writer, in the worker threads that write it out.
         writer = self.new_writer(sse, observe, root)
-        inline = (
-            inline and root == "" and sse is None
-        )  # SSE-C keys without at-rest keys derive from the file id
+        # not SSE-C: with encryption at rest off its data key derives from the blob id, which keep_inline changes
+        inline = inline and root == "" and sse is None
         try:
             async for chunk in body:
                 if writer.size + len(chunk) > max_size:
@@ -244,16 +241,6 @@ class ObjectService:
         if data_key is not None:
             writer.seal = SegmentSealer(AESGCM(data_key))
         return writer
-
-    def new_inline(self, data: bytes) -> tuple[str, str | None, bytes] | None:
-        """A small body as an inline blob (objectstore.store.inline): (blob id, key label, stored bytes), sealed
-        under its own data key as a blob file would be; None if it is too large to keep inline. The caller
-        stores it (``repo.inline.put_in``) in the transaction of the row that names it."""
-        if stored_size(len(data)) > INLINE_MAX:
-            return None
-        blob_key, data_key = self.atrest.new_blob_key(None)
-        stored = data if data_key is None else seal(AESGCM(data_key), data)
-        return f"{INLINE_ROOT}.{new_blob_id()}", blob_key, stored
 
     async def put_object(
         self,

@@ -235,3 +235,26 @@ class Writer(threading.Thread):
                 self.kept.discard(victim)
                 self.gone.add(victim)
             i += 1
+
+
+def compact_under_two_writers(
+    lake: Lake, bucket: str, make_row: Callable[[int], pa.Table], target_mb: int, timeout: float = 240
+) -> tuple[dict[str, Any], list[Writer]]:
+    """Enables compaction while two writers (sharing a turnstile) append and delete; returns the first run that
+    succeeded and reduced the file count, and the finished writers (their ledgers)."""
+    turnstile = threading.Lock()
+    writers = [Writer(lake, bucket, 1_000_000 * (n + 1), make_row, turnstile) for n in range(2)]
+    for writer in writers:
+        writer.start()
+    try:
+        lake.configure(bucket, {"compaction": {"state": "enabled", "targetSizeMb": target_mb}})
+        run = lake.wait_run(
+            bucket,
+            "compaction",
+            lambda r: r["outcome"] == "succeeded" and r["files_after"] < r["files_before"],
+            timeout=timeout,
+        )
+    finally:
+        for writer in writers:
+            writer.finish()
+    return run, writers

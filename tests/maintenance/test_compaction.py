@@ -3,7 +3,6 @@ ceil(total size / target) files while two writers keep appending and deleting; e
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -14,8 +13,8 @@ from tests.maintenance.helpers import (
     SCHEMA,
     SPEC,
     Lake,
-    Writer,
     assert_packed,
+    compact_under_two_writers,
     files_by_partition,
     row,
 )
@@ -43,20 +42,7 @@ def _compact_with_writers(lake: Lake, appends: int) -> None:
     before = files_by_partition(table.refresh())
     assert sum(len(v) for v in before.values()) == appends
 
-    turnstile = threading.Lock()
-    writers = [Writer(lake, bucket, 1_000_000 * (n + 1), row, turnstile) for n in range(2)]
-    for w in writers:
-        w.start()
-    try:
-        lake.configure(bucket, {"compaction": {"state": "enabled", "targetSizeMb": TARGET_MB}})
-        first = lake.wait_run(
-            bucket,
-            "compaction",
-            lambda r: r["outcome"] == "succeeded" and r["files_after"] < r["files_before"],
-        )
-    finally:
-        for w in writers:
-            w.finish()
+    first, writers = compact_under_two_writers(lake, bucket, row, TARGET_MB)
     assert first["files_before"] >= appends
     expected = set(range(appends)).union(*(w.kept for w in writers))
     gone = set().union(*(w.gone for w in writers))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import math
 import random
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -39,9 +38,9 @@ from tests.maintenance.helpers import (
     SCHEMA,
     SPEC,
     Lake,
-    Writer,
     append,
     assert_packed,
+    compact_under_two_writers,
     files_by_partition,
     referenced,
 )
@@ -129,21 +128,7 @@ def test_compaction_after_1000_single_row_appends_with_two_writers(lake: Lake) -
     appended = live_paths(table)
     assert sorted(len(files) for files in appended.values()) == [APPENDS // 2, APPENDS // 2]
 
-    turnstile = threading.Lock()
-    writers = [Writer(lake, bucket, 1_000_000 * (n + 1), big_row, turnstile) for n in range(2)]
-    for writer in writers:
-        writer.start()
-    try:
-        lake.configure(bucket, {"compaction": {"state": "enabled", "targetSizeMb": TARGET_MB}})
-        run = lake.wait_run(
-            bucket,
-            "compaction",
-            lambda r: r["outcome"] == "succeeded" and r["files_after"] < r["files_before"],
-            timeout=900,
-        )
-    finally:
-        for writer in writers:
-            writer.finish()
+    run, writers = compact_under_two_writers(lake, bucket, big_row, TARGET_MB, timeout=900)
 
     # Every row exactly once: the 1,000 appended, the writers' own appends, none of the rows they deleted.
     kept = set(range(APPENDS)).union(*(w.kept for w in writers))
